@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from rb.cli.app import main
+
+raise SystemExit(main())

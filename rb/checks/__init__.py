@@ -1,0 +1,1 @@
+"""Static checks on a loaded runbook, each module one family of problems."""

@@ -1,0 +1,91 @@
+"""Step ids, dependencies, cycles, step types and their inputs."""
+
+from __future__ import annotations
+
+from rb import jsonschema_check
+from rb.checks.context import CheckContext
+from rb.graph import Dag, find_cycles
+from rb.jsonschema_check import suggest
+from rb.model import FOR_EACH_LIMIT
+
+
+def check_ids_and_dependencies(ctx: CheckContext) -> None:
+    """Duplicate ids, unknown or self dependencies, cycles; sets `ctx.dag`."""
+    seen: set[str] = set()
+    for step in ctx.runbook.steps:
+        if step.id in seen:
+            ctx.report(
+                (*step.path, "id"),
+                "RB030",
+                f"duplicate step id {step.id!r}: every step needs its own id",
+            )
+        seen.add(step.id)
+    ids = sorted(seen)
+    for step in ctx.runbook.steps:
+        for i, dep in enumerate(step.depends_on):
+            at = (*step.path, "depends_on", i)
+            if dep == step.id:
+                ctx.report(at, "RB032", f"step {step.id!r} depends on itself; remove {dep!r}")
+            elif dep not in seen:
+                ctx.report(
+                    at,
+                    "RB031",
+                    f"step {step.id!r} depends on {dep!r}, which does not exist"
+                    + suggest(dep, [s for s in ids if s != step.id]),
+                )
+    parents = {s.id: s.depends_on for s in ctx.steps.values()}
+    cycles = find_cycles(parents)
+    steps = ctx.steps
+    for cycle in cycles:
+        first = steps[cycle[1]]  # depends on cycle[0]
+        at = (*first.path, "depends_on", first.depends_on.index(cycle[0]))
+        ctx.report(
+            at,
+            "RB033",
+            f"dependency cycle: {' → '.join(cycle)}; remove one of these depends_on entries",
+        )
+    if not cycles:
+        ctx.dag = Dag.build(parents)
+
+
+def check_types_and_inputs(ctx: CheckContext) -> None:
+    """Step types exist; inputs satisfy each type's input schema."""
+    known = sorted(ctx.step_types)
+    for step in ctx.runbook.steps:
+        parts = [(step.path, step.type, step.inputs, f"step {step.id!r}")]
+        if step.rollback is not None:
+            parts.append(
+                (
+                    (*step.path, "rollback"),
+                    step.rollback.type,
+                    step.rollback.inputs,
+                    f"rollback of step {step.id!r}",
+                )
+            )
+        for path, type_name, inputs, where in parts:
+            step_type = ctx.step_types.get(type_name)
+            if step_type is None:
+                ctx.report(
+                    (*path, "type"),
+                    "RB020",
+                    f"{where} has unknown type {type_name!r}{suggest(type_name, known)}",
+                )
+                continue
+            ctx.diagnostics.extend(
+                jsonschema_check.check(
+                    step_type.input_schema,
+                    dict(inputs),
+                    ctx.runbook.source,
+                    (*path, "inputs"),
+                    code="RB021",
+                    where=f"{where} ({type_name}) inputs",
+                    expressions=True,
+                )
+            )
+        if isinstance(step.for_each, list) and len(step.for_each) > FOR_EACH_LIMIT:
+            ctx.report(
+                (*step.path, "for_each"),
+                "RB049",
+                f"step {step.id!r} for_each has {len(step.for_each)} items; the hard limit is "
+                f"{FOR_EACH_LIMIT}: split the list or process items in batches",
+            )

@@ -1,0 +1,49 @@
+"""The rb error hierarchy.
+
+    RbError                      anything the user can act on; exit code 1 or 2
+    ├── UsageError               bad command-line usage or unreadable input (exit 2)
+    ├── RunbookError             a runbook file that cannot be used (carries diagnostics)
+    └── PluginError              a step-type plugin that cannot be registered
+
+Errors in the user's runbook are *values* (`rb.diagnostics.Diagnostic`) with a
+file position; these exceptions are for conditions that stop a command. Any
+other exception is a bug in rb and is reported as one (exit 3).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+class RbError(Exception):
+    """Base class for errors the user can act on."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(RbError):
+    """Bad command-line usage, or input rb cannot read at all."""
+
+    exit_code = EXIT_USAGE
+
+
+class RunbookError(RbError):
+    """A runbook that has errors; `diagnostics` says where."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, diagnostics: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics
+
+
+class PluginError(RbError):
+    """A step-type plugin that cannot be registered; names the plugin."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"step type plugin {plugin!r}: {message}")
+        self.plugin = plugin

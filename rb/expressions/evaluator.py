@@ -1,0 +1,211 @@
+"""Evaluating checked expressions over plain data.
+
+The evaluator walks the syntax tree itself. Lookups with `.` and `[]` read
+keys of mappings and items of lists only; no Python attribute is ever read and
+no method is ever called, so nothing reaches Python internals. Operations
+that could exhaust memory (repeating text, huge powers) are bounded.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from rb.expressions.errors import ExpressionError
+from rb.expressions.functions import FUNCTIONS
+from rb.expressions.syntax import CONSTANT_NAMES, Expression
+
+MAX_SIZE = 1_000_000  # items or characters an expression may build
+
+Resolver = Callable[[str], Any]
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+
+
+def evaluate(expr: Expression, resolve: Resolver) -> Any:
+    """Evaluate `expr`; `resolve(name)` gives the value of each root name.
+
+    `resolve` raises ExpressionError (or KeyError) for names it does not know.
+    """
+    return _Eval(expr.source, resolve).run(expr.tree)
+
+
+class _Eval:
+    def __init__(self, source: str, resolve: Resolver) -> None:
+        self.source = source
+        self.lead = len(source) - len(source.lstrip())
+        self.resolve = resolve
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return ExpressionError(message, self.lead + int(getattr(node, "col_offset", 0)))
+
+    def run(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.Attribute):
+            return self.lookup(node, self.run(node.value), node.attr)
+        if isinstance(node, ast.Subscript):
+            container = self.run(node.value)
+            if isinstance(node.slice, ast.Slice):
+                return self.slice(node, container, node.slice)
+            return self.lookup(node, container, self.run(node.slice))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.BinOp):
+            return self.binop(node, self.run(node.left), self.run(node.right))
+        if isinstance(node, ast.UnaryOp):
+            value = self.run(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not value
+            self.need_number(node, value)
+            return -value if isinstance(node.op, ast.USub) else +value
+        if isinstance(node, ast.BoolOp):
+            return self.boolop(node)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.IfExp):
+            return self.run(node.body) if self.run(node.test) else self.run(node.orelse)
+        if isinstance(node, ast.List | ast.Tuple):
+            return [self.run(e) for e in node.elts]
+        if isinstance(node, ast.Dict):
+            out: dict[Any, Any] = {}
+            for k, v in zip(node.keys, node.values, strict=True):
+                if k is None:
+                    raise self.fail(node, "'**' is not allowed in mappings")
+                out[self.run(k)] = self.run(v)
+            return out
+        raise self.fail(node, f"{type(node).__name__} not allowed")  # checked at parse
+
+    def name(self, node: ast.Name) -> Any:
+        if node.id in CONSTANT_NAMES:
+            return CONSTANT_NAMES[node.id]
+        if node.id in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.id]
+        if node.id in FUNCTIONS:
+            raise self.fail(node, f"{node.id} is a function: call it, as in {node.id}(x)")
+        try:
+            return self.resolve(node.id)
+        except ExpressionError as exc:
+            raise self.fail(node, exc.message) from None
+        except KeyError:
+            raise self.fail(node, f"unknown name {node.id!r}") from None
+
+    def lookup(self, node: ast.AST, container: Any, key: Any) -> Any:
+        if isinstance(container, Mapping):
+            if key in container:
+                return container[key]
+            known = ", ".join(sorted(map(str, container))[:10]) or "none"
+            raise self.fail(node, f"no key {key!r} here (keys: {known})")
+        if isinstance(container, Sequence) and not isinstance(container, str | bytes):
+            if isinstance(key, bool) or not isinstance(key, int):
+                raise self.fail(node, f"a list is indexed by a number, not {key!r}")
+            if -len(container) <= key < len(container):
+                return container[key]
+            raise self.fail(node, f"index {key} is out of range for a list of {len(container)}")
+        if isinstance(container, str) and isinstance(key, int) and not isinstance(key, bool):
+            if -len(container) <= key < len(container):
+                return container[key]
+            raise self.fail(node, f"index {key} is out of range for text of {len(container)}")
+        kind = "null" if container is None else type(container).__name__
+        raise self.fail(node, f"cannot look up {key!r} in a {kind} value")
+
+    def slice(self, node: ast.AST, container: Any, s: ast.Slice) -> Any:
+        if not isinstance(container, list | str):
+            raise self.fail(node, "only lists and text can be sliced")
+        bounds = [None if b is None else self.run(b) for b in (s.lower, s.upper, s.step)]
+        if any(b is not None and (isinstance(b, bool) or not isinstance(b, int)) for b in bounds):
+            raise self.fail(node, "slice bounds must be whole numbers")
+        if bounds[2] == 0:
+            raise self.fail(node, "slice step cannot be zero")
+        return container[bounds[0] : bounds[1] : bounds[2]]
+
+    def call(self, node: ast.Call) -> Any:
+        assert isinstance(node.func, ast.Name)  # checked at parse
+        fn = FUNCTIONS.get(node.func.id)
+        if fn is None:
+            raise self.fail(node, f"unknown function {node.func.id!r}")
+        args = [self.run(a) for a in node.args]
+        try:
+            return fn(*args)
+        except (TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+            raise self.fail(node, f"{node.func.id}(): {_plain(exc)}") from None
+
+    def binop(self, node: ast.BinOp, left: Any, right: Any) -> Any:
+        if isinstance(node.op, ast.Mult):
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, str | list) and isinstance(n, int) and len(seq) * n > MAX_SIZE:
+                    raise self.fail(node, f"result would exceed {MAX_SIZE} items")
+        if (
+            isinstance(node.op, ast.Pow)
+            and isinstance(right, int | float)
+            and (abs(right) > 1000 or (isinstance(left, int) and left.bit_length() * right > 4096))
+        ):
+            raise self.fail(node, "power is too large")
+        if (
+            isinstance(node.op, ast.Add)
+            and isinstance(left, str | list)
+            and isinstance(right, str | list)
+        ) and len(left) + len(right) > MAX_SIZE:
+            raise self.fail(node, f"result would exceed {MAX_SIZE} items")
+        if isinstance(node.op, ast.Mod) and isinstance(left, str):
+            raise self.fail(node, "'%' formatting is not available; use '+' and str()")
+        try:
+            return _BINOPS[type(node.op)](left, right)
+        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+            raise self.fail(node, _plain(exc)) from None
+
+    def boolop(self, node: ast.BoolOp) -> Any:
+        value: Any = None
+        for operand in node.values:
+            value = self.run(operand)
+            if isinstance(node.op, ast.And) and not value:
+                return value
+            if isinstance(node.op, ast.Or) and value:
+                return value
+        return value
+
+    def compare(self, node: ast.Compare) -> bool:
+        left = self.run(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.run(comparator)
+            try:
+                ok = _CMPOPS[type(op)](left, right)
+            except TypeError as exc:
+                raise self.fail(node, _plain(exc)) from None
+            if not ok:
+                return False
+            left = right
+        return True
+
+    def need_number(self, node: ast.AST, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(node, f"expected a number, got {type(value).__name__}")
+
+
+def _plain(exc: Exception) -> str:
+    """Python's message without Python type names users never wrote."""
+    return str(exc).replace("'NoneType'", "null").replace("NoneType", "null")

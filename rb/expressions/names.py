@@ -1,0 +1,43 @@
+"""What the names in an expression mean. One place, for validator and engine.
+
+Root names:
+
+- `params.NAME`: a declared runbook parameter;
+- `env.NAME`: an environment variable (text);
+- `secrets.NAME`: a secret, resolved at run time and masked in every output;
+- `steps.ID.outputs.NAME`, `steps.ID.status`, `steps.ID.error`: a step that
+  ran before this one (it must be among this step's ancestors);
+- `execution.id`, `.runbook_id`, `.started_at`, `.duration`: the current run;
+- `item`, `item_index`: the current element inside a `for_each` step;
+- `result`: the step's own result document, in `outputs:` and `wait.until`.
+
+A *bare* name (`${SOURCE_API_URL}`) is the declared parameter of that name if
+there is one; otherwise, if it is written like an environment variable
+(UPPER_CASE letters, digits, underscores), it is that environment variable.
+Any other bare name is an error.
+"""
+
+from __future__ import annotations
+
+import re
+
+ROOTS = ("params", "env", "secrets", "steps", "execution", "item", "item_index", "result")
+EXECUTION_FIELDS = ("id", "runbook_id", "started_at", "duration")
+STEP_FIELDS = ("outputs", "status", "error")
+STEP_STATUSES = ("succeeded", "failed", "skipped")
+
+_ENV_STYLE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+
+
+def is_env_style(name: str) -> bool:
+    """True for names written like environment variables (`API_URL`)."""
+    return _ENV_STYLE.match(name) is not None
+
+
+def bare_name_root(name: str, parameters: frozenset[str] | set[str]) -> str | None:
+    """What a bare name refers to: "params", "env", or None if it is unknown."""
+    if name in parameters:
+        return "params"
+    if is_env_style(name):
+        return "env"
+    return None

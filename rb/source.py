@@ -1,0 +1,170 @@
+"""YAML source documents that remember where every value came from.
+
+The loader parses with libyaml (when available) into a node tree, builds plain
+Python values from it, and keeps the tree so a problem found later at a data
+path (`("steps", 3, "inputs", "url")`) can be turned back into line:col. The
+lookup is lazy: a valid file pays nothing for positions it never reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from rb.diagnostics import Diagnostic, make
+
+try:
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
+except AttributeError:  # pragma: no cover - libyaml missing, pure-Python fallback
+    _Loader = yaml.SafeLoader
+
+DataPath = tuple[str | int, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A 1-based line and column in a source file."""
+
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    """A parsed YAML document: its data plus the node tree for positions."""
+
+    path: str
+    data: Any
+    root: yaml.Node | None = field(repr=False, default=None)
+    text: str = field(repr=False, default="")
+
+    def position(self, path: DataPath, *, key: bool = False) -> Position:
+        """Where the value at `path` starts (or its key, with `key=True`).
+
+        Falls back to the deepest part of the path that exists, so a missing
+        field is reported at the mapping that should have held it.
+        """
+        node = self.root
+        if node is None:
+            return Position(1, 1)
+        mark = node.start_mark
+        for i, part in enumerate(path):
+            child = _child(node, part)
+            if child is None:
+                break  # reported at the container that lacks `part`
+            key_node, node = child
+            last = i == len(path) - 1
+            mark = (
+                key_node.start_mark if (last and key and key_node is not None) else node.start_mark
+            )
+        return Position(mark.line + 1, mark.column + 1)
+
+    def string_offset(self, path: DataPath, offset: int) -> Position:
+        """Position of character `offset` inside the string scalar at `path`.
+
+        Exact for single-line plain and quoted scalars and for block scalars;
+        escapes in double-quoted strings can shift it by a few columns.
+        """
+        node = self.root
+        for part in path:
+            child = _child(node, part) if node is not None else None
+            if child is None:
+                return self.position(path)
+            node = child[1]
+        if not isinstance(node, yaml.ScalarNode):
+            return self.position(path)
+        value: str = node.value
+        before = value[:offset]
+        newlines = before.count("\n")
+        start = node.start_mark
+        if node.style in ("|", ">"):
+            # Block scalar: content starts on the line after the indicator, at
+            # the block's indent (the first content line's leading spaces).
+            lines = self.text.splitlines()
+            first = start.line + 1
+            indent = len(lines[first]) - len(lines[first].lstrip(" ")) if first < len(lines) else 0
+            col = len(before) - (before.rfind("\n") + 1) + indent
+            return Position(first + 1 + newlines, col + 1)
+        if newlines:
+            return Position(start.line + 1 + newlines, len(before) - before.rfind("\n"))
+        quote = 1 if node.style in ("'", '"') else 0
+        return Position(start.line + 1, start.column + 1 + quote + offset)
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                return key_node, value_node
+    elif (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(part, int)
+        and 0 <= part < len(node.value)
+    ):
+        return None, node.value[part]
+    return None
+
+
+def parse(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]:
+    """Parse one YAML document. Returns the document or diagnostics."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        msg = f"YAML syntax error: {problem}{context}; check indentation and quoting here"
+        return None, [make(path, line, col, "RB002", msg)]
+    except yaml.YAMLError as exc:
+        return None, [make(path, 1, 1, "RB002", f"YAML syntax error: {exc}")]
+    finally:
+        loader.dispose()
+    if root is None:
+        return SourceDoc(path, None, None, text), []
+    builder = _Builder(loader, path)
+    data = builder.build(root)
+    return SourceDoc(path, data, root, text), builder.diagnostics
+
+
+class _Builder:
+    """Turns a node tree into Python values, reporting duplicate keys."""
+
+    def __init__(self, loader: yaml.SafeLoader, path: str) -> None:
+        self._loader = loader
+        self._path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def build(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR_TAG:
+                return node.value
+            return self._loader.construct_object(node)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item) for item in node.value]
+        if isinstance(node, yaml.MappingNode):
+            self._loader.flatten_mapping(node)  # YAML merge keys (<<)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.build(key_node)
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    key = str(key)
+                if key in out:
+                    m = key_node.start_mark
+                    self.diagnostics.append(
+                        make(
+                            self._path,
+                            m.line + 1,
+                            m.column + 1,
+                            "RB003",
+                            f"duplicate key {key!r}: the later value would silently win; "
+                            "remove or rename one",
+                        )
+                    )
+                out[key] = self.build(value_node)
+            return out
+        raise AssertionError(f"unexpected YAML node {node!r}")  # pragma: no cover

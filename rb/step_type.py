@@ -1,0 +1,46 @@
+"""The contract a step type fulfils, for built-in and third-party types alike.
+
+A step type is registered under the `rb.step_types` entry-point group; the
+entry point names a `StepType` object. Declaring a type must stay cheap (no
+heavy imports at module level): `rb validate` loads every declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENTRY_POINT_GROUP = "rb.step_types"
+
+
+@dataclass(frozen=True)
+class StepType:
+    """A kind of step: what it takes, and what its result document holds."""
+
+    name: str
+    summary: str
+    input_schema: Mapping[str, Any]
+    result: str  # prose: the shape of the result document that outputs query
+    example: Mapping[str, Any]  # example inputs, shown in docs and checked by tests
+    result_fields: tuple[str, ...] | None = None  # top-level result keys, if fixed
+    lazy_inputs: frozenset[str] = field(default_factory=frozenset)  # evaluated by the step
+    sql_inputs: frozenset[str] = field(default_factory=frozenset)  # hold SQL text
+
+
+def strings_object(description: str) -> dict[str, Any]:
+    """Schema of a mapping from names to text (headers, env, labels)."""
+    return {
+        "type": "object",
+        "additionalProperties": {"type": ["string", "number", "boolean"]},
+        "description": description,
+    }
+
+
+EXPECT_STATUS: dict[str, Any] = {
+    "description": "Status code(s) that count as success (default: any 2xx).",
+    "oneOf": [
+        {"type": "integer", "minimum": 100, "maximum": 599},
+        {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}},
+    ],
+}

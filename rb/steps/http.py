@@ -1,0 +1,86 @@
+"""HTTP step types: data_fetch (read data) and api_call (REST or GraphQL)."""
+
+from __future__ import annotations
+
+from rb.step_type import EXPECT_STATUS, StepType, strings_object
+
+_HTTP_RESULT = (
+    "`status` (number), `headers` (mapping, lower-case names) and `body` (parsed JSON "
+    "when the response is JSON, otherwise text). Query the body with `$.body...`."
+)
+_METHOD = {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]}
+
+DATA_FETCH = StepType(
+    name="data_fetch",
+    summary="Fetch data over HTTP (GET by default).",
+    input_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["source_url"],
+        "properties": {
+            "source_url": {"type": "string", "description": "Absolute URL to fetch."},
+            "method": _METHOD,
+            "headers": strings_object("Request headers."),
+            "query": strings_object("Query-string parameters."),
+            "auth_token": {"type": "string", "description": "Sent as a bearer token."},
+            "json": {"description": "A JSON request body."},
+            "body": {"type": "string", "description": "A text request body."},
+            "expect_status": EXPECT_STATUS,
+        },
+    },
+    result=_HTTP_RESULT,
+    result_fields=("status", "headers", "body"),
+    example={"source_url": "https://api.example.com/entities", "auth_token": "${secrets.API}"},
+)
+
+API_CALL = StepType(
+    name="api_call",
+    summary="Call a REST or GraphQL API.",
+    input_schema={
+        "type": "object",
+        "anyOf": [{"required": ["url"]}, {"required": ["endpoint"]}],
+        "properties": {
+            "url": {"type": "string", "description": "Absolute URL."},
+            "endpoint": {
+                "type": "string",
+                "description": "Path joined to `base_url` (or the API_BASE_URL variable).",
+            },
+            "base_url": {"type": "string"},
+            "method": _METHOD,
+            "headers": strings_object("Request headers."),
+            "query": {
+                "type": "string",
+                "description": "A GraphQL document, or a .graphql file beside the runbook. "
+                "Makes the call a GraphQL POST; other inputs become its variables.",
+            },
+            "variables": {"type": "object", "description": "GraphQL variables."},
+            "params": strings_object("Query-string parameters (REST)."),
+            "auth_token": {"type": "string", "description": "Sent as a bearer token."},
+            "json": {"description": "A JSON request body (REST)."},
+            "body": {"type": "string", "description": "A text request body (REST)."},
+            "expect_status": EXPECT_STATUS,
+        },
+        # Only GraphQL calls take extra inputs (as variables); for REST a
+        # stray key is almost always a typo.
+        "if": {"not": {"required": ["query"]}},
+        "then": {
+            "propertyNames": {
+                "enum": [
+                    "url",
+                    "endpoint",
+                    "base_url",
+                    "method",
+                    "headers",
+                    "params",
+                    "auth_token",
+                    "json",
+                    "body",
+                    "expect_status",
+                ]
+            }
+        },
+    },
+    result=_HTTP_RESULT + " A GraphQL answer's `errors` fail the step.",
+    result_fields=("status", "headers", "body"),
+    example={"url": "https://deploy.example.com/api/releases", "method": "POST", "json": {"v": 2}},
+)

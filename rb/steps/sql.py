@@ -1,0 +1,34 @@
+"""sql_query: run one SQL statement with bound parameters."""
+
+from __future__ import annotations
+
+from rb.step_type import StepType
+
+SQL_QUERY = StepType(
+    name="sql_query",
+    summary="Run one SQL statement with bound parameters (any SQLAlchemy URL).",
+    input_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["database_url", "query"],
+        "properties": {
+            "database_url": {
+                "type": "string",
+                "description": "SQLAlchemy URL; keep passwords in secrets: ${secrets.DB_URL}.",
+            },
+            "query": {
+                "type": "string",
+                "description": "SQL text with :name placeholders. Never put ${...} here.",
+            },
+            "params": {"type": "object", "description": "Values bound to the :name placeholders."},
+            "max_rows": {"type": "integer", "minimum": 1, "maximum": 100000},
+        },
+    },
+    result="`rows` (list of mappings, column name to value), `row_count` and `columns`.",
+    result_fields=("rows", "row_count", "columns"),
+    sql_inputs=frozenset({"query"}),
+    example={
+        "database_url": "${secrets.REPLICA_DB_URL}",
+        "query": "SELECT pg_is_in_recovery() AS standby",
+    },
+)
