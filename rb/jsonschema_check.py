@@ -115,7 +115,7 @@ def _translate(
 ) -> list[Diagnostic]:
     rel: DataPath = tuple(error.absolute_path)
     path = base + rel
-    subject = describe(doc.data, path, where)
+    subject = f"{where}{_tail(rel, dotted=True)}" if where else describe(doc.data, path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     hint = schema.get("x-hint")
     kind = error.validator
@@ -135,7 +135,7 @@ def _translate(
         ]
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [diag(path, "RB011", f"{subject} is missing required field {missing!r}")]
+        return [diag(path, "RB011", f"{subject} is missing required field {missing!r}", key=True)]
     if kind == "type":
         expected = error.validator_value
         names = [expected] if isinstance(expected, str) else list(expected)
@@ -146,7 +146,7 @@ def _translate(
         options = [str(o) for o in error.validator_value]
         msg = f"{subject} must be one of {', '.join(options)}, not {_show(error.instance)}"
         if isinstance(error.instance, str):
-            msg += suggest(error.instance, options)
+            msg += did_you_mean(error.instance, options)
         return [diag(path, "RB013", msg)]
     if kind == "propertyNames":
         return [
@@ -161,7 +161,12 @@ def _translate(
     if hint:
         shown = repr(error.instance) if isinstance(error.instance, str) else _show(error.instance)
         return [diag(path, "RB013", f"{subject} {shown} is not valid: {hint}")]
-    return [diag(path, "RB013", f"{subject}: {_plain(error.message)}")]
+    message = error.message
+    shown = repr(error.instance)
+    if len(shown) > 60 and message.startswith(shown):
+        message = _show(error.instance) + message[len(shown) :]  # not a 1000-item repr
+    message = _plain(message)
+    return [diag(path, "RB013", f"{subject}: {message}")]
 
 
 def _hint_of(error: Any) -> str:
@@ -172,31 +177,43 @@ def _hint_of(error: Any) -> str:
     return str(schema.get("x-hint", ""))
 
 
-def suggest(word: str, options: list[str]) -> str:
-    """ "; did you mean 'x'?" when an option is close to `word`, else the options."""
+def did_you_mean(word: str, options: list[str]) -> str:
+    """A close option as "; did you mean 'x'?", else ""."""
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def suggest(word: str, options: list[str]) -> str:
+    """A close option ("; did you mean 'x'?"), else the options when few."""
+    close = did_you_mean(word, options)
     if close:
-        return f"; did you mean {close[0]!r}?"
+        return close
     if options and len(options) <= 12:
         return f" (expected one of: {', '.join(options)})"
     return ""
 
 
-def describe(data: Any, path: DataPath, where: str = "") -> str:
+def describe(data: Any, path: DataPath) -> str:
     """Name the place at `path` as a user reads it: "step 'fetch' inputs.url"."""
     parts = list(path)
-    head = where
+    head = ""
     if len(parts) >= 2 and parts[0] == "steps" and isinstance(parts[1], int):
         step = data["steps"][parts[1]] if isinstance(data, dict) else None
         sid = step.get("id") if isinstance(step, dict) else None
         head = f"step {sid!r}" if isinstance(sid, str) else f"steps[{parts[1]}]"
         parts = parts[2:]
-    tail = ""
-    for p in parts:
-        tail += f"[{p}]" if isinstance(p, int) else (f".{p}" if tail else p)
+    tail = _tail(tuple(parts))
     if head and tail:
         return f"{head} {tail}"
     return head or tail or "the runbook"
+
+
+def _tail(parts: DataPath, *, dotted: bool = False) -> str:
+    """`a.b[0].c`; with `dotted`, a leading '.' so it can follow a name."""
+    tail = ""
+    for p in parts:
+        tail += f"[{p}]" if isinstance(p, int) else (f".{p}" if tail or dotted else p)
+    return tail
 
 
 def _show(value: Any) -> str:

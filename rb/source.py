@@ -147,13 +147,20 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item) for item in node.value]
         if isinstance(node, yaml.MappingNode):
-            self._loader.flatten_mapping(node)  # YAML merge keys (<<)
+            explicit = {id(k) for k, _ in node.value}
+            self._loader.flatten_mapping(node)  # YAML merge keys (<<) come first
             out: dict[Any, Any] = {}
+            written: set[Any] = set()  # keys written explicitly, not merged in
             for key_node, value_node in node.value:
                 key = self.build(key_node)
                 if not isinstance(key, str | int | float | bool) and key is not None:
                     key = str(key)
-                if key in out:
+                if id(key_node) in explicit:
+                    duplicate = key in written
+                    written.add(key)
+                else:
+                    duplicate = False
+                if duplicate:
                     m = key_node.start_mark
                     self.diagnostics.append(
                         make(

@@ -51,4 +51,5 @@ def check_kpi_duration(ctx: CheckContext) -> None:
             "RB063",
             f"KPI max_duration_seconds is {kpi.threshold:g}s but the timeouts on the chain "
             f"{' → '.join(path)} add up to {total:g}s; raise the KPI or lower the timeouts",
+            key=True,
         )

@@ -16,7 +16,7 @@ from rb.expressions import ExpressionError, parse, split
 from rb.expressions.functions import FUNCTIONS
 from rb.expressions.names import EXECUTION_FIELDS, ROOTS, STEP_FIELDS, bare_name_root
 from rb.expressions.syntax import CONSTANT_NAMES, Expression, Reference
-from rb.jsonschema_check import suggest
+from rb.jsonschema_check import did_you_mean, suggest
 from rb.model import OutputKind, Step
 from rb.source import DataPath
 
@@ -220,8 +220,10 @@ def _reference(
         bad(
             "RB041",
             f"unknown name {root!r}"
-            + suggest(root, names)
-            + "; bare names must be declared parameters or UPPER_CASE environment variables",
+            + (
+                did_you_mean(root, names)
+                or "; a bare name must be a declared parameter or an UPPER_CASE environment variable"
+            ),
         )
 
 
@@ -271,8 +273,8 @@ def _step_reference(
     if not ctx.dag.is_ancestor(target.id, reader.id):
         bad(
             "RB045",
-            f"step {reader.id!r} reads step {target_id!r}, which may not have run yet; "
-            f"add {target_id!r} to depends_on (directly or through another step)",
+            f"step {target_id!r} may not have run yet: add it to the depends_on of "
+            f"{reader.id!r} (directly, or through a step that depends on it)",
         )
 
 

@@ -78,7 +78,7 @@ def check_types_and_inputs(ctx: CheckContext) -> None:
                     ctx.runbook.source,
                     (*path, "inputs"),
                     code="RB021",
-                    where=f"{where} ({type_name}) inputs",
+                    where=f"{where} inputs",
                     expressions=True,
                 )
             )

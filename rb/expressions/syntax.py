@@ -125,12 +125,15 @@ def parse(source: str) -> Expression:
         col = (exc.offset or 1) - 1 if (exc.lineno or 1) == 1 else 0
         msg = (exc.msg or "invalid syntax").replace("perhaps you forgot a comma?", "").strip()
         raise ExpressionError(f"invalid expression: {msg}", lead + max(col, 0)) from None
-    for node in ast.walk(tree):
-        _check_node(node, text, lead)
+    nodes = list(ast.walk(tree))
+    for node in nodes:
+        _check_node(node, lead)
+    for node in nodes:  # after the node checks, so `(lambda: 1)()` names the lambda
+        _check_call(node, lead)
     return Expression(source, tree.body)
 
 
-def _check_node(node: ast.AST, text: str, lead: int) -> None:
+def _check_node(node: ast.AST, lead: int) -> None:
     if not isinstance(node, _ALLOWED):
         what = _WHAT.get(type(node), type(node).__name__)
         raise ExpressionError(f"{what} not allowed in expressions", lead + _col(node))
@@ -143,6 +146,13 @@ def _check_node(node: ast.AST, text: str, lead: int) -> None:
             f"keys starting with '_' cannot be read with '.' ({node.attr!r})",
             lead + _col(node),
         )
+    if isinstance(node, ast.Constant) and not isinstance(
+        node.value, str | int | float | bool | type(None)
+    ):
+        raise ExpressionError("only text, number, true, false and null literals", lead + _col(node))
+
+
+def _check_call(node: ast.AST, lead: int) -> None:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise ExpressionError(
@@ -151,10 +161,6 @@ def _check_node(node: ast.AST, text: str, lead: int) -> None:
             )
         if node.keywords:
             raise ExpressionError("functions take positional arguments only", lead + _col(node))
-    if isinstance(node, ast.Constant) and not isinstance(
-        node.value, str | int | float | bool | type(None)
-    ):
-        raise ExpressionError("only text, number, true, false and null literals", lead + _col(node))
 
 
 def _col(node: ast.AST) -> int:
