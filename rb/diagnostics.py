@@ -87,6 +87,12 @@ class Diagnostic:
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.col, self.code)
 
+    def text(self) -> str:
+        """`file:line:col: severity CODE message`, the form editors and CI parse."""
+        return (
+            f"{self.file}:{self.line}:{self.col}: {self.severity.value} {self.code} {self.message}"
+        )
+
 
 def make(file: str, line: int, col: int, code: str, message: str) -> Diagnostic:
     """Build a diagnostic with the code's default severity."""

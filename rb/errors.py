@@ -3,7 +3,8 @@
     RbError                      anything the user can act on; exit code 1 or 2
     ├── UsageError               bad command-line usage or unreadable input (exit 2)
     ├── RunbookError             a runbook file that cannot be used (carries diagnostics)
-    └── PluginError              a step-type plugin that cannot be registered
+    ├── PluginError              a step-type plugin that cannot be registered
+    └── StepError                one attempt of a step failed (retryable or not)
 
 Errors in the user's runbook are *values* (`rb.diagnostics.Diagnostic`) with a
 file position; these exceptions are for conditions that stop a command. Any
@@ -47,3 +48,16 @@ class PluginError(RbError):
     def __init__(self, plugin: str, message: str) -> None:
         super().__init__(f"step type plugin {plugin!r}: {message}")
         self.plugin = plugin
+
+
+class StepError(RbError):
+    """A step attempt that failed. `retryable` says whether trying again may help.
+
+    Raised by step implementations and the engine; the engine records it on
+    the step (with the step id) and applies the step's retry and on_failure.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable

@@ -110,6 +110,18 @@ def check(
     return out
 
 
+def first_problem(schema: Mapping[str, Any], data: Any) -> str | None:
+    """The first way `data` breaks `schema`, as "where: what", or None if valid."""
+    if is_valid(schema, data):
+        return None
+    import jsonschema
+
+    for error in jsonschema.Draft7Validator(schema).iter_errors(data):
+        where = _tail(tuple(error.absolute_path)) or "value"
+        return f"{where}: {_plain(error.message)}"
+    return None  # pragma: no cover - the fast check and jsonschema disagree
+
+
 def _translate(
     error: Any, doc: SourceDoc, base: DataPath, code: str | None, where: str
 ) -> list[Diagnostic]:

@@ -7,11 +7,17 @@ heavy imports at module level): `rb validate` loads every declaration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the engine is not imported by `rb validate`
+    from rb.engine.context import StepContext
 
 ENTRY_POINT_GROUP = "rb.step_types"
+
+RunFn = Callable[["StepContext", Mapping[str, Any]], Awaitable[Any]]
+SummaryFn = Callable[[Any], str]
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,10 @@ class StepType:
     result_fields: tuple[str, ...] | None = None  # top-level result keys, if fixed
     lazy_inputs: frozenset[str] = field(default_factory=frozenset)  # evaluated by the step
     sql_inputs: frozenset[str] = field(default_factory=frozenset)  # hold SQL text
+    # run(ctx, inputs) -> result document; effects only through ctx.world.
+    run: RunFn | None = field(default=None, repr=False)
+    # One line for reports: "200 entities fetched". Defaults to "ok".
+    summarize: SummaryFn | None = field(default=None, repr=False)
 
 
 def strings_object(description: str) -> dict[str, Any]:

@@ -222,7 +222,7 @@ def _reference(
             f"unknown name {root!r}"
             + (
                 did_you_mean(root, names)
-                or "; a bare name must be a declared parameter or an UPPER_CASE environment variable"
+                or "; a bare name must be a declared parameter or an UPPER_CASE env variable"
             ),
         )
 

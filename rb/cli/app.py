@@ -48,12 +48,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = sub.add_parser(
+        "test",
+        help="run a runbook against a golden fixture and check it",
+        description="Run RUNBOOK with the outside world served from FIXTURE (virtual time, "
+        "nothing leaves the machine); check assumptions, KPIs and outputs against "
+        "the golden file. Exit 0 PASS, 1 FAIL.",
+    )
+    p.add_argument("runbook", metavar="RUNBOOK", help="a runbook file, or an id under runbooks/")
+    p.add_argument("--fixture", required=True, metavar="FILE", help="fixture (YAML or JSON)")
+    p.add_argument(
+        "--expect", metavar="FILE", help="golden outputs (default: expected/<fixture name>.json)"
+    )
+    p.add_argument("--update", action="store_true", help="rewrite the golden file")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
+
+    p = sub.add_parser(
+        "run",
+        help="run a runbook for real",
+        description="Run RUNBOOK live. Parameters are checked before anything starts. "
+        "Secrets come from RB_SECRET_<NAME> variables or --secrets-file and are masked.",
+    )
+    p.add_argument("runbook", metavar="RUNBOOK", help="a runbook file, or an id under runbooks/")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument(
+        "--fact",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a fact the runbook's assumptions check",
+    )
+    p.add_argument(
+        "--secrets-file", metavar="FILE", help="NAME=value lines, or a YAML/JSON mapping"
+    )
+    p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
+    p.add_argument("--format", choices=FORMATS, default="text")
+
+    p = sub.add_parser(
         "types",
         help="list the registered step types",
         description="List registered step types with their inputs.",
     )
     p.add_argument("--format", choices=FORMATS, default="text")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -75,6 +120,29 @@ def _dispatch(args: argparse.Namespace) -> int:
         from rb.commands.schema import schema
 
         return schema()
+    if args.command == "test":
+        from rb.commands.test import test
+
+        return test(
+            args.runbook,
+            args.fixture,
+            expect=args.expect,
+            update=args.update,
+            output_format=args.format,
+            junit=args.junit,
+            max_parallel=args.max_parallel,
+        )
+    if args.command == "run":
+        from rb.commands.run import run
+
+        return run(
+            args.runbook,
+            params=args.param,
+            facts=args.fact,
+            secrets_file=args.secrets_file,
+            max_parallel=args.max_parallel,
+            output_format=args.format,
+        )
     if args.command == "types":
         from rb.commands.types import types
 

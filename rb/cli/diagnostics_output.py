@@ -35,10 +35,10 @@ def _all(reports: Sequence[FileReport]) -> list[Diagnostic]:
 
 
 def text_line(d: Diagnostic, color: bool = False) -> str:
-    """`file:line:col: severity CODE message`, the form editors and CI parse."""
-    severity = d.severity.value
-    if color:
-        severity = f"{_COLORS[d.severity]}{severity}{_RESET}"
+    """`Diagnostic.text()`, with the severity coloured on a terminal."""
+    if not color:
+        return d.text()
+    severity = f"{_COLORS[d.severity]}{d.severity.value}{_RESET}"
     return f"{d.file}:{d.line}:{d.col}: {severity} {d.code} {d.message}"
 
 

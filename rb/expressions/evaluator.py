@@ -117,7 +117,10 @@ class _Eval:
     def lookup(self, node: ast.AST, container: Any, key: Any) -> Any:
         if isinstance(container, Mapping):
             if key in container:
-                return container[key]
+                try:
+                    return container[key]
+                except ExpressionError as exc:  # a lazy mapping explaining a missing value
+                    raise self.fail(node, exc.message) from None
             known = ", ".join(sorted(map(str, container))[:10]) or "none"
             raise self.fail(node, f"no key {key!r} here (keys: {known})")
         if isinstance(container, Sequence) and not isinstance(container, str | bytes):

@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from rb.step_type import EXPECT_STATUS, StepType, strings_object
+
+if TYPE_CHECKING:
+    from rb.engine.context import StepContext
+
+
+async def _data_fetch(ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
+    from rb.steps._http_run import run_data_fetch
+
+    return await run_data_fetch(ctx, inputs)
+
+
+async def _api_call(ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
+    from rb.steps._http_run import run_api_call
+
+    return await run_api_call(ctx, inputs)
+
+
+def _summary(result: Any) -> str:
+    from rb.steps._http_run import summarize_http
+
+    return summarize_http(result)
+
 
 _HTTP_RESULT = (
     "`status` (number), `headers` (mapping, lower-case names) and `body` (parsed JSON "
@@ -31,6 +56,8 @@ DATA_FETCH = StepType(
     result=_HTTP_RESULT,
     result_fields=("status", "headers", "body"),
     example={"source_url": "https://api.example.com/entities", "auth_token": "${secrets.API}"},
+    run=_data_fetch,
+    summarize=_summary,
 )
 
 API_CALL = StepType(
@@ -83,4 +110,6 @@ API_CALL = StepType(
     result=_HTTP_RESULT + " A GraphQL answer's `errors` fail the step.",
     result_fields=("status", "headers", "body"),
     example={"url": "https://deploy.example.com/api/releases", "method": "POST", "json": {"v": 2}},
+    run=_api_call,
+    summarize=_summary,
 )

@@ -2,7 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from rb.step_type import StepType, strings_object
+
+if TYPE_CHECKING:
+    from rb.engine.context import StepContext
+
+
+async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    from urllib.parse import quote
+
+    from rb.errors import StepError
+    from rb.steps._http_run import send
+    from rb.world.base import HttpRequest
+
+    gateway = inputs.get("gateway_url") or ctx.world.env.get("RB_PUSHGATEWAY_URL")
+    if not gateway:
+        raise StepError(
+            "no Pushgateway: give gateway_url, or set the RB_PUSHGATEWAY_URL variable",
+            retryable=False,
+        )
+    job = str(inputs.get("job") or ctx.runbook_id)
+    path = f"/metrics/job/{quote(job, safe='')}"
+    for name, value in sorted((inputs.get("labels") or {}).items()):
+        path += f"/{quote(str(name), safe='')}/{quote(str(value), safe='')}"
+    lines = []
+    for name, value in inputs["metrics"].items():
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int | float):
+            raise StepError(f"metric {name!r} is {value!r}, not a number", retryable=False)
+        lines.append(f"# TYPE {name} gauge\n{name} {value}\n")
+    url = str(gateway).rstrip("/") + path
+    # PUT replaces the group's metrics, so a rerun never leaves stale series.
+    request = HttpRequest(
+        "PUT", url, headers={"Content-Type": "text/plain; version=0.0.4"}, body="".join(lines)
+    )
+    await send(ctx, request, None)
+    return {"published": sorted(inputs["metrics"]), "gateway": str(gateway), "job": job}
+
+
+def _summary(result: Any) -> str:
+    return f"{len(result['published'])} metrics published"
+
 
 METRICS_PUBLISH = StepType(
     name="metrics_publish",
@@ -30,4 +74,6 @@ METRICS_PUBLISH = StepType(
     result="`published` (the metric names pushed), `gateway` (URL) and `job`.",
     result_fields=("published", "gateway", "job"),
     example={"metrics": {"entities_processed": "${len(steps.enrich.outputs.enriched)}"}},
+    run=_run,
+    summarize=_summary,
 )

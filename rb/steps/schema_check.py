@@ -2,7 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from rb.step_type import StepType
+
+if TYPE_CHECKING:
+    from rb.engine.context import StepContext
+
+
+async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    import json
+
+    import jsonschema
+
+    from rb.errors import StepError
+
+    schema = inputs["schema"]
+    if isinstance(schema, str):
+        path = ctx.base_dir / schema
+        try:
+            schema = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise StepError(f"cannot read schema {path}: {exc.strerror}", retryable=False) from None
+        except ValueError as exc:
+            raise StepError(f"schema {path} is not JSON: {exc}", retryable=False) from None
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise StepError(
+            f"the schema is not a valid JSON Schema: {exc.message}", retryable=False
+        ) from None
+    validator = validator_class(schema)
+    items = inputs["entities"]
+    valid, errors = [], []
+    for index, item in enumerate(items):
+        problems = sorted(validator.iter_errors(item), key=lambda e: list(e.absolute_path))
+        if not problems:
+            valid.append(item)
+        for e in problems:
+            where = "$" + "".join(
+                f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path
+            )
+            errors.append({"index": index, "path": where, "message": e.message})
+    invalid = len(items) - len(valid)
+    limit = inputs.get("max_error_rate")
+    if limit is not None and items and invalid / len(items) > limit:
+        raise StepError(
+            f"{invalid} of {len(items)} items are invalid, over max_error_rate {limit:g}",
+            retryable=False,
+        )
+    return {
+        "valid": valid,
+        "errors": errors,
+        "valid_count": len(valid),
+        "error_count": invalid,
+        "total": len(items),
+    }
+
+
+def _summary(result: Any) -> str:
+    return f"{result['valid_count']} valid, {result['error_count']} errors"
+
 
 SCHEMA_CHECK = StepType(
     name="schema_check",
@@ -34,4 +96,6 @@ SCHEMA_CHECK = StepType(
     ),
     result_fields=("valid", "errors", "valid_count", "error_count", "total"),
     example={"entities": "${steps.fetch.outputs.items}", "schema": "entity-v2.json"},
+    run=_run,
+    summarize=_summary,
 )

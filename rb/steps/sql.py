@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from rb.step_type import StepType
+
+if TYPE_CHECKING:
+    from rb.engine.context import StepContext
+
+
+async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    from rb.world.base import SqlRequest
+
+    request = SqlRequest(
+        database_url=str(inputs["database_url"]),
+        query=str(inputs["query"]),
+        params=dict(inputs.get("params") or {}),
+        max_rows=int(inputs.get("max_rows", 10_000)),
+    )
+    return (await ctx.world.sql(request, step_id=ctx.step_id)).document()
+
+
+def _summary(result: Any) -> str:
+    n = result["row_count"]
+    return f"{n} row{'s' if n != 1 else ''}"
+
 
 SQL_QUERY = StepType(
     name="sql_query",
@@ -27,6 +51,8 @@ SQL_QUERY = StepType(
     result="`rows` (list of mappings, column name to value), `row_count` and `columns`.",
     result_fields=("rows", "row_count", "columns"),
     sql_inputs=frozenset({"query"}),
+    run=_run,
+    summarize=_summary,
     example={
         "database_url": "${secrets.REPLICA_DB_URL}",
         "query": "SELECT pg_is_in_recovery() AS standby",

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from rb.step_type import StepType
+
+if TYPE_CHECKING:
+    from rb.engine.context import StepContext
+
+
+async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
+    from rb.errors import StepError
+
+    raise StepError(
+        "ui_screenshot is not available yet in this version of rb (it arrives with the "
+        "UI steps release); in a fixture, stub this step under stubs:",
+        retryable=False,
+    )
+
 
 UI_SCREENSHOT = StepType(
     name="ui_screenshot",
@@ -44,4 +61,5 @@ UI_SCREENSHOT = StepType(
     result="`screenshot` (path of the PNG), `width` and `height`.",
     result_fields=("screenshot", "width", "height"),
     example={"url": "http://localhost:3000/entities", "selector": "#entity-list"},
+    run=_run,
 )

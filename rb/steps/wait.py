@@ -2,7 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from rb.step_type import StepType, strings_object
+
+if TYPE_CHECKING:
+    from rb.engine.context import StepContext
+
+
+async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    from rb.errors import StepError
+    from rb.world.base import HttpRequest, WorldError
+
+    world = ctx.world
+    start = world.monotonic()
+    if "seconds" in inputs:
+        await world.sleep(float(inputs["seconds"]))
+        return {"waited_seconds": world.monotonic() - start, "polls": 0, "result": None}
+    interval = float(inputs.get("interval_seconds", 5))
+    deadline = float(inputs.get("timeout_seconds", 300))
+    poll = inputs.get("poll")
+    polls, last = 0, None
+    while True:
+        if poll is not None:
+            request = HttpRequest(
+                method=str(poll.get("method", "GET")),
+                url=str(poll["url"]),
+                headers={str(k): str(v) for k, v in (poll.get("headers") or {}).items()},
+            )
+            try:
+                last = (await world.http(request, step_id=ctx.step_id)).document()
+            except WorldError as exc:
+                if exc.kind == "unmatched":
+                    raise
+                # Down while failing over is expected: poll again.
+                last = {"status": None, "headers": {}, "body": None, "error": exc.message}
+        polls += 1
+        if ctx.evaluate(str(inputs["until"]), {"result": last}):
+            return {"waited_seconds": world.monotonic() - start, "polls": polls, "result": last}
+        if world.monotonic() - start + interval > deadline:
+            raise StepError(
+                f"condition {inputs['until']} still false after {deadline:g}s ({polls} polls)"
+            )
+        await world.sleep(interval)
+
+
+def _summary(result: Any) -> str:
+    if result["polls"]:
+        return f"condition true after {result['waited_seconds']:g}s, {result['polls']} polls"
+    return f"waited {result['waited_seconds']:g}s"
+
 
 WAIT = StepType(
     name="wait",
@@ -40,6 +90,8 @@ WAIT = StepType(
     result="`waited_seconds`, `polls` (number of evaluations) and `result` (last poll answer).",
     result_fields=("waited_seconds", "polls", "result"),
     lazy_inputs=frozenset({"until"}),
+    run=_run,
+    summarize=_summary,
     example={
         "until": "${result.body.role == 'primary'}",
         "poll": {"url": "https://db-replica.internal/health"},

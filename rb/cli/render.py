@@ -1,0 +1,145 @@
+"""Showing a run to a person: a live view, plain progress lines, the summary.
+
+Rich is imported only for the live view on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from rb.engine.events import (
+    AttemptFailed,
+    Event,
+    RetryScheduled,
+    RunFinished,
+    StepFailed,
+    StepRolledBack,
+    StepSkipped,
+    StepStarted,
+    StepSucceeded,
+)
+from rb.engine.outcome import ExecutionResult
+from rb.report import GoldenCheck
+
+OK, BAD, SKIP = "✓", "✗", "-"
+
+
+def summary_lines(result: ExecutionResult, golden: GoldenCheck | None = None) -> list[str]:
+    """The seed's report: assumptions, steps, KPIs and the golden comparison."""
+    lines = [
+        f"{OK if a.ok else BAD} Assumption: {a.name}" + ("" if a.ok else f" ({a.detail})")
+        for a in result.assumptions
+    ]
+    for sid, o in result.steps.items():
+        if o.status == "succeeded":
+            retries = o.attempts - (o.items if o.items is not None else 1)
+            extra = f", {retries} retr{'ies' if retries > 1 else 'y'}" if retries > 0 else ""
+            back = ", rolled back" if o.rolled_back else ""
+            lines.append(f"{OK} Step: {sid} ({o.summary}{extra}{back})")
+        elif o.status == "failed":
+            lines.append(f"{BAD} Step: {sid} (failed: {o.error})")
+        else:
+            lines.append(f"{SKIP} Step: {sid} (skipped: {o.reason or o.status})")
+    for k in result.kpis:
+        lines.append(f"{OK if k.ok else BAD} KPI: {k.name} ({k.detail})")
+    if golden is not None:
+        if golden.updated:
+            lines.append(f"{OK} Outputs written to {golden.path}")
+        elif not golden.exists:
+            lines.append(f"{SKIP} Outputs: no golden file {golden.path} (write it with --update)")
+        elif golden.ok:
+            lines.append(f"{OK} Outputs match {golden.path}")
+        else:
+            lines.append(f"{BAD} Outputs differ from {golden.path}:")
+            lines.extend(f"    {d}" for d in golden.differences)
+    return lines
+
+
+class PlainProgress:
+    """One line per event that matters, for logs and pipes."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, event: Event) -> None:
+        line = _line(event)
+        if line:
+            self.out.write(line + "\n")
+            self.out.flush()
+
+
+def _line(event: Event) -> str | None:
+    if isinstance(event, StepStarted):
+        item = f" item {event.item_index}" if event.item_index is not None else ""
+        again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+        return f"start   {event.step_id}{item}{again}"
+    if isinstance(event, AttemptFailed):
+        return f"error   {event.step_id}: {event.error}"
+    if isinstance(event, RetryScheduled):
+        return (
+            f"retry   {event.step_id}: attempt {event.next_attempt} in {event.delay_seconds:.2f}s"
+        )
+    if isinstance(event, StepSucceeded):
+        return f"ok      {event.step_id} ({event.summary}) {event.duration_seconds:.2f}s"
+    if isinstance(event, StepFailed):
+        return f"failed  {event.step_id}: {event.error} (on_failure: {event.on_failure})"
+    if isinstance(event, StepSkipped):
+        return f"skipped {event.step_id}: {event.reason}"
+    if isinstance(event, StepRolledBack):
+        return f"rollback {event.step_id}: {'done' if event.ok else 'failed: ' + event.error}"
+    if isinstance(event, RunFinished):
+        return f"finished: {event.status} in {event.duration_seconds:.2f}s"
+    return None
+
+
+class LiveView:
+    """A rich table of steps that updates as events arrive (terminals only)."""
+
+    def __init__(self, step_ids: list[str], out: TextIO) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._rows: dict[str, list[str]] = {sid: ["waiting", "", ""] for sid in step_ids}
+        self._console = Console(file=out)
+        self._live = Live(self._table(), console=self._console, refresh_per_second=8)
+
+    def __enter__(self) -> LiveView:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._live.update(self._table())
+        self._live.__exit__(*exc)
+
+    def __call__(self, event: Event) -> None:
+        row = self._rows.get(getattr(event, "step_id", ""))
+        if isinstance(event, StepStarted) and row is not None:
+            row[0] = "running" if event.attempt == 1 else f"running (attempt {event.attempt})"
+        elif isinstance(event, RetryScheduled) and row is not None:
+            row[0] = f"retry in {event.delay_seconds:.1f}s"
+        elif isinstance(event, StepSucceeded) and row is not None:
+            row[:] = ["passed", f"{event.duration_seconds:.2f}s", event.summary]
+        elif isinstance(event, StepFailed) and row is not None:
+            row[:] = ["failed", f"{event.duration_seconds:.2f}s", event.error]
+        elif isinstance(event, StepSkipped) and row is not None:
+            row[:] = ["skipped", "", event.reason]
+        elif isinstance(event, StepRolledBack) and row is not None:
+            row[0] = "rolled back" if event.ok else "rollback failed"
+        self._live.update(self._table())
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        styles = {"passed": "green", "failed": "red", "skipped": "dim", "waiting": "dim"}
+        table = Table(show_header=True, header_style="bold", box=None)
+        for column in ("step", "status", "time", "detail"):
+            table.add_column(column)
+        for sid, (status, duration, detail) in self._rows.items():
+            style = styles.get(status.split()[0], "yellow")
+            table.add_row(sid, f"[{style}]{status}[/]", duration, detail)
+        return table
+
+
+def is_terminal(out: TextIO = sys.stdout) -> bool:
+    return bool(getattr(out, "isatty", lambda: False)())

@@ -1,0 +1,106 @@
+"""What several commands share: finding and loading a runbook, secrets, facts."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rb.diagnostics import Severity
+from rb.errors import RunbookError, UsageError
+from rb.loader import load_file
+from rb.model import Runbook
+from rb.plugins import step_types
+from rb.validate import validate_loaded
+
+RUNBOOK_DIRS = ("runbooks",)
+SECRET_PREFIX = "RB_SECRET_"
+
+
+def find_runbook(ref: str) -> Path:
+    """A runbook path, or the file under runbooks/ whose id is `ref`."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    for folder in RUNBOOK_DIRS:
+        for candidate in sorted(Path(folder).rglob("*.y*ml")) if Path(folder).is_dir() else []:
+            if _runbook_id(candidate) == ref:
+                return candidate
+    raise UsageError(
+        f"no runbook {ref!r}: give a path, or an id of a runbook under "
+        f"{', '.join(d + '/' for d in RUNBOOK_DIRS)}"
+    )
+
+
+def _runbook_id(path: Path) -> str | None:
+    try:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("id:"):
+                    value = yaml.safe_load(line[3:])
+                    return str(value) if value is not None else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return None
+
+
+def load_valid_runbook(ref: str) -> Runbook:
+    """Load a runbook and run every static check; errors stop here (exit 2)."""
+    loaded = load_file(find_runbook(ref))
+    report = validate_loaded(loaded, step_types())
+    errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
+    if errors or loaded.runbook is None:
+        lines = "\n".join(d.text() for d in errors)
+        raise RunbookError(f"{loaded.path} has errors; fix them first:\n{lines}", tuple(errors))
+    return loaded.runbook
+
+
+def secrets_from(env: Mapping[str, str], secrets_file: str | None) -> dict[str, str]:
+    """Secrets from RB_SECRET_<NAME> variables, then a file (the file wins)."""
+    found = {k[len(SECRET_PREFIX) :]: v for k, v in env.items() if k.startswith(SECRET_PREFIX)}
+    if secrets_file:
+        found.update(_read_secrets_file(Path(secrets_file)))
+    return found
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read secrets file {path}: {exc.strerror}") from None
+    if path.suffix in (".json", ".yaml", ".yml"):
+        try:
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError):
+            raise UsageError(f"secrets file {path} is not valid {path.suffix[1:]}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"secrets file {path} must be a mapping of NAME: value")
+        return {str(k): str(v) for k, v in data.items()}
+    out = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep:
+            raise UsageError(f"{path}:{number}: expected NAME=value")  # value never echoed
+        out[name.strip()] = value.strip()
+    return out
+
+
+def parse_facts(pairs: list[str]) -> dict[str, Any]:
+    """`--fact name=value`; values read as YAML scalars (true, 3, text)."""
+    from rb.engine.params import parse_assignments
+
+    return {
+        k: yaml.safe_load(v) if v else "" for k, v in parse_assignments(pairs, "--fact").items()
+    }
+
+
+def environment() -> dict[str, str]:
+    """The environment a live run reads, without rb's own secret variables."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(SECRET_PREFIX)}

@@ -1,0 +1,52 @@
+"""Turning a step's result document into its declared outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from rb.expressions import render_string
+from rb.model import Output, OutputKind
+
+
+class OutputError(Exception):
+    """An output that cannot be computed from the result (not retried)."""
+
+
+@lru_cache(maxsize=2048)
+def _compiled(query: str) -> Any:
+    import jsonpath_rfc9535 as jsonpath
+
+    return jsonpath.compile(query)
+
+
+def jsonpath_query(query: str, document: Any) -> tuple[bool, Any]:
+    """(found, value): a singular query gives its one value, others a list."""
+    compiled = _compiled(query)
+    values = compiled.find(document).values()
+    if compiled.singular_query():
+        return (True, values[0]) if values else (False, None)
+    return True, list(values)
+
+
+def extract(
+    outputs: tuple[Output, ...], result: Any, resolver: Callable[[str], Any]
+) -> dict[str, Any]:
+    """Compute every output; raises OutputError naming the one that fails."""
+    out: dict[str, Any] = {}
+    for o in outputs:
+        if o.kind is OutputKind.LITERAL:
+            out[o.name] = o.value
+        elif o.kind is OutputKind.EXPRESSION:
+            out[o.name] = render_string(o.value, resolver)
+        else:
+            found, value = jsonpath_query(o.value, result)
+            if not found:
+                fields = ", ".join(sorted(result)) if isinstance(result, dict) else "none"
+                raise OutputError(
+                    f"output {o.name!r}: {o.value} matched nothing in the result "
+                    f"(its top-level fields: {fields})"
+                )
+            out[o.name] = value
+    return out

@@ -1,0 +1,131 @@
+"""Running data_fetch and api_call through the World's HTTP seam."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rb.engine.context import StepContext
+from rb.errors import StepError
+from rb.world.base import HttpRequest, HttpResponse
+
+API_CALL_INPUTS = frozenset(
+    {
+        "url",
+        "endpoint",
+        "base_url",
+        "method",
+        "headers",
+        "query",
+        "variables",
+        "params",
+        "auth_token",
+        "json",
+        "body",
+        "expect_status",
+    }
+)
+
+
+def _headers(inputs: Mapping[str, Any]) -> dict[str, str]:
+    headers = {str(k): str(v) for k, v in (inputs.get("headers") or {}).items()}
+    if inputs.get("auth_token"):
+        headers["Authorization"] = f"Bearer {inputs['auth_token']}"
+    return headers
+
+
+async def send(ctx: StepContext, request: HttpRequest, expect: Any) -> HttpResponse:
+    """Send through the World and check the status."""
+    response = await ctx.world.http(request, step_id=ctx.step_id)
+    expected = [expect] if isinstance(expect, int) else expect
+    ok = response.status in expected if expected else 200 <= response.status < 300
+    if not ok:
+        # Server errors and throttling may pass; other client errors will not.
+        retryable = response.status >= 500 or response.status in (408, 429)
+        raise StepError(
+            f"HTTP {response.status} from {request.method} {request.url}", retryable=retryable
+        )
+    return response
+
+
+async def run_data_fetch(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    request = HttpRequest(
+        method=str(inputs.get("method", "GET")).upper(),
+        url=inputs["source_url"],
+        headers=_headers(inputs),
+        params={str(k): str(v) for k, v in (inputs.get("query") or {}).items()},
+        json=inputs.get("json"),
+        has_json="json" in inputs,
+        body=inputs.get("body"),
+    )
+    return (await send(ctx, request, inputs.get("expect_status"))).document()
+
+
+async def run_api_call(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    url = inputs.get("url") or _join(ctx, inputs)
+    if "query" in inputs:
+        document = _graphql_document(ctx, inputs["query"])
+        variables = dict(inputs.get("variables") or {})
+        variables.update({k: v for k, v in inputs.items() if k not in API_CALL_INPUTS})
+        request = HttpRequest(
+            method=str(inputs.get("method", "POST")).upper(),
+            url=url,
+            headers={"Content-Type": "application/json", **_headers(inputs)},
+            json={"query": document, "variables": variables},
+            has_json=True,
+        )
+        response = await send(ctx, request, inputs.get("expect_status"))
+        errors = response.body.get("errors") if isinstance(response.body, dict) else None
+        if errors:
+            first = (
+                errors[0].get("message", errors[0]) if isinstance(errors[0], dict) else errors[0]
+            )
+            raise StepError(f"GraphQL error from {url}: {first}", retryable=False)
+        return response.document()
+    request = HttpRequest(
+        method=str(inputs.get("method", "GET")).upper(),
+        url=url,
+        headers=_headers(inputs),
+        params={str(k): str(v) for k, v in (inputs.get("params") or {}).items()},
+        json=inputs.get("json"),
+        has_json="json" in inputs,
+        body=inputs.get("body"),
+    )
+    return (await send(ctx, request, inputs.get("expect_status"))).document()
+
+
+def _join(ctx: StepContext, inputs: Mapping[str, Any]) -> str:
+    base = inputs.get("base_url") or ctx.world.env.get("API_BASE_URL")
+    if not base:
+        raise StepError(
+            "endpoint needs a base URL: give base_url, or set the API_BASE_URL variable",
+            retryable=False,
+        )
+    return str(base).rstrip("/") + "/" + str(inputs["endpoint"]).lstrip("/")
+
+
+def _graphql_document(ctx: StepContext, query: str) -> str:
+    if query.strip().endswith(".graphql") and "\n" not in query.strip():
+        path = ctx.base_dir / query.strip()
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StepError(
+                f"cannot read GraphQL file {path}: {exc.strerror}", retryable=False
+            ) from None
+    return query
+
+
+def summarize_http(result: Mapping[str, Any]) -> str:
+    """ "HTTP 200, 200 items": the status and the longest list in the body."""
+    count = _longest_list(result.get("body"), depth=3)
+    return f"HTTP {result['status']}" + (f", {count} items" if count is not None else "")
+
+
+def _longest_list(value: Any, depth: int) -> int | None:
+    if isinstance(value, list):
+        return len(value)
+    if depth == 0 or not isinstance(value, dict):
+        return None
+    found = [n for v in value.values() if (n := _longest_list(v, depth - 1)) is not None]
+    return max(found) if found else None

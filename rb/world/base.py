@@ -1,0 +1,144 @@
+"""The World interface and the values that cross it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    body: str | None = None
+    has_json: bool = False  # json=None is a valid body ("null")
+    timeout_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: Any  # parsed JSON when the response is JSON, else text
+
+    def document(self) -> dict[str, Any]:
+        """The result document HTTP steps expose to outputs."""
+        return {"status": self.status, "headers": dict(self.headers), "body": self.body}
+
+
+@dataclass(frozen=True, slots=True)
+class SqlRequest:
+    database_url: str
+    query: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    max_rows: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SqlResult:
+    columns: tuple[str, ...]
+    rows: tuple[Mapping[str, Any], ...]
+    row_count: int  # rows returned, or rows affected by a write
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "rows": [dict(r) for r in self.rows],
+            "row_count": self.row_count,
+            "columns": list(self.columns),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ShellRequest:
+    command: str
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    stdin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShellResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class WorldError(Exception):
+    """An effect failed in a way the step reports (connection refused, no fixture...)."""
+
+    def __init__(self, message: str, *, kind: str = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind  # "timeout", "connection", "unmatched", "error"
+
+
+class World(Protocol):
+    """What a run may do to the outside world. Three implementations share it."""
+
+    @property
+    def name(self) -> str:
+        """ "live", "fixture" or "replay"."""
+        ...
+
+    @property
+    def env(self) -> Mapping[str, str]: ...
+
+    @property
+    def secrets(self) -> Mapping[str, str]: ...
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """What the runbook's assumptions are checked against."""
+        ...
+
+    def now(self) -> datetime:
+        """Wall-clock time (frozen and virtual under a fixture)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that only moves forward, for durations."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def new_id(self) -> str:
+        """A fresh unique id (seeded under a fixture)."""
+        ...
+
+    def random(self) -> float:
+        """A number in [0, 1) for jitter (seeded under a fixture)."""
+        ...
+
+    async def http(self, request: HttpRequest, *, step_id: str) -> HttpResponse: ...
+
+    async def sql(self, request: SqlRequest, *, step_id: str) -> SqlResult: ...
+
+    async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult: ...
+
+    def stub(self, step_id: str) -> Mapping[str, Any] | None:
+        """A result document standing in for a whole step, if the world has one."""
+        ...
+
+    def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run the coroutine on the event loop this world needs."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def run_on(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    main: Callable[[], Coroutine[Any, Any, T]],
+) -> T:
+    """The one `asyncio` entry point: run `main()` on a fresh loop."""
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main())

@@ -1,0 +1,49 @@
+"""Clocks and ids shared by the worlds."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+
+class LoopClock:
+    """Time read from the running event loop, anchored to a wall-clock start.
+
+    On a normal loop that is real time; on a `VirtualTimeLoop` it is virtual
+    and starts at `start` (a frozen clock that moves only when tasks wait).
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._start = start
+        self._origin: float | None = None
+
+    def _loop_time(self) -> float:
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return 0.0
+
+    def now(self) -> datetime:
+        if self._start is None:
+            return datetime.now(UTC)
+        if self._origin is None:
+            self._origin = self._loop_time()
+        return self._start + timedelta(seconds=self._loop_time() - self._origin)
+
+    def monotonic(self) -> float:
+        return self._loop_time()
+
+
+class SeededIds:
+    """Ids and random numbers from a seed: the same seed gives the same run."""
+
+    def __init__(self, seed: int | None) -> None:
+        self._rng = random.Random(seed) if seed is not None else random.SystemRandom()
+
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def random(self) -> float:
+        return self._rng.random()

@@ -1,0 +1,151 @@
+"""The fixture world: the outside world served from a golden fixture.
+
+Nothing reaches the network, a database or a process. Requests are matched
+against the fixture's exchanges; one it does not hold fails the step with the
+closest entries and what differs. Time is virtual (see virtual_time.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+from rb.world.base import (
+    HttpRequest,
+    HttpResponse,
+    ShellRequest,
+    ShellResult,
+    SqlRequest,
+    SqlResult,
+    WorldError,
+    run_on,
+)
+from rb.world.clock import LoopClock, SeededIds
+from rb.world.fixture_format import Exchange, Fixture, normalize_sql, normalize_url
+from rb.world.virtual_time import VirtualTimeLoop
+
+T = TypeVar("T")
+
+
+class FixtureWorld:
+    """A World whose every effect is answered by a `Fixture`."""
+
+    name = "fixture"
+
+    def __init__(self, fixture: Fixture) -> None:
+        self.fixture = fixture
+        self.env = dict(fixture.env)
+        self.secrets = dict(fixture.secrets)
+        self.facts = dict(fixture.facts)
+        self._clock = LoopClock(fixture.clock)
+        self._ids = SeededIds(fixture.seed)
+        self._calls: dict[int, int] = {}  # exchange index -> times answered
+        self.unused_warning = True
+
+    # clock and ids -----------------------------------------------------------
+    def now(self):  # type: ignore[no-untyped-def]  # datetime; see World
+        return self._clock.now()
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        await asyncio.sleep(seconds)
+
+    def new_id(self) -> str:
+        return self._ids.new_id()
+
+    def random(self) -> float:
+        return self._ids.random()
+
+    def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        return run_on(VirtualTimeLoop, main)
+
+    async def aclose(self) -> None:
+        return None
+
+    # effects -----------------------------------------------------------------
+    def stub(self, step_id: str) -> Mapping[str, Any] | None:
+        return self.fixture.stubs.get(step_id)
+
+    async def http(self, request: HttpRequest, *, step_id: str) -> HttpResponse:
+        wanted = {
+            "method": request.method.upper(),
+            "url": normalize_url(request.url, request.params),
+            "body": _body_of(request),
+        }
+        answer = await self._answer("http", wanted, request_text(request))
+        return HttpResponse(
+            status=int(answer.get("status", 200)),
+            headers={k.lower(): str(v) for k, v in (answer.get("headers") or {}).items()},
+            body=answer["json"] if "json" in answer else answer.get("body", ""),
+        )
+
+    async def sql(self, request: SqlRequest, *, step_id: str) -> SqlResult:
+        wanted = {"query": normalize_sql(request.query), "params": dict(request.params)}
+        answer = await self._answer("sql", wanted, f"SQL {request.query!r} {dict(request.params)}")
+        if "error" in answer:
+            raise WorldError(f"database error (from fixture): {answer['error']}")
+        rows = tuple(answer.get("rows") or ())
+        columns = tuple(answer.get("columns") or (list(rows[0]) if rows else ()))
+        return SqlResult(columns, rows, int(answer.get("row_count", len(rows))))
+
+    async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult:
+        wanted = {"command": request.command, "args": list(request.args)}
+        text = " ".join([request.command, *request.args])
+        answer = await self._answer("shell", wanted, f"command {text!r}")
+        return ShellResult(
+            int(answer.get("exit_code", 0)), answer.get("stdout", ""), answer.get("stderr", "")
+        )
+
+    async def _answer(self, kind: str, wanted: Mapping[str, Any], shown: str) -> Mapping[str, Any]:
+        exchanges = [(i, e) for i, e in enumerate(self.fixture.exchanges) if e.kind == kind]
+        for index, exchange in exchanges:
+            if exchange.matches(wanted):
+                count = self._calls.get(index, 0)
+                self._calls[index] = count + 1
+                answer = exchange.answers[min(count, len(exchange.answers) - 1)]
+                return await self._deliver(answer, shown)
+        raise WorldError(_unmatched(shown, wanted, [e for _, e in exchanges]), kind="unmatched")
+
+    async def _deliver(self, answer: Mapping[str, Any], shown: str) -> Mapping[str, Any]:
+        latency = float(answer.get("latency_seconds", 0))
+        if latency:
+            await self.sleep(latency)
+        fault = answer.get("fault")
+        if fault == "timeout":
+            await self.sleep(float(answer.get("timeout_after_seconds", 3600)))
+            raise WorldError(f"{shown}: timed out (fault injected by the fixture)", kind="timeout")
+        if fault == "connection_error":
+            raise WorldError(
+                f"{shown}: connection refused (fault injected by the fixture)", kind="connection"
+            )
+        return answer
+
+    def unused(self) -> list[Exchange]:
+        """Exchanges nothing asked for (a sign the fixture and runbook drifted)."""
+        return [e for i, e in enumerate(self.fixture.exchanges) if i not in self._calls]
+
+
+def request_text(request: HttpRequest) -> str:
+    return f"{request.method.upper()} {normalize_url(request.url, request.params)}"
+
+
+def _body_of(request: HttpRequest) -> Any:
+    if request.has_json:
+        return {"json": request.json}
+    if request.body is not None:
+        return {"body": request.body}
+    return None
+
+
+def _unmatched(shown: str, wanted: Mapping[str, Any], candidates: Sequence[Exchange]) -> str:
+    if not candidates:
+        return f"the fixture holds no exchange of this kind, so nothing answers {shown}"
+    scored = sorted(candidates, key=lambda e: -e.similarity(wanted))[:3]
+    lines = [f"no fixture exchange matches {shown}; closest:"]
+    for e in scored:
+        lines.append(f"  - {e.describe()}: {e.differences(wanted)}")
+    return "\n".join(lines)

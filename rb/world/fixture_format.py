@@ -1,0 +1,176 @@
+"""The fixture format: loading, checking and matching exchanges.
+
+A fixture is YAML or JSON (see docs/fixtures.md and
+rb/schemas/fixture.schema.json). A recorded execution exports to the same
+format, so a recording is a fixture.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from rb import jsonschema_check, source
+from rb.errors import UsageError
+
+SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "fixture.schema.json"
+DEFAULT_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
+KINDS = ("http", "sql", "shell")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One expected request and the answer(s) the fixture gives it."""
+
+    kind: str  # http | sql | shell
+    match: Mapping[str, Any]  # normalized request fields to match
+    answers: tuple[Mapping[str, Any], ...]
+    step: str | None = None
+
+    def matches(self, wanted: Mapping[str, Any]) -> bool:
+        return all(wanted.get(k) == v for k, v in self.match.items())
+
+    def similarity(self, wanted: Mapping[str, Any]) -> float:
+        import difflib
+
+        score = 0.0
+        for k, v in self.match.items():
+            a, b = _text(v), _text(wanted.get(k))
+            score += 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
+        return score
+
+    def differences(self, wanted: Mapping[str, Any]) -> str:
+        diffs = [
+            f"{k} differs (fixture {_text(v)}, request {_text(wanted.get(k))})"
+            for k, v in self.match.items()
+            if wanted.get(k) != v
+        ]
+        return "; ".join(diffs) or "matches"
+
+    def describe(self) -> str:
+        if self.kind == "http":
+            return f"{self.match['method']} {self.match['url']}"
+        if self.kind == "sql":
+            return f"SQL {self.match['query']!r}"
+        return f"command {self.match['command']!r}"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    path: str
+    runbook: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    clock: datetime = DEFAULT_CLOCK
+    seed: int = 0
+    exchanges: tuple[Exchange, ...] = ()
+    stubs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def normalize_url(url: str, params: Mapping[str, Any] | None = None) -> str:
+    """Scheme and host lower-cased, query parameters merged and sorted."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(k, str(v)) for k, v in (params or {}).items()]
+    return urlunsplit(
+        (
+            parts.scheme.lower(),
+            parts.netloc.lower(),
+            parts.path or "/",
+            urlencode(sorted(query)),
+            "",
+        )
+    )
+
+
+def normalize_sql(query: str) -> str:
+    """Whitespace folded, so layout changes do not break matching."""
+    return re.sub(r"\s+", " ", query).strip().rstrip(";")
+
+
+@lru_cache(maxsize=1)
+def fixture_schema() -> dict[str, Any]:
+    with SCHEMA_PATH.open(encoding="utf-8") as f:
+        schema: dict[str, Any] = json.load(f)
+    return schema
+
+
+def load_fixture(path: str | Path) -> Fixture:
+    """Load and check a fixture file; problems are a UsageError with positions."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read fixture {name}: {exc.strerror}") from None
+    doc, diagnostics = source.parse(text, name)
+    if doc is not None and not isinstance(doc.data, dict):
+        raise UsageError(f"{name}: a fixture is a mapping (see docs/fixtures.md)")
+    if doc is not None:
+        diagnostics += jsonschema_check.check(fixture_schema(), doc.data, doc)
+    if doc is None or diagnostics:
+        lines = "\n".join(d.text() for d in diagnostics)
+        raise UsageError(f"fixture {name} is not valid:\n{lines}")
+    return from_data(doc.data, name)
+
+
+def from_data(data: Mapping[str, Any], path: str = "<fixture>") -> Fixture:
+    """Build a Fixture from checked data."""
+    exchanges = tuple(_exchange(kind, entry) for kind in KINDS for entry in data.get(kind) or ())
+    clock = DEFAULT_CLOCK
+    if "clock" in data:
+        try:
+            clock = datetime.fromisoformat(str(data["clock"]).replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(
+                f"{path}: clock must be an ISO 8601 time, got {data['clock']!r}"
+            ) from None
+        if clock.tzinfo is None:
+            clock = clock.replace(tzinfo=UTC)
+    return Fixture(
+        path=path,
+        runbook=data.get("runbook"),
+        params=data.get("params") or {},
+        env=data.get("env") or {},
+        secrets=data.get("secrets") or {},
+        facts=data.get("facts") or {},
+        clock=clock,
+        seed=int(data.get("seed", 0)),
+        exchanges=exchanges,
+        stubs={k: v["result"] for k, v in (data.get("stubs") or {}).items()},
+    )
+
+
+def _exchange(kind: str, entry: Mapping[str, Any]) -> Exchange:
+    request = entry["request"]
+    if kind == "http":
+        match: dict[str, Any] = {
+            "method": str(request.get("method", "GET")).upper(),
+            "url": normalize_url(request["url"]),
+        }
+        if "json" in request:
+            match["body"] = {"json": request["json"]}
+        elif "body" in request:
+            match["body"] = {"body": request["body"]}
+    elif kind == "sql":
+        match = {"query": normalize_sql(request["query"])}
+        if "params" in request:
+            match["params"] = dict(request["params"])
+    else:
+        match = {"command": request["command"]}
+        if "args" in request:
+            match["args"] = [str(a) for a in request["args"]]
+    answers = entry.get("responses") or [entry.get("response") or {}]
+    return Exchange(kind, match, tuple(answers), entry.get("step"))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)

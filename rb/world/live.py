@@ -1,0 +1,220 @@
+"""The live world: real HTTP, real databases, real processes, real time.
+
+Heavy libraries (httpx, SQLAlchemy) are imported here, on first use, so
+commands that never run a step never pay for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from rb.world.base import (
+    HttpRequest,
+    HttpResponse,
+    ShellRequest,
+    ShellResult,
+    SqlRequest,
+    SqlResult,
+    WorldError,
+    run_on,
+)
+from rb.world.clock import LoopClock, SeededIds
+
+T = TypeVar("T")
+DEFAULT_HTTP_TIMEOUT = 60.0
+
+
+class LiveWorld:
+    """A World that does the real thing. `http_transport` is the httpx seam."""
+
+    name = "live"
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        facts: Mapping[str, Any] | None = None,
+        http_transport: Any = None,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self.secrets = dict(secrets or {})
+        self.facts = dict(facts or {})
+        self._transport = http_transport
+        self._client: Any = None
+        self._engines: dict[str, Any] = {}
+        self._engines_lock = threading.Lock()
+        self._clock = LoopClock()
+        self._ids = SeededIds(None)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def new_id(self) -> str:
+        return self._ids.new_id()
+
+    def random(self) -> float:
+        return self._ids.random()
+
+    def stub(self, step_id: str) -> Mapping[str, Any] | None:
+        return None
+
+    def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        return run_on(None, main)
+
+    # HTTP --------------------------------------------------------------------
+    async def http(self, request: HttpRequest, *, step_id: str) -> HttpResponse:
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=True)
+        kwargs: dict[str, Any] = {
+            "headers": dict(request.headers),
+            "params": dict(request.params) or None,
+            "timeout": request.timeout_seconds or DEFAULT_HTTP_TIMEOUT,
+        }
+        if request.has_json:
+            kwargs["json"] = request.json
+        elif request.body is not None:
+            kwargs["content"] = request.body.encode()
+        shown = f"{request.method} {request.url}"
+        try:
+            response = await self._client.request(request.method, request.url, **kwargs)
+        except httpx.TimeoutException:
+            raise WorldError(f"{shown}: timed out", kind="timeout") from None
+        except httpx.ConnectError as exc:
+            raise WorldError(f"{shown}: cannot connect ({exc})", kind="connection") from None
+        except httpx.HTTPError as exc:
+            raise WorldError(f"{shown}: {type(exc).__name__}: {exc}") from None
+        body: Any = response.text
+        if "json" in response.headers.get("content-type", ""):
+            with contextlib.suppress(ValueError):  # declared JSON but is not: keep the text
+                body = response.json()
+        return HttpResponse(response.status_code, dict(response.headers), body)
+
+    # SQL ---------------------------------------------------------------------
+    async def sql(self, request: SqlRequest, *, step_id: str) -> SqlResult:
+        # SQLAlchemy's sync API in a worker thread keeps any driver usable.
+        return await asyncio.to_thread(self._sql, request)
+
+    def _engine(self, url: str) -> Any:
+        import sqlalchemy
+
+        with self._engines_lock:
+            if url not in self._engines:
+                try:
+                    self._engines[url] = sqlalchemy.create_engine(driver_url(url))
+                except Exception as exc:  # bad URL or missing driver
+                    raise WorldError(f"cannot use database {safe_url(url)}: {exc}") from None
+            return self._engines[url]
+
+    def _sql(self, request: SqlRequest) -> SqlResult:
+        import sqlalchemy
+
+        engine = self._engine(request.database_url)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(sqlalchemy.text(request.query), dict(request.params))
+                if not result.returns_rows:
+                    return SqlResult((), (), max(result.rowcount, 0))
+                columns = tuple(result.keys())
+                rows = tuple(
+                    {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+                    for row in result.fetchmany(request.max_rows)
+                )
+                return SqlResult(columns, rows, len(rows))
+        except sqlalchemy.exc.OperationalError as exc:
+            raise WorldError(
+                f"cannot reach database {safe_url(request.database_url)}: {_first_line(exc)}",
+                kind="connection",
+            ) from None
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise WorldError(f"SQL error: {_first_line(exc)}") from None
+
+    # Shell -------------------------------------------------------------------
+    async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult:
+        env = {**self.env, **request.env}
+        try:
+            process = await asyncio.create_subprocess_exec(
+                request.command,
+                *request.args,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=request.cwd,
+                env=env,
+            )
+        except FileNotFoundError:
+            raise WorldError(f"command not found: {request.command}", kind="error") from None
+        except PermissionError:
+            raise WorldError(f"command not executable: {request.command}") from None
+        try:
+            out, err = await process.communicate((request.stdin or "").encode())
+        except asyncio.CancelledError:
+            # Timeout or abort: the process must not outlive its step.
+            process.kill()
+            await process.wait()
+            raise
+        assert process.returncode is not None
+        return ShellResult(
+            process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        for engine in self._engines.values():
+            engine.dispose()
+
+
+def driver_url(url: str) -> str:
+    """`postgresql://` uses psycopg 3, the driver rb installs."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+def _plain(value: Any) -> Any:
+    """Database values as JSON-friendly data."""
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    try:
+        from decimal import Decimal
+
+        if isinstance(value, Decimal):
+            return float(value)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    return str(value)
