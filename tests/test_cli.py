@@ -18,7 +18,9 @@ SEED = DATA / "seed_example.yaml"
 INVALID = DATA / "invalid"
 
 
-def rb(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def rb(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rb", *args],
         cwd=cwd,
@@ -69,7 +71,9 @@ def test_folders_and_globs_expand_to_yaml_files(tmp_path: Path) -> None:
     files = [f["path"] for f in json.loads(result.stdout)["files"]]
     assert files == [str(tmp_path / "a.yaml"), str(tmp_path / "sub" / "b.yml")]
     result = rb("validate", "--format", "json", str(tmp_path / "**" / "*.yml"))
-    assert [f["path"] for f in json.loads(result.stdout)["files"]] == [str(tmp_path / "sub" / "b.yml")]
+    assert [f["path"] for f in json.loads(result.stdout)["files"]] == [
+        str(tmp_path / "sub" / "b.yml")
+    ]
 
 
 def test_missing_path_is_bad_usage() -> None:
@@ -85,7 +89,11 @@ def test_json_format() -> None:
     assert report["summary"] == {"files": 1, "errors": 1, "warnings": 0}
     (d,) = report["diagnostics"]
     assert (d["code"], d["name"], d["line"], d["col"], d["severity"]) == (
-        "RB033", "cycle", 12, 18, "error"
+        "RB033",
+        "cycle",
+        12,
+        18,
+        "error",
     )
     assert report["files"][0]["valid"] is False
 
@@ -120,6 +128,14 @@ def test_schema_is_a_valid_json_schema_that_accepts_the_seed() -> None:
 def test_types_lists_every_builtin(fmt: str) -> None:
     result = rb("types", "--format", fmt)
     assert result.returncode == 0
-    for name in ("data_fetch", "api_call", "schema_check", "sql_query", "metrics_publish",
-                 "ui_screenshot", "wait", "shell"):
+    for name in (
+        "data_fetch",
+        "api_call",
+        "schema_check",
+        "sql_query",
+        "metrics_publish",
+        "ui_screenshot",
+        "wait",
+        "shell",
+    ):
         assert name in result.stdout

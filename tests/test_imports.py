@@ -15,7 +15,9 @@ HEAVY = ("httpx", "sqlalchemy", "playwright", "numpy", "rich", "jinja2", "networ
 def imported_modules(*args: str) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "rb", *args],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     names = set()
     for line in result.stderr.splitlines():

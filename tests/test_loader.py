@@ -15,7 +15,7 @@ SEED = DATA / "seed_example.yaml"
 
 def test_seed_example_validates_unchanged() -> None:
     text = SEED.read_text(encoding="utf-8")
-    seed = (Path(__file__).parents[2] / "shared" / "seeds" / "002_f089891ed1eb6658.txt")
+    seed = Path(__file__).parents[2] / "shared" / "seeds" / "002_f089891ed1eb6658.txt"
     if seed.exists():  # the copy in tests/data is the seed's text, byte for byte
         assert text.strip() in seed.read_text(encoding="utf-8")
     diagnostics = diagnose(text)
@@ -23,7 +23,11 @@ def test_seed_example_validates_unchanged() -> None:
     loaded = load_text(text)
     assert loaded.runbook is not None
     assert [s.id for s in loaded.runbook.steps] == [
-        "ingest", "validate", "enrich", "report", "screenshot_ui"
+        "ingest",
+        "validate",
+        "enrich",
+        "report",
+        "screenshot_ui",
     ]
     report = loaded.runbook.steps[3]
     assert report.outputs[0].kind is OutputKind.LITERAL and report.outputs[0].value is True
