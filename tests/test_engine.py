@@ -62,7 +62,7 @@ steps:
 
 
 def test_timeout_cancels_the_attempt() -> None:
-    result, events = run(
+    result, _events = run(
         HEAD
         + """
 steps:
