@@ -139,3 +139,26 @@ def test_types_lists_every_builtin(fmt: str) -> None:
         "shell",
     ):
         assert name in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("${steps.__class__}", "keys starting with '_' cannot be read with '.'"),
+        ("${__import__('os')}", "names starting with '_' are not allowed"),
+        ("${'{0.__globals__}'.format(env)}", "only rb's functions can be called"),
+        ("${params.mro()}", "only rb's functions can be called"),
+    ],
+)
+def test_validate_reports_sandbox_escapes_with_their_position(
+    tmp_path: Path, expression: str, message: str
+) -> None:
+    path = tmp_path / "escape.yaml"
+    path.write_text(
+        'id: escape\nname: Escape\nversion: "1"\nsteps:\n'
+        f"  - id: a\n    type: shell\n    inputs:\n      command: >-\n        {expression}\n"
+    )
+    result = rb("validate", str(path))
+    assert result.returncode == 1
+    assert f"{path}:9:" in result.stdout and "error RB040" in result.stdout
+    assert message in result.stdout

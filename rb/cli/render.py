@@ -129,6 +129,7 @@ class LiveView:
         self._live.update(self._table())
 
     def _table(self) -> Any:
+        from rich.markup import escape
         from rich.table import Table
 
         styles = {"passed": "green", "failed": "red", "skipped": "dim", "waiting": "dim"}
@@ -137,7 +138,8 @@ class LiveView:
             table.add_column(column)
         for sid, (status, duration, detail) in self._rows.items():
             style = styles.get(status.split()[0], "yellow")
-            table.add_row(sid, f"[{style}]{status}[/]", duration, detail)
+            # Step ids and errors are the user's text, never markup.
+            table.add_row(escape(sid), f"[{style}]{escape(status)}[/]", duration, escape(detail))
         return table
 
 
