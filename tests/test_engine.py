@@ -341,3 +341,37 @@ def test_events_tell_the_story_in_order() -> None:
     assert names == ["RunStarted", "StepStarted", "StepSucceeded", "RunFinished"]
     (done,) = events.of(StepSucceeded)
     assert (done.summary, done.duration_seconds) == ("waited 2s", 2.0)
+
+
+def test_fault_timeout_hangs_until_the_step_timeout() -> None:
+    result, _ = run(
+        HEAD
+        + """
+steps:
+  - id: hang
+    type: sql_query
+    timeout_seconds: 5
+    inputs: {database_url: "sqlite://", query: "SELECT 1"}
+""",
+        "sql: [{request: {query: 'SELECT 1'}, response: {fault: timeout}}]",
+    )
+    assert result.steps["hang"].error == "timed out after 5s"
+    assert result.duration_seconds == 5.0
+
+
+def test_fault_timeout_without_a_step_timeout_is_an_error_after_its_own_delay() -> None:
+    result, _ = run(
+        HEAD
+        + """
+steps:
+  - id: hang
+    type: data_fetch
+    inputs: {source_url: "http://api.test/hang"}
+""",
+        "http: [{request: {url: 'http://api.test/hang'}, "
+        "response: {fault: timeout, timeout_after_seconds: 30}}]",
+    )
+    assert result.steps["hang"].error == (
+        "GET http://api.test/hang: timed out (fault injected by the fixture)"
+    )
+    assert result.duration_seconds == 30.0
