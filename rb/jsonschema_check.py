@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -67,10 +68,8 @@ def is_valid(schema: Mapping[str, Any], data: Any, *, expressions: bool = False)
     key = (id(schema), expressions)
     entry = _compiled.get(key)
     if entry is None:
-        import fastjsonschema
-
         widened = allow_expressions(schema) if expressions else dict(schema)
-        entry = _compiled[key] = (schema, fastjsonschema.compile(widened))
+        entry = _compiled[key] = (schema, compile_validator(widened))
     validate = entry[1]
     try:
         validate(data)
@@ -79,6 +78,39 @@ def is_valid(schema: Mapping[str, Any], data: Any, *, expressions: bool = False)
             return False
         raise
     return True
+
+
+def compile_validator(schema: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """A fastjsonschema validator, with its compiled code cached on disk.
+
+    Generating and compiling a validator costs 10-40 ms per schema, paid by
+    every `rb` process; the cache (keyed by schema, fastjsonschema and Python
+    versions) brings it to about a millisecond. See `rb.cache`.
+    """
+    import marshal
+
+    import fastjsonschema
+
+    from rb.cache import cache_file, write_atomic
+
+    text = json.dumps(schema, sort_keys=True)
+    path = cache_file("validators", f"{fastjsonschema.VERSION}|{text}", ".marshal")
+    try:
+        name, code = marshal.loads(path.read_bytes()) if path else (None, None)
+    except (OSError, ValueError, EOFError, TypeError):
+        name, code = None, None
+    if code is None:
+        source = fastjsonschema.compile_to_code(dict(schema))
+        found = re.search(r"^def (validate\w*)\(", source, re.MULTILINE)
+        assert found is not None, "fastjsonschema generated no validate function"
+        name = found.group(1)
+        code = compile(source, f"<rb schema validator {name}>", "exec")
+        if path:
+            write_atomic(path, marshal.dumps((name, code)))
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # the code fastjsonschema generated for this schema
+    validate: Callable[[Any], Any] = namespace[str(name)]
+    return validate
 
 
 def check(

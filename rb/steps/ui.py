@@ -62,4 +62,5 @@ UI_SCREENSHOT = StepType(
     result_fields=("screenshot", "width", "height"),
     example={"url": "http://localhost:3000/entities", "selector": "#entity-list"},
     run=_run,
+    summarize=lambda r: f"screenshot {r['width']}x{r['height']}",
 )
