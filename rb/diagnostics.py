@@ -66,6 +66,7 @@ CODES: dict[str, Code] = _codes(
         "max_duration_seconds is below the critical path's timeouts",
     ),
     ("RB064", "jsonpath-unknown-field", W, "a JSONPath starts at a field the result does not have"),
+    ("RB065", "timeout-below-wait", W, "a step's timeout ends it before its own wait or deadline"),
 )
 
 

@@ -32,6 +32,8 @@ class StepType:
     result_fields: tuple[str, ...] | None = None  # top-level result keys, if fixed
     lazy_inputs: frozenset[str] = field(default_factory=frozenset)  # evaluated by the step
     sql_inputs: frozenset[str] = field(default_factory=frozenset)  # hold SQL text
+    # Inputs saying how long the step may rightly take, in seconds.
+    duration_inputs: frozenset[str] = field(default_factory=frozenset)
     # run(ctx, inputs) -> result document; effects only through ctx.world.
     run: RunFn | None = field(default=None, repr=False)
     # One line for reports: "200 entities fetched". Defaults to "ok".

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rb.checks.context import CheckContext
-from rb.checks.hygiene import check_kpi_duration, check_unused
+from rb.checks.hygiene import check_kpi_duration, check_timeouts_cover_waits, check_unused
 from rb.checks.parameters import check_parameters
 from rb.checks.references import check_expressions
 from rb.checks.structure import check_ids_and_dependencies, check_types_and_inputs
@@ -33,6 +33,7 @@ def check_runbook(runbook: Runbook, step_types: Mapping[str, StepType]) -> list[
     check_expressions(ctx)
     check_unused(ctx)
     check_kpi_duration(ctx)
+    check_timeouts_cover_waits(ctx)
     return sorted(ctx.diagnostics, key=Diagnostic.sort_key)
 
 

@@ -141,3 +141,8 @@ def test_references_are_found_for_static_checks() -> None:
         ("item", ()),
     ]
     assert [c.name for c in parse("max(len(x), 1)").calls()] == ["max", "len"]
+
+
+def test_line_breaks_inside_an_expression_are_white_space() -> None:
+    assert ev("${params.count > 3\n    and lower(params.region) == 'eu'}") is True
+    assert ev("${params.count\n  + 1}") == 5

@@ -10,8 +10,11 @@ def check_unused(ctx: CheckContext) -> None:
     """Outputs nobody reads (except on final steps) and parameters nobody uses.
 
     Outputs of steps that no other step depends on are the runbook's results
-    (compared with expected/ by `rb test`), so they count as read.
+    (compared with expected/ by `rb test`), so they count as read. When an
+    expression could not be parsed its reads are unknown, so nothing is warned.
     """
+    if any(d.code == "RB040" for d in ctx.diagnostics):
+        return
     has_dependents = {dep for step in ctx.runbook.steps for dep in step.depends_on}
     for step in ctx.runbook.steps:
         if step.id not in has_dependents:
@@ -34,6 +37,28 @@ def check_unused(ctx: CheckContext) -> None:
                 f"${{params.{param.name}}}",
                 key=True,
             )
+
+
+def check_timeouts_cover_waits(ctx: CheckContext) -> None:
+    """A step timeout shorter than the wait the step is told to do."""
+    raw_steps = ctx.runbook.source.data["steps"]
+    for step in ctx.runbook.steps:
+        step_type = ctx.step_types.get(step.type)
+        if step_type is None or step.timeout_seconds is None:
+            continue
+        for name in sorted(step_type.duration_inputs):
+            value = step.inputs.get(name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if value > step.timeout_seconds:
+                origin = "" if "timeout_seconds" in raw_steps[step.index] else " (from defaults)"
+                ctx.report(
+                    (*step.path, "inputs", name),
+                    "RB065",
+                    f"step {step.id!r} may wait {value:g}s (inputs.{name}) but its "
+                    f"timeout_seconds is {step.timeout_seconds:g}s{origin}, which cancels it "
+                    f"first; set the step's timeout_seconds above {value:g}",
+                )
 
 
 def check_kpi_duration(ctx: CheckContext) -> None:

@@ -117,7 +117,9 @@ def parse(source: str) -> Expression:
     """Parse and check one expression (the text between `${` and `}`)."""
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters", 0)
-    text = source.strip()
+    # A line break inside ${...} (a folded YAML block) is just white space:
+    # replacing it keeps every offset, unlike wrapping the text in parentheses.
+    text = source.strip().replace("\r", " ").replace("\n", " ")
     lead = len(source) - len(source.lstrip())
     try:
         tree = ast.parse(text, mode="eval")

@@ -63,7 +63,8 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _summary(result: Any) -> str:
-    return f"{result['valid_count']} valid, {result['error_count']} errors"
+    errors = result["error_count"]
+    return f"{result['valid_count']} valid, {errors} error{'s' if errors != 1 else ''}"
 
 
 SCHEMA_CHECK = StepType(

@@ -90,6 +90,7 @@ WAIT = StepType(
     result="`waited_seconds`, `polls` (number of evaluations) and `result` (last poll answer).",
     result_fields=("waited_seconds", "polls", "result"),
     lazy_inputs=frozenset({"until"}),
+    duration_inputs=frozenset({"seconds", "timeout_seconds"}),
     run=_run,
     summarize=_summary,
     example={
