@@ -81,28 +81,28 @@ def concurrency(repeat: int) -> None:
 
 
 def whole_process(repeat: int) -> None:
+    from rb.world.fixture_format import load_fixture
+
     rb = Path(sys.executable).parent / "rb"
-    pairs = []
-    for fixture in sorted((ROOT / "fixtures").glob("*.y*ml")):
-        runbook = fixture.stem.split("--")[0]
-        if (ROOT / "runbooks" / f"{runbook}.yaml").exists():
-            pairs.append((ROOT / "runbooks" / f"{runbook}.yaml", fixture))
-    if not pairs:
+    fixtures = sorted((ROOT / "fixtures").glob("*.*"))
+    if not fixtures:
         print("\nno fixtures/ yet: skipping whole-process rb test")
         return
-    print("\nwhole-process rb test (median of runs)")
-    for runbook, fixture in pairs:
+    print("\nwhole-process rb test of each golden fixture (median of runs)")
+    for fixture in fixtures:
+        runbook = load_fixture(fixture).runbook or ""
         runs = []
         for _ in range(repeat):
             start = time.perf_counter()
-            subprocess.run(
-                [str(rb), "test", str(runbook), "--fixture", str(fixture)],
+            done = subprocess.run(
+                [str(rb), "test", runbook, "--fixture", str(fixture)],
                 cwd=ROOT,
                 capture_output=True,
                 check=False,
             )
             runs.append(time.perf_counter() - start)
-        print(f"{fixture.name:<40} {statistics.median(runs) * 1000:8.1f} ms")
+        verdict = "PASS" if done.returncode == 0 else "FAIL"
+        print(f"{fixture.name:<44} {statistics.median(runs) * 1000:8.1f} ms  {verdict}")
 
 
 def main() -> None:
