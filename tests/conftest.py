@@ -23,3 +23,47 @@ def diagnose(text: str, path: str = "test.yaml") -> list[Diagnostic]:
 @pytest.fixture(autouse=True)
 def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
+
+
+# Live-test services (tests/servers.py, tests/services.py) ---------------------
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1 (routes in tests/servers.py), one per test."""
+    from .servers import serve
+
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL database; skips when down unless RB_REQUIRE_POSTGRES=1."""
+    from .services import postgres_url
+
+    return postgres_url()
+
+
+@pytest.fixture
+def pg_table(postgres_url: str):
+    """A unique PostgreSQL table name, dropped after the test."""
+    from .services import postgres_table
+
+    with postgres_table(postgres_url) as name:
+        yield name
+
+
+@pytest.fixture(scope="session")
+def pushgateway():
+    """A real Pushgateway subprocess; skips when missing unless RB_REQUIRE_PUSHGATEWAY=1."""
+    from .services import pushgateway
+
+    with pushgateway() as gateway:
+        yield gateway
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep rb's on-disk cache out of the developer's home during tests."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("RB_CACHE_DIR", tempfile.mkdtemp(prefix="rb-test-cache-"))

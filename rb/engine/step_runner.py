@@ -173,7 +173,7 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
         try:
             result = await step_type.run(ctx, inputs)
         except WorldError as exc:
-            raise StepError(exc.message, retryable=exc.kind != "unmatched") from None
+            raise StepError(exc.message, retryable=exc.retryable) from None
         except ExpressionError as exc:
             raise StepError(exc.message, retryable=False) from None
     try:

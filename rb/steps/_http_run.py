@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,9 +44,20 @@ async def send(ctx: StepContext, request: HttpRequest, expect: Any) -> HttpRespo
         # Server errors and throttling may pass; other client errors will not.
         retryable = response.status >= 500 or response.status in (408, 429)
         raise StepError(
-            f"HTTP {response.status} from {request.method} {request.url}", retryable=retryable
+            f"HTTP {response.status} from {request.method} {request.url}{_reason(response)}",
+            retryable=retryable,
         )
     return response
+
+
+def _reason(response: HttpResponse) -> str:
+    """The start of an error body, which often says why ("odd number of ...")."""
+    body = response.body
+    if body in (None, "", {}, []):
+        return ""
+    text = body if isinstance(body, str) else json.dumps(body, sort_keys=True)
+    text = " ".join(text.split())
+    return f": {text[:200]}{'...' if len(text) > 200 else ''}"
 
 
 async def run_data_fetch(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
 
 async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    from urllib.parse import quote
-
     from rb.errors import StepError
     from rb.steps._http_run import send
     from rb.world.base import HttpRequest
@@ -25,9 +23,9 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
             retryable=False,
         )
     job = str(inputs.get("job") or ctx.runbook_id)
-    path = f"/metrics/job/{quote(job, safe='')}"
+    path = "/metrics" + _segment("job", job)
     for name, value in sorted((inputs.get("labels") or {}).items()):
-        path += f"/{quote(str(name), safe='')}/{quote(str(value), safe='')}"
+        path += _segment(str(name), str(value))
     lines = []
     for name, value in inputs["metrics"].items():
         if isinstance(value, bool):
@@ -42,6 +40,21 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
     )
     await send(ctx, request, None)
     return {"published": sorted(inputs["metrics"]), "gateway": str(gateway), "job": job}
+
+
+def _segment(name: str, value: str) -> str:
+    """One `/name/value` pair of a Pushgateway grouping key.
+
+    The gateway splits the decoded path on "/", so a value holding "/" (or an
+    empty value) goes in its `name@base64/<url-safe base64>` form.
+    """
+    import base64
+    from urllib.parse import quote
+
+    if "/" in value or not value:
+        encoded = base64.urlsafe_b64encode(value.encode()).decode() or "="
+        return f"/{quote(name, safe='')}@base64/{encoded}"
+    return f"/{quote(name, safe='')}/{quote(value, safe='')}"
 
 
 def _summary(result: Any) -> str:

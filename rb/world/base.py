@@ -75,10 +75,13 @@ class ShellResult:
 class WorldError(Exception):
     """An effect failed in a way the step reports (connection refused, no fixture...)."""
 
-    def __init__(self, message: str, *, kind: str = "error") -> None:
+    def __init__(self, message: str, *, kind: str = "error", retryable: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind  # "timeout", "connection", "unmatched", "error"
+        # Trying again helps with timeouts and lost connections, not with a
+        # bad query, a missing command or a request no fixture holds.
+        self.retryable = kind in ("timeout", "connection") if retryable is None else retryable
 
 
 class World(Protocol):

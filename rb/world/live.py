@@ -96,8 +96,8 @@ class LiveWorld:
             raise WorldError(f"{shown}: timed out", kind="timeout") from None
         except httpx.ConnectError as exc:
             raise WorldError(f"{shown}: cannot connect ({exc})", kind="connection") from None
-        except httpx.HTTPError as exc:
-            raise WorldError(f"{shown}: {type(exc).__name__}: {exc}") from None
+        except httpx.HTTPError as exc:  # protocol errors, resets: often transient
+            raise WorldError(f"{shown}: {type(exc).__name__}: {exc}", retryable=True) from None
         body: Any = response.text
         if "json" in response.headers.get("content-type", ""):
             with contextlib.suppress(ValueError):  # declared JSON but is not: keep the text
@@ -124,8 +124,15 @@ class LiveWorld:
         import sqlalchemy
 
         engine = self._engine(request.database_url)
+        where = safe_url(request.database_url)
         try:
-            with engine.begin() as conn:
+            conn = engine.connect()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise WorldError(
+                f"cannot reach database {where}: {_first_line(exc)}", kind="connection"
+            ) from None
+        try:
+            with conn, conn.begin():
                 result = conn.execute(sqlalchemy.text(request.query), dict(request.params))
                 if not result.returns_rows:
                     return SqlResult((), (), max(result.rowcount, 0))
@@ -135,11 +142,12 @@ class LiveWorld:
                     for row in result.fetchmany(request.max_rows)
                 )
                 return SqlResult(columns, rows, len(rows))
-        except sqlalchemy.exc.OperationalError as exc:
-            raise WorldError(
-                f"cannot reach database {safe_url(request.database_url)}: {_first_line(exc)}",
-                kind="connection",
-            ) from None
+        except sqlalchemy.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise WorldError(
+                    f"lost the connection to {where}: {_first_line(exc)}", kind="connection"
+                ) from None
+            raise WorldError(f"SQL error: {_first_line(exc)}", retryable=_transient(exc)) from None
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise WorldError(f"SQL error: {_first_line(exc)}") from None
 
@@ -160,6 +168,8 @@ class LiveWorld:
             raise WorldError(f"command not found: {request.command}", kind="error") from None
         except PermissionError:
             raise WorldError(f"command not executable: {request.command}") from None
+        except OSError as exc:
+            raise WorldError(f"cannot run {request.command}: {exc.strerror}") from None
         try:
             out, err = await process.communicate((request.stdin or "").encode())
         except asyncio.CancelledError:
@@ -195,6 +205,15 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1] if "@" in url else url
+
+
+# SQLSTATEs worth another attempt: serialization failure, deadlock, lock timeout.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def _transient(exc: Any) -> bool:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return sqlstate in _TRANSIENT_SQLSTATES
 
 
 def _first_line(exc: BaseException) -> str:
