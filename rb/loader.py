@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rb import jsonschema_check, model, source
+from rb import jsonschema_check, model, schemas, source
 from rb.diagnostics import Diagnostic, make
-
-SCHEMA_PATH = Path(__file__).parent / "schemas" / "runbook.schema.json"
 
 
 @dataclass(frozen=True)
@@ -23,12 +19,9 @@ class Loaded:
     diagnostics: tuple[Diagnostic, ...]
 
 
-@lru_cache(maxsize=1)
 def format_schema() -> dict[str, Any]:
     """The runbook format's JSON Schema, as shipped in the package."""
-    with SCHEMA_PATH.open(encoding="utf-8") as f:
-        schema: dict[str, Any] = json.load(f)
-    return schema
+    return schemas.load("runbook")
 
 
 def load_file(path: str | Path) -> Loaded:

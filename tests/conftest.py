@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,20 @@ DATA = Path(__file__).resolve().parent / "data"
 def diagnose(text: str, path: str = "test.yaml") -> list[Diagnostic]:
     """Every diagnostic rb validate reports for a runbook text."""
     return list(validate_loaded(load_text(text, path), step_types()).diagnostics)
+
+
+def run_rb(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m rb ARGS` as a user runs it: a real process, no colour."""
+    return subprocess.run(
+        [sys.executable, "-m", "rb", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        check=False,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,23 +11,14 @@ import jsonschema
 import pytest
 import yaml
 
-from .conftest import DATA, ROOT
+from .conftest import DATA, run_rb
 
 SEED = DATA / "seed_example.yaml"
 INVALID = DATA / "invalid"
 
 
-def rb(
-    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rb", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", **(env or {})},
-        check=False,
-    )
+def rb(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_rb(*args)
 
 
 def test_help_lists_the_commands() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from .conftest import run_rb
 
 RUNBOOK = """\
 id: hello
@@ -41,14 +41,7 @@ shell:
 def rb(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rb", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_COLOR": "1", **(env or {})},
-        check=False,
-    )
+    return run_rb(*args, cwd=cwd, env=env)
 
 
 def _setup(tmp_path: Path) -> Path:

@@ -47,3 +47,29 @@ class SeededIds:
 
     def random(self) -> float:
         return self._rng.random()
+
+
+class ClockAndIds:
+    """The World's clock, sleep and id methods, shared by every world.
+
+    Sleeping is `asyncio.sleep`: on a `VirtualTimeLoop` it costs no real time.
+    """
+
+    def __init__(self, start: datetime | None, seed: int | None) -> None:
+        self._clock = LoopClock(start)
+        self._ids = SeededIds(seed)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def new_id(self) -> str:
+        return self._ids.new_id()
+
+    def random(self) -> float:
+        return self._ids.random()

@@ -20,14 +20,14 @@ from rb.world.base import (
     WorldError,
     run_on,
 )
-from rb.world.clock import LoopClock, SeededIds
+from rb.world.clock import ClockAndIds
 from rb.world.fixture_format import Exchange, Fixture, normalize_sql, normalize_url
 from rb.world.virtual_time import VirtualTimeLoop
 
 T = TypeVar("T")
 
 
-class FixtureWorld:
+class FixtureWorld(ClockAndIds):
     """A World whose every effect is answered by a `Fixture`."""
 
     name = "fixture"
@@ -37,28 +37,8 @@ class FixtureWorld:
         self.env = dict(fixture.env)
         self.secrets = dict(fixture.secrets)
         self.facts = dict(fixture.facts)
-        self._clock = LoopClock(fixture.clock)
-        self._ids = SeededIds(fixture.seed)
+        super().__init__(fixture.clock, fixture.seed)
         self._calls: dict[int, int] = {}  # exchange index -> times answered
-        self.unused_warning = True
-
-    # clock and ids -----------------------------------------------------------
-    def now(self):  # type: ignore[no-untyped-def]  # datetime; see World
-        return self._clock.now()
-
-    def monotonic(self) -> float:
-        return self._clock.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        import asyncio
-
-        await asyncio.sleep(seconds)
-
-    def new_id(self) -> str:
-        return self._ids.new_id()
-
-    def random(self) -> float:
-        return self._ids.random()
 
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return run_on(VirtualTimeLoop, main)

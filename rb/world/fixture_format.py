@@ -12,15 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from rb import jsonschema_check, source
+from rb import jsonschema_check, schemas, source
 from rb.errors import UsageError
 
-SCHEMA_PATH = Path(__file__).parent.parent / "schemas" / "fixture.schema.json"
 DEFAULT_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
 KINDS = ("http", "sql", "shell")
 
@@ -97,13 +95,6 @@ def normalize_sql(query: str) -> str:
     return re.sub(r"\s+", " ", query).strip().rstrip(";")
 
 
-@lru_cache(maxsize=1)
-def fixture_schema() -> dict[str, Any]:
-    with SCHEMA_PATH.open(encoding="utf-8") as f:
-        schema: dict[str, Any] = json.load(f)
-    return schema
-
-
 def load_fixture(path: str | Path) -> Fixture:
     """Load and check a fixture file; problems are a UsageError with positions."""
     name = str(path)
@@ -115,7 +106,7 @@ def load_fixture(path: str | Path) -> Fixture:
     if doc is not None and not isinstance(doc.data, dict):
         raise UsageError(f"{name}: a fixture is a mapping (see docs/fixtures.md)")
     if doc is not None:
-        diagnostics += jsonschema_check.check(fixture_schema(), doc.data, doc)
+        diagnostics += jsonschema_check.check(schemas.load("fixture"), doc.data, doc)
     if doc is None or diagnostics:
         lines = "\n".join(d.text() for d in diagnostics)
         raise UsageError(f"fixture {name} is not valid:\n{lines}")

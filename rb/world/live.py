@@ -24,13 +24,13 @@ from rb.world.base import (
     WorldError,
     run_on,
 )
-from rb.world.clock import LoopClock, SeededIds
+from rb.world.clock import ClockAndIds
 
 T = TypeVar("T")
 DEFAULT_HTTP_TIMEOUT = 60.0
 
 
-class LiveWorld:
+class LiveWorld(ClockAndIds):
     """A World that does the real thing. `http_transport` is the httpx seam."""
 
     name = "live"
@@ -50,23 +50,7 @@ class LiveWorld:
         self._client: Any = None
         self._engines: dict[str, Any] = {}
         self._engines_lock = threading.Lock()
-        self._clock = LoopClock()
-        self._ids = SeededIds(None)
-
-    def now(self) -> datetime:
-        return self._clock.now()
-
-    def monotonic(self) -> float:
-        return self._clock.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-    def new_id(self) -> str:
-        return self._ids.new_id()
-
-    def random(self) -> float:
-        return self._ids.random()
+        super().__init__(None, None)
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         return None
