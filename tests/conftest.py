@@ -84,3 +84,6 @@ def pytest_configure(config: pytest.Config) -> None:
     import tempfile
 
     os.environ.setdefault("RB_CACHE_DIR", tempfile.mkdtemp(prefix="rb-test-cache-"))
+    # Runs the tests record go to a scratch store, never the project's .rb/.
+    scratch = tempfile.mkdtemp(prefix="rb-test-store-")
+    os.environ.setdefault("RB_DATABASE_URL", f"sqlite:///{scratch}/rb.db")

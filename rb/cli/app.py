@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
+    _add_record_options(p)
 
     p = sub.add_parser(
         "run",
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
     p.add_argument("--format", choices=FORMATS, default="text")
+    _add_record_options(p)
 
     p = sub.add_parser(
         "types",
@@ -92,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=FORMATS, default="text")
     return parser
+
+
+def _add_db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="store database (default: $RB_DATABASE_URL, else sqlite:///.rb/rb.db)",
+    )
+
+
+def _add_record_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-record", action="store_true", help="do not record this run")
+    p.add_argument("--actor", metavar="NAME", help="who runs it (default: the OS user)")
+    _add_db_option(p)
 
 
 def _positive(text: str) -> int:
@@ -131,6 +147,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             output_format=args.format,
             junit=args.junit,
             max_parallel=args.max_parallel,
+            record=not args.no_record,
+            db=args.db,
+            actor=args.actor,
         )
     if args.command == "run":
         from rb.commands.run import run
@@ -142,6 +161,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             secrets_file=args.secrets_file,
             max_parallel=args.max_parallel,
             output_format=args.format,
+            record=not args.no_record,
+            db=args.db,
+            actor=args.actor,
         )
     if args.command == "types":
         from rb.commands.types import types

@@ -8,12 +8,10 @@ from typing import Any, TextIO
 
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
 from rb.commands.common import environment, load_valid_runbook, parse_facts, secrets_from
-from rb.engine.events import EventBus
 from rb.engine.params import parse_assignments, resolve_params
-from rb.engine.scheduler import execute
+from rb.commands.execution import run_recorded
 from rb.engine.secrets import Masker
 from rb.errors import EXIT_FAILED, EXIT_OK
-from rb.plugins import step_types
 from rb.report import dumps, json_report
 from rb.world.live import LiveWorld
 
@@ -26,6 +24,9 @@ def run(
     secrets_file: str | None = None,
     max_parallel: int | None = None,
     output_format: str = "text",
+    record: bool = True,
+    db: str | None = None,
+    actor: str | None = None,
     out: TextIO | None = None,
     world: LiveWorld | None = None,
 ) -> int:
@@ -42,30 +43,24 @@ def run(
             facts=parse_facts(facts),
         )
     live = output_format == "text" and is_terminal(out)
-    bus = EventBus()
     view: Any = contextlib.nullcontext()
+    listeners: list[Any] = []
     if live:
         view = LiveView([s.id for s in runbook.steps], out)
-        bus.subscribe(view)
+        listeners.append(view)
     elif output_format == "text":
-        bus.subscribe(PlainProgress(out))
-    assert world is not None
-
-    async def main() -> Any:
-        try:
-            return await execute(
-                runbook,
-                world,
-                params=values,
-                step_types=step_types(),
-                bus=bus,
-                max_parallel=max_parallel,
-            )
-        finally:
-            await world.aclose()
-
+        listeners.append(PlainProgress(out))
     with view:
-        result = world.run(main)
+        result, execution_id = run_recorded(
+            runbook,
+            world,
+            params=values,
+            listeners=listeners,
+            max_parallel=max_parallel,
+            record=record,
+            db=db,
+            actor=actor,
+        )
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, None, None)))
     else:
@@ -74,5 +69,7 @@ def run(
             out.write(mask(line) + "\n")
         if result.error:
             out.write(f"{result.error}\n")
+        if execution_id:
+            out.write(f"recorded as {execution_id} (rb runs show {execution_id[:8]})\n")
         out.write(f"{result.status.upper()}\n")
     return EXIT_OK if result.status == "success" else EXIT_FAILED

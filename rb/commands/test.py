@@ -9,9 +9,8 @@ from typing import TextIO
 from rb.cli.render import summary_lines
 from rb.commands.common import load_valid_runbook
 from rb.engine.params import resolve_params
-from rb.engine.scheduler import execute
+from rb.commands.execution import run_recorded
 from rb.errors import EXIT_FAILED, EXIT_OK
-from rb.plugins import step_types
 from rb.report import compare_golden, dumps, json_report, junit_xml, passed
 from rb.world.fixture import FixtureWorld
 from rb.world.fixture_format import load_fixture
@@ -33,6 +32,9 @@ def test(
     output_format: str = "text",
     junit: str | None = None,
     max_parallel: int | None = None,
+    record: bool = True,
+    db: str | None = None,
+    actor: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Run the runbook in the fixture's world; PASS needs success and equal outputs."""
@@ -41,10 +43,14 @@ def test(
     fixture = load_fixture(fixture_path)
     world = FixtureWorld(fixture)
     params = resolve_params(runbook, fixture.params, from_text=False)
-    result = world.run(
-        lambda: execute(
-            runbook, world, params=params, step_types=step_types(), max_parallel=max_parallel
-        )
+    result, _ = run_recorded(
+        runbook,
+        world,
+        params=params,
+        max_parallel=max_parallel,
+        record=record,
+        db=db,
+        actor=actor,
     )
     golden_file = Path(expect) if expect else expected_path(Path(fixture_path))
     golden = compare_golden(result, golden_file, update=update)

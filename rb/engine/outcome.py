@@ -54,6 +54,8 @@ class ExecutionResult:
     kpis: tuple[CheckResult, ...]
     error: str = ""
     mask: Callable[[Any], Any] = field(default=lambda v: v, repr=False, compare=False)
+    env_read: dict[str, str] = field(default_factory=dict)  # name -> value (masked)
+    secrets_read: tuple[str, ...] = ()  # names only: values are never kept
 
     def outputs(self) -> dict[str, Any]:
         """Every succeeded step's outputs by step id, secrets masked."""

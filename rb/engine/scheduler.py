@@ -54,10 +54,10 @@ async def execute(
 
     def execution() -> dict[str, Any]:
         return {
-            "id": execution_id,
+            "id": world.observe("execution.id", execution_id),
             "runbook_id": runbook.id,
-            "started_at": started_at,
-            "duration": round(world.monotonic() - start, 6),
+            "started_at": world.observe("execution.started_at", started_at),
+            "duration": world.observe("execution.duration", round(world.monotonic() - start, 6)),
         }
 
     scope = RunScope(
@@ -127,6 +127,8 @@ async def execute(
         kpis=kpis,
         error=masker.text(error),
         mask=masker.data,
+        env_read={k: masker.text(world.env[k]) for k in sorted(scope.env_read)},
+        secrets_read=tuple(sorted(scope.secrets_read)),
     )
 
 

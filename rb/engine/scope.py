@@ -78,6 +78,9 @@ class RunScope:
         self.steps = _Steps(outcomes, declared_outputs)
         self.execution = execution
         self._param_names = frozenset(params)
+        # Names the run read, for the record: env values, secrets by name only.
+        self.env_read: set[str] = set()
+        self.secrets_read: set[str] = set()
 
     def resolver(self, **extra: Any) -> Callable[[str], Any]:
         """A name resolver; `extra` adds `item`, `item_index` or `result`."""
@@ -89,10 +92,15 @@ class RunScope:
             if name == "params":
                 return self.params
             if name == "env":
-                return _Named("environment variable", self.env, "set it before running rb")
+                return _Named(
+                    "environment variable", self.env, "set it before running rb", self.env_read
+                )
             if name == "secrets":
                 return _Named(
-                    "secret", self.secrets, "set RB_SECRET_<NAME> or put it in the secrets file"
+                    "secret",
+                    self.secrets,
+                    "set RB_SECRET_<NAME> or put it in the secrets file",
+                    self.secrets_read,
                 )
             if name == "steps":
                 return self.steps
@@ -104,6 +112,7 @@ class RunScope:
             if root == "env":
                 if name not in self.env:
                     raise ExpressionError(f"environment variable {name} is not set")
+                self.env_read.add(name)
                 return self.env[name]
             raise ExpressionError(f"unknown name {name!r}")
 
@@ -113,8 +122,8 @@ class RunScope:
 class _Named(Mapping[str, Any]):
     """A mapping whose missing keys get a message that says what to do."""
 
-    def __init__(self, what: str, values: Mapping[str, Any], fix: str) -> None:
-        self._what, self._values, self._fix = what, values, fix
+    def __init__(self, what: str, values: Mapping[str, Any], fix: str, reads: set[str]) -> None:
+        self._what, self._values, self._fix, self._reads = what, values, fix, reads
 
     def __contains__(self, key: object) -> bool:
         return True  # so a missing key reaches __getitem__ and its message
@@ -122,6 +131,7 @@ class _Named(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key not in self._values:
             raise ExpressionError(f"{self._what} {key} is not set: {self._fix}")
+        self._reads.add(key)
         return self._values[key]
 
     def __iter__(self) -> Iterator[str]:

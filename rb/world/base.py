@@ -131,6 +131,14 @@ class World(Protocol):
         """A result document standing in for a whole step, if the world has one."""
         ...
 
+    def observe(self, name: str, value: Any) -> Any:
+        """A value the run cannot repeat (its id, start, duration) as expressions see it.
+
+        Live worlds return `value` (and a recording keeps it); a replay returns
+        what the original run saw, so its outputs can be compared exactly.
+        """
+        ...
+
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run the coroutine on the event loop this world needs."""
         ...

@@ -39,6 +39,14 @@ class FixtureWorld(ClockAndIds):
         self.facts = dict(fixture.facts)
         super().__init__(fixture.clock, fixture.seed)
         self._calls: dict[int, int] = {}  # exchange index -> times answered
+        self._observed = {name: list(values) for name, values in fixture.observed.items()}
+
+    def observe(self, name: str, value: Any) -> Any:
+        """The recorded value, in order, when the fixture holds one (replay)."""
+        values = self._observed.get(name)
+        if values:
+            return values.pop(0) if len(values) > 1 else values[0]
+        return value
 
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return run_on(VirtualTimeLoop, main)

@@ -72,6 +72,7 @@ class Fixture:
     seed: int = 0
     exchanges: tuple[Exchange, ...] = ()
     stubs: Mapping[str, Any] = field(default_factory=dict)
+    observed: Mapping[str, list[Any]] = field(default_factory=dict)
 
 
 def normalize_url(url: str, params: Mapping[str, Any] | None = None) -> str:
@@ -137,6 +138,7 @@ def from_data(data: Mapping[str, Any], path: str = "<fixture>") -> Fixture:
         seed=int(data.get("seed", 0)),
         exchanges=exchanges,
         stubs={k: v["result"] for k, v in (data.get("stubs") or {}).items()},
+        observed={k: list(v) for k, v in (data.get("observed") or {}).items()},
     )
 
 

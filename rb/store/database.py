@@ -1,0 +1,122 @@
+"""Opening a store: which database, reaching it, migrating it.
+
+The default is SQLite in `.rb/rb.db` under the current project folder;
+`--db URL` or `RB_DATABASE_URL` selects another (PostgreSQL via psycopg 3).
+Every command that writes migrates an empty or older database first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rb.errors import RbError
+from rb.world.live import driver_url, safe_url
+
+DEFAULT_URL = "sqlite:///.rb/rb.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class StoreError(RbError):
+    """The store cannot be reached or used; the message names it, without a password."""
+
+
+def resolve_url(given: str | None = None) -> str:
+    """`--db`, else RB_DATABASE_URL, else the embedded SQLite file."""
+    return given or os.environ.get("RB_DATABASE_URL") or DEFAULT_URL
+
+
+class Store:
+    """A connection pool to one store database."""
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy
+
+        self.url = url
+        self.shown = safe_url(url)
+        full = driver_url(url)
+        if full.startswith("sqlite:///") and not full.startswith("sqlite:////:memory:"):
+            path = Path(full.removeprefix("sqlite:///"))
+            if str(path) not in ("", ":memory:"):
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+        try:
+            self.engine = sqlalchemy.create_engine(full, pool_pre_ping=True)
+        except Exception as exc:  # bad URL, missing driver
+            raise StoreError(f"cannot use database {self.shown}: {exc}") from None
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @contextmanager
+    def begin(self) -> Iterator[Any]:
+        """A transaction; database errors become StoreError naming the store."""
+        import sqlalchemy
+
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sqlalchemy.exc.OperationalError as exc:
+            raise StoreError(f"cannot reach database {self.shown}: {_reason(exc)}") from None
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise StoreError(f"database {self.shown}: {_reason(exc)}") from None
+
+    def revision(self) -> str | None:
+        """The migration the database is at (None when empty)."""
+        import sqlalchemy
+
+        with self.begin() as conn:
+            if not sqlalchemy.inspect(conn).has_table("alembic_version"):
+                return None
+            value = conn.execute(
+                sqlalchemy.text("SELECT version_num FROM alembic_version")
+            ).scalar()
+            return str(value) if value else None
+
+    def upgrade(self) -> str:
+        """Migrate to the newest schema; safe when several processes start at once."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                import sqlalchemy
+
+                # One migrator at a time; the others wait, then find it done.
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(7262001)"))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return self.revision() or ""
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL with synchronous=NORMAL: a commit survives the process being killed.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).strip().splitlines()[0]
+
+
+def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open (and by default migrate) the store at `url` or the default."""
+    store = Store(resolve_url(url))
+    if migrate:
+        store.upgrade()
+    return store

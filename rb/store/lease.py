@@ -1,0 +1,46 @@
+"""Who is running an execution, and whether that process is still alive.
+
+A lease is `host|pid|start` where start is the process's start time (from
+/proc), so a reused pid is not mistaken for the original process. Runs on
+other hosts are judged by their heartbeat instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+HEARTBEAT_SECONDS = 15.0
+STALE_AFTER = timedelta(minutes=2)
+
+
+def _start_time(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            # The command name may contain spaces; fields resume after ')'.
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def current() -> str:
+    """This process's lease."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}|{pid}|{_start_time(pid)}"
+
+
+def is_dead(lease: str | None, heartbeat: datetime | None, now: datetime) -> bool:
+    """True when the process holding `lease` can no longer be running the execution."""
+    host, _, rest = (lease or "").partition("|")
+    pid_text, _, start = rest.partition("|")
+    if host == socket.gethostname() and pid_text.isdigit():
+        pid = int(pid_text)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # alive, owned by someone else
+        return bool(start) and _start_time(pid) != start
+    return heartbeat is None or now - heartbeat > STALE_AFTER

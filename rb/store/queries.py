@@ -1,0 +1,115 @@
+"""Reading runs back: lists, one run in full, and the interrupted ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rb.errors import UsageError
+from rb.store import lease
+from rb.store.database import Store
+from rb.store.tables import exchanges, executions, step_logs
+
+
+@dataclass(frozen=True)
+class Run:
+    """One recorded execution, as plain data."""
+
+    row: dict[str, Any]
+    steps: tuple[dict[str, Any], ...] = ()
+    exchanges: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+
+def reap_interrupted(store: Store) -> list[str]:
+    """Mark runs whose process is gone as `interrupted`; returns their ids."""
+    now = datetime.now(UTC)
+    with store.begin() as conn:
+        running = conn.execute(
+            executions.select()
+            .with_only_columns(executions.c.id, executions.c.lease, executions.c.heartbeat_at)
+            .where(executions.c.status == "running")
+        ).all()
+        dead = [r.id for r in running if lease.is_dead(r.lease, _aware(r.heartbeat_at), now)]
+        if dead:
+            conn.execute(
+                executions.update()
+                .where(executions.c.id.in_(dead), executions.c.status == "running")
+                .values(status="interrupted", completed_at=now)
+            )
+    return dead
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
+    return value
+
+
+def list_runs(
+    store: Store,
+    *,
+    runbook: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Newest first, filtered."""
+    query = executions.select().order_by(executions.c.started_at.desc(), executions.c.id)
+    if runbook:
+        query = query.where(executions.c.runbook_id == runbook)
+    if status:
+        query = query.where(executions.c.status == status)
+    if since:
+        query = query.where(executions.c.started_at >= since)
+    with store.begin() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+
+def resolve_id(store: Store, ref: str) -> str:
+    """A full id from an id, a unique prefix, or `last` (the newest run)."""
+    with store.begin() as conn:
+        if ref == "last":
+            found: Sequence[Any] = conn.execute(
+                executions.select()
+                .with_only_columns(executions.c.id)
+                .order_by(executions.c.started_at.desc())
+                .limit(1)
+            ).all()
+            if not found:
+                raise UsageError(f"no runs recorded yet in {store.shown}")
+            return str(found[0].id)
+        found = conn.execute(
+            executions.select()
+            .with_only_columns(executions.c.id)
+            .where(executions.c.id.startswith(ref, autoescape=True))
+            .limit(2)
+        ).all()
+    if not found:
+        raise UsageError(f"no run {ref!r} in {store.shown} (see rb runs list)")
+    if len(found) > 1:
+        raise UsageError(f"{ref!r} matches several runs; give more of the id")
+    return str(found[0].id)
+
+
+def load_run(store: Store, ref: str) -> Run:
+    """One run with its step logs and exchanges, in order."""
+    run_id = resolve_id(store, ref)
+    with store.begin() as conn:
+        row = conn.execute(executions.select().where(executions.c.id == run_id)).one()
+        steps = conn.execute(
+            step_logs.select().where(step_logs.c.execution_id == run_id).order_by(step_logs.c.seq)
+        ).all()
+        calls = conn.execute(
+            exchanges.select().where(exchanges.c.execution_id == run_id).order_by(exchanges.c.seq)
+        ).all()
+    return Run(
+        dict(row._mapping),
+        tuple(dict(s._mapping) for s in steps),
+        tuple(dict(c._mapping) for c in calls),
+    )

@@ -1,0 +1,124 @@
+"""The recording world: a live (or fixture) world whose every exchange is kept.
+
+It wraps another world, passes every call through unchanged, and hands each
+request with its response (or error) and latency to a sink — the recorder —
+masked, so a secret never reaches the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from rb.engine.secrets import Masker
+from rb.world.base import (
+    HttpRequest,
+    HttpResponse,
+    ShellRequest,
+    ShellResult,
+    SqlRequest,
+    SqlResult,
+    World,
+    WorldError,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ExchangeSink(Protocol):
+    def exchange(
+        self,
+        step_id: str,
+        kind: str,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any] | None,
+        error: Mapping[str, str] | None,
+        latency: float,
+    ) -> None: ...
+
+
+class RecordingWorld:
+    """Every effect of `inner`, passed through and written to `sink`."""
+
+    def __init__(self, inner: World, sink: ExchangeSink) -> None:
+        self.inner = inner
+        self.sink = sink
+        self._mask = Masker(inner.secrets.values())
+
+    # What the run reads of its surroundings is the inner world's.
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self.inner.env
+
+    @property
+    def secrets(self) -> Mapping[str, str]:
+        return self.inner.secrets
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        return self.inner.facts
+
+    def now(self) -> datetime:
+        return self.inner.now()
+
+    def monotonic(self) -> float:
+        return self.inner.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+    def new_id(self) -> str:
+        return self.inner.new_id()
+
+    def random(self) -> float:
+        return self.inner.random()
+
+    def stub(self, step_id: str) -> Mapping[str, Any] | None:
+        return self.inner.stub(step_id)
+
+    def observe(self, name: str, value: Any) -> Any:
+        seen = self.inner.observe(name, value)
+        self.sink.exchange("", "observe", {"name": name}, {"value": seen}, None, 0.0)
+        return seen
+
+    def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        return self.inner.run(main)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def http(self, request: HttpRequest, *, step_id: str) -> HttpResponse:
+        return await self._pass(step_id, "http", request, self.inner.http(request, step_id=step_id))
+
+    async def sql(self, request: SqlRequest, *, step_id: str) -> SqlResult:
+        return await self._pass(step_id, "sql", request, self.inner.sql(request, step_id=step_id))
+
+    async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult:
+        return await self._pass(
+            step_id, "shell", request, self.inner.shell(request, step_id=step_id)
+        )
+
+    async def _pass(self, step_id: str, kind: str, request: Any, call: Awaitable[R]) -> R:
+        start = self.inner.monotonic()
+        shown = self._mask.data(_plain(request))
+        try:
+            response = await call
+        except WorldError as exc:
+            error = {"kind": exc.kind, "message": self._mask.text(exc.message)}
+            self.sink.exchange(step_id, kind, shown, None, error, self.inner.monotonic() - start)
+            raise
+        answer = self._mask.data(_plain(response))
+        self.sink.exchange(step_id, kind, shown, answer, None, self.inner.monotonic() - start)
+        return response
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(value)
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
