@@ -8,8 +8,8 @@ from typing import Any, TextIO
 
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
 from rb.commands.common import environment, load_valid_runbook, parse_facts, secrets_from
-from rb.engine.params import parse_assignments, resolve_params
 from rb.commands.execution import run_recorded
+from rb.engine.params import parse_assignments, resolve_params
 from rb.engine.secrets import Masker
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps, json_report

@@ -8,8 +8,8 @@ from typing import TextIO
 
 from rb.cli.render import summary_lines
 from rb.commands.common import load_valid_runbook
-from rb.engine.params import resolve_params
 from rb.commands.execution import run_recorded
+from rb.engine.params import resolve_params
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import compare_golden, dumps, json_report, junit_xml, passed
 from rb.world.fixture import FixtureWorld
