@@ -88,6 +88,65 @@ def build_parser() -> argparse.ArgumentParser:
     _add_record_options(p)
 
     p = sub.add_parser(
+        "replay",
+        help="replay a recorded execution and compare",
+        description="Run a recorded execution again against its own recording (virtual "
+        "time) and compare every step's outputs and requests. Exit 0 REPLAY VERIFIED, "
+        "1 REPLAY DIVERGED.",
+    )
+    p.add_argument("id", metavar="ID", help="execution id, a unique prefix, or 'last'")
+    p.add_argument(
+        "--definition",
+        metavar="FILE",
+        help="replay against this runbook file instead of the recorded definition",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="re-send the recorded read-only requests to the real services and report drift",
+    )
+    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument("--actor", metavar="NAME", help="who replays it (default: the OS user)")
+    _add_db_option(p)
+
+    runs = sub.add_parser(
+        "runs", help="list, show and export recorded executions", description="Recorded executions."
+    )
+    runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
+    p = runs_sub.add_parser(
+        "list", help="recorded runs, newest first", description="Recorded runs, newest first."
+    )
+    p.add_argument("--runbook", metavar="ID")
+    p.add_argument("--status", choices=("running", "success", "failure", "aborted", "interrupted"))
+    p.add_argument("--since", metavar="WHEN", help="30m, 2h, 7d, or an ISO time")
+    p.add_argument("--limit", type=_positive, default=50)
+    p.add_argument("--format", choices=FORMATS, default="text")
+    _add_db_option(p)
+    p = runs_sub.add_parser(
+        "show", help="one run: steps, timings, errors, exchanges", description="One run in full."
+    )
+    p.add_argument("id", metavar="ID", help="execution id, a unique prefix, or 'last'")
+    p.add_argument("--format", choices=FORMATS, default="text")
+    _add_db_option(p)
+    p = runs_sub.add_parser(
+        "export",
+        help="write a recording as a fixture",
+        description="Write a recorded run as a fixture for rb test.",
+    )
+    p.add_argument("id", metavar="ID", help="execution id, a unique prefix, or 'last'")
+    p.add_argument("--fixture", required=True, metavar="FILE", help="YAML, or JSON for .json")
+    _add_db_option(p)
+
+    dbp = sub.add_parser("db", help="manage the store database", description="The store database.")
+    db_sub = dbp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db_sub.add_parser(
+        "upgrade",
+        help="migrate to the newest schema",
+        description="Migrate the store to the newest schema.",
+    )
+    _add_db_option(p)
+
+    p = sub.add_parser(
         "types",
         help="list the registered step types",
         description="List registered step types with their inputs.",
@@ -165,6 +224,36 @@ def _dispatch(args: argparse.Namespace) -> int:
             db=args.db,
             actor=args.actor,
         )
+    if args.command == "replay":
+        from rb.commands.replay import replay
+
+        return replay(
+            args.id,
+            db=args.db,
+            definition=args.definition,
+            live=args.live,
+            output_format=args.format,
+            actor=args.actor,
+        )
+    if args.command == "runs":
+        from rb.commands import runs
+
+        if args.runs_command == "list":
+            return runs.runs_list(
+                db=args.db,
+                runbook=args.runbook,
+                status=args.status,
+                since=args.since,
+                limit=args.limit,
+                output_format=args.format,
+            )
+        if args.runs_command == "show":
+            return runs.runs_show(args.id, db=args.db, output_format=args.format)
+        return runs.runs_export(args.id, args.fixture, db=args.db)
+    if args.command == "db":
+        from rb.commands.runs import db_upgrade
+
+        return db_upgrade(db=args.db)
     if args.command == "types":
         from rb.commands.types import types
 

@@ -12,7 +12,7 @@ import yaml
 
 from rb.diagnostics import Severity
 from rb.errors import RunbookError, UsageError
-from rb.loader import load_file
+from rb.loader import Loaded, load_file
 from rb.model import Runbook
 from rb.plugins import step_types
 from rb.validate import validate_loaded
@@ -50,7 +50,11 @@ def _runbook_id(path: Path) -> str | None:
 
 def load_valid_runbook(ref: str) -> Runbook:
     """Load a runbook and run every static check; errors stop here (exit 2)."""
-    loaded = load_file(find_runbook(ref))
+    return require_valid(load_file(find_runbook(ref)))
+
+
+def require_valid(loaded: Loaded) -> Runbook:
+    """The runbook, if every static check passes; else a RunbookError listing them."""
     report = validate_loaded(loaded, step_types())
     errors = [d for d in report.diagnostics if d.severity is Severity.ERROR]
     if errors or loaded.runbook is None:

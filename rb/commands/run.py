@@ -64,7 +64,7 @@ def run(
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, None, None)))
     else:
-        mask = Masker(world.secrets.values()).text
+        mask = Masker(world.secrets).text
         for line in summary_lines(result):
             out.write(mask(line) + "\n")
         if result.error:

@@ -46,7 +46,7 @@ async def execute(
 ) -> ExecutionResult:
     """Run a validated runbook in `world`; publishes events, returns the result."""
     bus = bus or EventBus()
-    masker = Masker(world.secrets.values())
+    masker = Masker(world.secrets)
     execution_id = world.new_id()
     started_at = world.now().isoformat()
     start = world.monotonic()
@@ -90,8 +90,11 @@ async def execute(
         )
     )
 
+    # Whether an assumption held depends on the world at that moment: it is an
+    # observation, so a replay sees the original verdict.
     assumptions = tuple(
-        check_assumption(a, world.facts, scope.resolver()) for a in runbook.assumptions
+        _observed_check(world, check_assumption(a, world.facts, scope.resolver()))
+        for a in runbook.assumptions
     )
     for a in assumptions:
         bus.publish(AssumptionChecked(a.name, a.ok, masker.text(a.detail)))
@@ -130,6 +133,13 @@ async def execute(
         env_read={k: masker.text(world.env[k]) for k in sorted(scope.env_read)},
         secrets_read=tuple(sorted(scope.secrets_read)),
     )
+
+
+def _observed_check(world: World, check: CheckResult) -> CheckResult:
+    ok = bool(world.observe(f"assumption.{check.name}", check.ok))
+    if ok == check.ok:
+        return check
+    return CheckResult(check.name, ok, f"{check.detail} (as recorded: {'met' if ok else 'unmet'})")
 
 
 async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None) -> Step | None:

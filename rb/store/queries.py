@@ -60,13 +60,13 @@ def list_runs(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Newest first, filtered."""
-    query = executions.select().order_by(executions.c.started_at.desc(), executions.c.id)
+    query = executions.select().order_by(executions.c.recorded_at.desc(), executions.c.id)
     if runbook:
         query = query.where(executions.c.runbook_id == runbook)
     if status:
         query = query.where(executions.c.status == status)
     if since:
-        query = query.where(executions.c.started_at >= since)
+        query = query.where(executions.c.recorded_at >= since)
     with store.begin() as conn:
         return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
 
@@ -78,7 +78,7 @@ def resolve_id(store: Store, ref: str) -> str:
             found: Sequence[Any] = conn.execute(
                 executions.select()
                 .with_only_columns(executions.c.id)
-                .order_by(executions.c.started_at.desc())
+                .order_by(executions.c.recorded_at.desc())
                 .limit(1)
             ).all()
             if not found:

@@ -131,6 +131,7 @@ class Recorder:
                     runbook_id=rb.id,
                     runbook_version=rb.version,
                     started_at=datetime.fromisoformat(event.started_at),
+                    recorded_at=datetime.now(UTC),
                     status="running",
                     actor_id=self.actor,
                     world=self.world,

@@ -32,8 +32,10 @@ executions = Table(
     Column("id", String(36), primary_key=True),
     Column("runbook_id", Text, nullable=False),
     Column("runbook_version", Text, nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),  # as the run saw it
     Column("completed_at", DateTime(timezone=True)),
+    # Real time the record was made: under a fixture, started_at is virtual.
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
     # running | success | failure | aborted | interrupted
     Column("status", Text, nullable=False),
     Column("actor_id", Text, nullable=False),
@@ -47,7 +49,8 @@ executions = Table(
     Column("duration_seconds", Float),
     # params, env read, secret names, facts, assumptions, legal basis, KPIs, error
     Column("metadata", Json, nullable=False),
-    Index("ix_runbook_executions_runbook_started", "runbook_id", "started_at"),
+    Index("ix_runbook_executions_runbook_recorded", "runbook_id", "recorded_at"),
+    Index("ix_runbook_executions_recorded", "recorded_at"),
     Index("ix_runbook_executions_status", "status"),
 )
 

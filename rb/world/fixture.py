@@ -40,6 +40,7 @@ class FixtureWorld(ClockAndIds):
         super().__init__(fixture.clock, fixture.seed)
         self._calls: dict[int, int] = {}  # exchange index -> times answered
         self._observed = {name: list(values) for name, values in fixture.observed.items()}
+        self.unmatched: list[tuple[str, str]] = []  # (step id, what no exchange matched)
 
     def observe(self, name: str, value: Any) -> Any:
         """The recorded value, in order, when the fixture holds one (replay)."""
@@ -64,7 +65,7 @@ class FixtureWorld(ClockAndIds):
             "url": normalize_url(request.url, request.params),
             "body": _body_of(request),
         }
-        answer = await self._answer("http", wanted, request_text(request))
+        answer = await self._answer("http", wanted, request_text(request), step_id)
         return HttpResponse(
             status=int(answer.get("status", 200)),
             headers={k.lower(): str(v) for k, v in (answer.get("headers") or {}).items()},
@@ -73,9 +74,9 @@ class FixtureWorld(ClockAndIds):
 
     async def sql(self, request: SqlRequest, *, step_id: str) -> SqlResult:
         wanted = {"query": normalize_sql(request.query), "params": dict(request.params)}
-        answer = await self._answer("sql", wanted, f"SQL {request.query!r} {dict(request.params)}")
-        if "error" in answer:
-            raise WorldError(f"database error (from fixture): {answer['error']}")
+        answer = await self._answer(
+            "sql", wanted, f"SQL {request.query!r} {dict(request.params)}", step_id
+        )
         rows = tuple(answer.get("rows") or ())
         columns = tuple(answer.get("columns") or (list(rows[0]) if rows else ()))
         return SqlResult(columns, rows, int(answer.get("row_count", len(rows))))
@@ -83,12 +84,14 @@ class FixtureWorld(ClockAndIds):
     async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult:
         wanted = {"command": request.command, "args": list(request.args)}
         text = " ".join([request.command, *request.args])
-        answer = await self._answer("shell", wanted, f"command {text!r}")
+        answer = await self._answer("shell", wanted, f"command {text!r}", step_id)
         return ShellResult(
             int(answer.get("exit_code", 0)), answer.get("stdout", ""), answer.get("stderr", "")
         )
 
-    async def _answer(self, kind: str, wanted: Mapping[str, Any], shown: str) -> Mapping[str, Any]:
+    async def _answer(
+        self, kind: str, wanted: Mapping[str, Any], shown: str, step_id: str
+    ) -> Mapping[str, Any]:
         exchanges = [(i, e) for i, e in enumerate(self.fixture.exchanges) if e.kind == kind]
         for index, exchange in exchanges:
             if exchange.matches(wanted):
@@ -96,7 +99,9 @@ class FixtureWorld(ClockAndIds):
                 self._calls[index] = count + 1
                 answer = exchange.answers[min(count, len(exchange.answers) - 1)]
                 return await self._deliver(answer, shown)
-        raise WorldError(_unmatched(shown, wanted, [e for _, e in exchanges]), kind="unmatched")
+        message = _unmatched(shown, wanted, [e for _, e in exchanges])
+        self.unmatched.append((step_id, message))
+        raise WorldError(message, kind="unmatched")
 
     async def _deliver(self, answer: Mapping[str, Any], shown: str) -> Mapping[str, Any]:
         latency = float(answer.get("latency_seconds", 0))
@@ -110,6 +115,8 @@ class FixtureWorld(ClockAndIds):
             raise WorldError(
                 f"{shown}: connection refused (fault injected by the fixture)", kind="connection"
             )
+        if "error" in answer:  # e.g. a database error, as it was recorded
+            raise WorldError(str(answer["error"]))
         return answer
 
     def unused(self) -> list[Exchange]:

@@ -46,7 +46,7 @@ class RecordingWorld:
     def __init__(self, inner: World, sink: ExchangeSink) -> None:
         self.inner = inner
         self.sink = sink
-        self._mask = Masker(inner.secrets.values())
+        self._mask = Masker(inner.secrets, references=True)
 
     # What the run reads of its surroundings is the inner world's.
     @property
@@ -81,7 +81,10 @@ class RecordingWorld:
         return self.inner.random()
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
-        return self.inner.stub(step_id)
+        result = self.inner.stub(step_id)
+        if result is not None:  # kept so a replay can stand the step in again
+            self.sink.exchange(step_id, "stub", {"step": step_id}, {"result": result}, None, 0.0)
+        return result
 
     def observe(self, name: str, value: Any) -> Any:
         seen = self.inner.observe(name, value)
@@ -108,6 +111,11 @@ class RecordingWorld:
     async def _pass(self, step_id: str, kind: str, request: Any, call: Awaitable[R]) -> R:
         start = self.inner.monotonic()
         shown = self._mask.data(_plain(request))
+        if kind == "sql" and "${secrets." not in shown["database_url"]:
+            # A password written into a URL is a secret too, even if undeclared.
+            from rb.world.live import safe_url
+
+            shown["database_url"] = safe_url(shown["database_url"])
         try:
             response = await call
         except WorldError as exc:

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("runbook_version", sa.Text, nullable=False),
         sa.Column("started_at", When, nullable=False),
         sa.Column("completed_at", When),
+        sa.Column("recorded_at", When, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("actor_id", sa.Text, nullable=False),
         sa.Column("world", sa.Text, nullable=False),
@@ -43,8 +44,11 @@ def upgrade() -> None:
         sa.Column("metadata", Json, nullable=False),
     )
     op.create_index(
-        "ix_runbook_executions_runbook_started", "runbook_executions", ["runbook_id", "started_at"]
+        "ix_runbook_executions_runbook_recorded",
+        "runbook_executions",
+        ["runbook_id", "recorded_at"],
     )
+    op.create_index("ix_runbook_executions_recorded", "runbook_executions", ["recorded_at"])
     op.create_index("ix_runbook_executions_status", "runbook_executions", ["status"])
     owner = sa.ForeignKey("runbook_executions.id", ondelete="CASCADE")
     op.create_table(
