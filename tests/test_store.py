@@ -1,0 +1,288 @@
+"""Recording and replay, on SQLite and on PostgreSQL (real servers, real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+
+from .conftest import ROOT, run_rb
+from .services import postgres_url
+
+CANARY = "store-canary-5d1c0b7e"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store: a SQLite file, or a fresh schema in the PostgreSQL test database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/store.db"
+        return
+    base = postgres_url()
+    schema = f"rb_store_{uuid.uuid4().hex[:10]}"
+    engine = sqlalchemy.create_engine(base.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def rb(*args: str, db: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_rb(*args, cwd=cwd, env={"RB_DATABASE_URL": db, **env})
+
+
+def dump(url: str) -> str:
+    """Every row of every table, as text (to look for leaked values)."""
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    out = []
+    with engine.connect() as conn:
+        for table in ("runbook_executions", "runbook_step_logs", "runbook_exchanges"):
+            out += [repr(tuple(r)) for r in conn.execute(sqlalchemy.text(f"SELECT * FROM {table}"))]
+    engine.dispose()
+    return "\n".join(out)
+
+
+FIXTURES = sorted((ROOT / "fixtures").glob("*.*"))
+
+
+def _runbook_of(fixture: Path) -> str:
+    from rb.world.fixture_format import load_fixture
+
+    return load_fixture(fixture).runbook or ""
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.name)
+def test_every_example_records_and_replays_verified(fixture: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/store.db"
+    assert rb("test", _runbook_of(fixture), "--fixture", str(fixture), db=db).returncode == 0
+    replayed = rb("replay", "last", db=db)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "REPLAY VERIFIED" in replayed.stdout
+    again = rb("replay", "last", "--format", "json", db=db)  # a replay is itself recorded
+    assert json.loads(again.stdout)["verified"] is True
+
+
+def test_recording_replay_and_export_on_both_backends(store_url: str, tmp_path: Path) -> None:
+    fixture = ROOT / "fixtures" / "golden-scenarios.json"
+    first = rb(
+        "test",
+        "rb-001-entity-enrichment",
+        "--fixture",
+        str(fixture),
+        "--actor",
+        "ci-bot",
+        db=store_url,
+    )
+    assert first.returncode == 0, first.stderr
+    listing = json.loads(rb("runs", "list", "--format", "json", db=store_url).stdout)
+    (run,) = listing
+    assert (run["runbook_id"], run["status"], run["actor"]) == (
+        "rb-001-entity-enrichment",
+        "success",
+        "ci-bot",
+    )
+    shown = json.loads(rb("runs", "show", run["id"][:6], "--format", "json", db=store_url).stdout)
+    assert [s["step_id"] for s in shown["steps"]][:3] == ["ingest", "validate", "enrich"]
+    assert shown["metadata"]["legal_basis"].startswith("Per IC Policy 12.3")
+    assert shown["metadata"]["secrets"] == ["API_TOKEN"]  # the name, never the value
+    kinds = [e["kind"] for e in shown["exchanges"]]
+    assert kinds.count("http") == 3 and "stub" in kinds
+    ingest = next(e for e in shown["exchanges"] if e["step_id"] == "ingest")
+    assert ingest["request"]["headers"]["Authorization"] == "Bearer ${secrets.API_TOKEN}"
+
+    replayed = rb("replay", run["id"], db=store_url)
+    assert replayed.returncode == 0 and replayed.stdout.splitlines()[0] == (
+        "✓ Step: ingest (succeeded, matches original)"
+    )
+    runs = json.loads(rb("runs", "list", "--format", "json", db=store_url).stdout)
+    assert runs[0]["replay_of"] == run["id"] and runs[0]["world"] == "replay"
+
+    exported = tmp_path / "exported.yaml"
+    assert rb("runs", "export", run["id"], "--fixture", str(exported), db=store_url).returncode == 0
+    again = rb(
+        "test",
+        "rb-001-entity-enrichment",
+        "--fixture",
+        str(exported),
+        "--expect",
+        str(ROOT / "expected" / "golden-scenarios.json"),
+        "--no-record",
+        db=store_url,
+    )
+    assert again.returncode == 0, again.stdout
+    assert "fixture-api-token" not in dump(store_url)
+
+
+def test_a_changed_jsonpath_is_caught_with_its_step_and_path(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/store.db"
+    fixture = ROOT / "fixtures" / "golden-scenarios.json"
+    assert rb("test", "rb-001-entity-enrichment", "--fixture", str(fixture), db=db).returncode == 0
+    changed = tmp_path / "entity-enrichment.yaml"
+    source = (ROOT / "runbooks" / "entity-enrichment.yaml").read_text()
+    changed.write_text(source.replace('valid_count: "$.valid_count"', 'valid_count: "$.total"'))
+    for extra in ("entity-v2.json", "enrichment-query.graphql"):
+        (tmp_path / extra).write_text((ROOT / "runbooks" / extra).read_text())
+    result = rb("replay", "last", "--definition", str(changed), db=db)
+    assert result.returncode == 1
+    assert "✗ Step: validate (outputs differ)" in result.stdout
+    assert "    $.valid_count: expected 195, got 200" in result.stdout
+    assert result.stdout.splitlines()[-2] == "REPLAY DIVERGED"
+
+
+def test_a_changed_request_is_a_divergence_shown_expected_versus_actual(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/store.db"
+    fixture = ROOT / "fixtures" / "golden-scenarios.json"
+    assert rb("test", "rb-001-entity-enrichment", "--fixture", str(fixture), db=db).returncode == 0
+    changed = tmp_path / "entity-enrichment.yaml"
+    source = (ROOT / "runbooks" / "entity-enrichment.yaml").read_text()
+    changed.write_text(source.replace('schema_version: "2"', 'schema_version: "3"'))
+    for extra in ("entity-v2.json", "enrichment-query.graphql"):
+        (tmp_path / extra).write_text((ROOT / "runbooks" / extra).read_text())
+    result = rb("replay", "last", "--definition", str(changed), db=db)
+    assert result.returncode == 1
+    assert (
+        "✗ Request: step 'ingest' sent a request the recording does not hold: no fixture "
+        "exchange matches GET http://127.0.0.1:8080/api/v2/entities?limit=200&schema_version=3"
+        in result.stdout
+    )
+    assert (
+        "url differs (fixture http://127.0.0.1:8080/api/v2/entities?limit=200&schema_version=2"
+        in result.stdout
+    )
+
+
+def test_secrets_never_reach_the_store(store_url: str, tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yaml"
+    runbook.write_text(f"""\
+id: secret-user
+name: Secret user
+version: "1"
+steps:
+  - id: use
+    type: shell
+    inputs: {{command: {sys.executable!r}, args: ["-c", "import sys; print(sys.argv[1])",
+              "${{secrets.TOKEN}}"]}}
+    outputs: {{said: "$.stdout"}}
+""")
+    result = rb("run", str(runbook), db=store_url, cwd=tmp_path, RB_SECRET_TOKEN=CANARY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert CANARY not in result.stdout
+    rows = dump(store_url)
+    assert "${secrets.TOKEN}" in rows and CANARY not in rows
+
+
+def test_a_database_that_is_down_is_a_clear_error() -> None:
+    url = "postgresql://rb:db-password-canary@127.0.0.1:1/rb"
+    result = rb("runs", "list", db=url)
+    assert result.returncode == 1
+    assert "cannot reach database postgresql://rb:***@127.0.0.1:1/rb" in result.stderr
+    assert "db-password-canary" not in result.stderr + result.stdout
+
+
+KILLABLE = """\
+id: killable
+name: Killable
+version: "1"
+steps:
+  - {id: first, type: shell, inputs: {command: "true"}}
+  - {id: second, type: shell, depends_on: [first], inputs: {command: "true"}}
+  - id: hang
+    type: shell
+    depends_on: [second]
+    inputs:
+      command: PYTHON
+      # Blocks on stdin, so it ends when its parent (rb, killed) closes the pipe.
+      args: ["-c", "import sys; sys.stdin.read()"]
+"""
+
+
+def test_a_killed_run_keeps_its_finished_steps_and_shows_interrupted(
+    store_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "rb.yaml").write_text(KILLABLE.replace("PYTHON", sys.executable))
+    with subprocess.Popen(
+        [sys.executable, "-m", "rb", "run", "rb.yaml", "--db", store_url],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:  # wait (without sleeping) until the last step runs
+            if line.startswith("start   hang"):
+                break
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    listing = json.loads(rb("runs", "list", "--format", "json", db=store_url).stdout)
+    (run,) = listing
+    assert run["status"] == "interrupted"
+    shown = json.loads(rb("runs", "show", "last", "--format", "json", db=store_url).stdout)
+    assert [(s["step_id"], s["status"]) for s in shown["steps"]] == [
+        ("first", "succeeded"),
+        ("second", "succeeded"),
+    ]
+
+
+def test_db_upgrade_and_last_and_prefixes(store_url: str) -> None:
+    first = rb("db", "upgrade", db=store_url)
+    assert first.returncode == 0 and "upgraded from empty to revision 0001" in first.stdout
+    assert "already at revision 0001" in rb("db", "upgrade", db=store_url).stdout
+    missing = rb("runs", "show", "last", db=store_url)
+    assert missing.returncode == 2 and "no runs recorded yet" in missing.stderr
+    assert "no run 'zzz'" in rb("runs", "show", "zzz", db=store_url).stderr
+
+
+def test_eight_concurrent_runs_into_postgres_lose_nothing_and_all_replay(tmp_path: Path) -> None:
+    base = postgres_url()
+    schema = f"rb_store_{uuid.uuid4().hex[:10]}"
+    engine = sqlalchemy.create_engine(base.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    db = f"{base}?options=-csearch_path%3D{schema}"
+    fixture = str(ROOT / "fixtures" / "golden-scenarios.json")
+    try:
+        # All eight start on an empty database: they also race to migrate it.
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rb",
+                    "test",
+                    "rb-001-entity-enrichment",
+                    "--fixture",
+                    fixture,
+                    "--db",
+                    db,
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(8)
+        ]
+        outcomes = [(*p.communicate(), p.returncode) for p in processes]
+        assert [code for _, _, code in outcomes] == [0] * 8, outcomes
+        runs = json.loads(rb("runs", "list", "--format", "json", db=db).stdout)
+        assert len(runs) == 8 and {r["status"] for r in runs} == {"success"}
+        for run in runs:
+            shown = json.loads(rb("runs", "show", run["id"], "--format", "json", db=db).stdout)
+            assert len(shown["steps"]) == 5
+            assert rb("replay", run["id"], db=db).returncode == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
