@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy
 
 from .conftest import ROOT, run_rb
+from .servers import TestServer
 from .services import postgres_url
 
 CANARY = "store-canary-5d1c0b7e"
@@ -286,3 +287,36 @@ def test_eight_concurrent_runs_into_postgres_lose_nothing_and_all_replay(tmp_pat
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+def test_live_replay_reports_drift_per_exchange(http_server: TestServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/store.db"
+    (tmp_path / "rb.yaml").write_text(f"""\
+id: drift
+name: Drift
+version: "1"
+steps:
+  - id: stable
+    type: data_fetch
+    inputs: {{source_url: "{http_server.url("/entities")}"}}
+    outputs: {{n: "${{len(result.body)}}"}}
+  - id: counter
+    type: data_fetch
+    inputs: {{source_url: "{http_server.url("/flaky/drift?failures=0")}"}}
+    outputs: {{call: "$.body.call"}}
+  - id: change
+    type: api_call
+    depends_on: [stable, counter]
+    inputs: {{url: "{http_server.url("/echo")}", method: POST, json: {{deploy: 1}}}}
+""")
+    assert rb("run", "rb.yaml", db=db, cwd=tmp_path).returncode == 0
+    result = rb("replay", "last", "--live", db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("✓ Exchange 1 (stable): GET http://127.0.0.1:")
+    assert lines[0].endswith("— answers as recorded")
+    assert lines[1].endswith("— answers differently") and lines[1].startswith("✗ Exchange 2")
+    assert lines[2] == "    $.body.call: expected 1, got 2"
+    assert lines[3].startswith("- Exchange 3 (change): POST") and "not re-sent" in lines[3]
+    assert lines[-1] == "DRIFT DETECTED"
+    assert [r.method for r in http_server.requests].count("POST") == 1  # never re-sent
