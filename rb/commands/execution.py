@@ -57,11 +57,13 @@ def run_recorded(
             now=world.now,
             facts=world.facts,
             replay_of=replay_of,
+            downstream=listeners,  # told of each event once it is committed
         )
-        bus.subscribe(recorder)  # first: a step is durable before anyone reports it
+        bus.subscribe(recorder)
         world = RecordingWorld(world, recorder)
-    for listener in listeners:
-        bus.subscribe(listener)
+    else:
+        for listener in listeners:
+            bus.subscribe(listener)
     running = world
 
     async def main() -> ExecutionResult:

@@ -1,17 +1,21 @@
-"""Writing a run to the store while it happens.
+"""Writing a run to the store while it happens, without slowing it down.
 
-The recorder is the first listener on the event bus: a finished step is
-committed — with the exchanges it made — before any other listener hears of
-it, so whatever the console has shown as done survives a killed process. A
-heartbeat thread keeps the execution's lease fresh while it runs.
+The recorder is the only direct listener on the event bus. It turns each
+event and exchange into rows and queues them; a writer thread commits
+whatever has queued up in one transaction (group commit), and only then
+passes those events on to the other listeners (console, reports). So a step
+the console shows as done is already durable, a killed process loses only
+what nobody was told about, and the run itself never waits for the disk.
+While nothing happens the writer refreshes the execution's heartbeat.
 """
 
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +23,7 @@ from rb.engine.events import (
     AssumptionChecked,
     Event,
     KpiChecked,
+    Listener,
     RunFinished,
     RunStarted,
     StepFailed,
@@ -29,12 +34,19 @@ from rb.engine.events import (
 from rb.engine.outcome import ExecutionResult
 from rb.model import Runbook
 from rb.store import lease
-from rb.store.database import Store
+from rb.store.database import Store, StoreError
 from rb.store.tables import exchanges, executions, step_logs
+
+_STOP = object()
+_BATCH = 500  # most items one transaction takes
+# One object per statement, so consecutive rows of one kind batch together.
+_INSERT_EXECUTION = executions.insert()
+_INSERT_STEP = step_logs.insert()
+_INSERT_EXCHANGE = exchanges.insert()
 
 
 class Recorder:
-    """Records one run. Subscribe it first; give it to a RecordingWorld as sink."""
+    """Records one run. Subscribe only it to the bus; it feeds `downstream`."""
 
     def __init__(
         self,
@@ -46,6 +58,7 @@ class Recorder:
         now: Callable[[], datetime],
         facts: Mapping[str, Any],
         replay_of: str | None = None,
+        downstream: Sequence[Listener] = (),
     ) -> None:
         self.store = store
         self.runbook = runbook
@@ -54,18 +67,19 @@ class Recorder:
         self.now = now
         self.facts = dict(facts)
         self.replay_of = replay_of
+        self.downstream = list(downstream)
         self.execution_id: str | None = None
+        self.error: str | None = None
         self._seq = 0
         self._step_seq = 0
-        self._pending: list[dict[str, Any]] = []
         self._attempt: dict[str, int] = {}
         self._started: dict[str, datetime] = {}
         self._assumptions: list[dict[str, Any]] = []
         self._kpis: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._heartbeat: threading.Thread | None = None
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_loop, name="rb-recorder", daemon=True)
 
-    # ExchangeSink ------------------------------------------------------------
+    # On the run's thread: turn events and exchanges into queued rows. ---------
     def exchange(
         self,
         step_id: str,
@@ -76,28 +90,30 @@ class Recorder:
         latency: float,
     ) -> None:
         self._seq += 1
-        self._pending.append(
-            {
-                "seq": self._seq,
-                "step_id": step_id,
-                "attempt": self._attempt.get(step_id, 1),
-                "kind": kind,
-                "request": dict(request),
-                "response": None if response is None else dict(response),
-                "error": None if error is None else dict(error),
-                "latency_seconds": latency,
-            }
-        )
+        row = {
+            "execution_id": self.execution_id,
+            "seq": self._seq,
+            "step_id": step_id,
+            "attempt": self._attempt.get(step_id, 1),
+            "kind": kind,
+            "request": dict(request),
+            "response": None if response is None else dict(response),
+            "error": None if error is None else dict(error),
+            "latency_seconds": latency,
+        }
+        self._queue.put((_INSERT_EXCHANGE, row, None))
 
-    # Listener ----------------------------------------------------------------
     def __call__(self, event: Event) -> None:
+        statement: Any = None
+        row: Any = None
         if isinstance(event, RunStarted):
-            self._begin(event)
+            statement, row = _INSERT_EXECUTION, self._execution_row(event)
+            self._writer.start()
         elif isinstance(event, StepStarted):
             self._attempt[event.step_id] = event.attempt
             self._started.setdefault(event.step_id, self._wall())
         elif isinstance(event, StepSucceeded | StepFailed | StepSkipped):
-            self._finish_step(event)
+            statement, row = _INSERT_STEP, self._step_row(event)
         elif isinstance(event, AssumptionChecked):
             self._assumptions.append(
                 {"id": event.assumption_id, "ok": event.ok, "detail": event.detail}
@@ -112,74 +128,65 @@ class Recorder:
                 }
             )
         elif isinstance(event, RunFinished):
-            self._end(event)
+            statement = (
+                executions.update()
+                .where(executions.c.id == self.execution_id)
+                .values(
+                    status=event.status,
+                    completed_at=self._wall(),
+                    duration_seconds=event.duration_seconds,
+                    heartbeat_at=datetime.now(UTC),
+                )
+            )
+            row = {}
+        if self._writer.is_alive() or self._writer.ident is not None:
+            self._queue.put((statement, row, event))
+        else:  # before RunStarted there is nothing to write yet
+            self._deliver([event])
 
     def _wall(self) -> datetime:
         value = self.now()
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
-    def _begin(self, event: RunStarted) -> None:
+    def _execution_row(self, event: RunStarted) -> dict[str, Any]:
         # A live run is stored under the id it saw. Fixture and replay runs see
         # a seeded id (the same every time), so their record gets a fresh one.
         self.execution_id = event.execution_id if self.world == "live" else str(uuid.uuid4())
         text = self.runbook.source.text
         rb = self.runbook
-        with self.store.begin() as conn:
-            conn.execute(
-                executions.insert().values(
-                    id=self.execution_id,
-                    runbook_id=rb.id,
-                    runbook_version=rb.version,
-                    started_at=datetime.fromisoformat(event.started_at),
-                    recorded_at=datetime.now(UTC),
-                    status="running",
-                    actor_id=self.actor,
-                    world=self.world,
-                    replay_of=self.replay_of,
-                    definition=text,
-                    definition_hash=hashlib.sha256(text.encode()).hexdigest(),
-                    definition_path=rb.source.path,
-                    lease=lease.current(),
-                    heartbeat_at=datetime.now(UTC),
-                    metadata={
-                        "name": rb.name,
-                        "owner": rb.owner,
-                        "legal_basis": rb.legal_basis,
-                        "params": dict(event.params),
-                        "execution_id_seen": event.execution_id,
-                        "facts": self.facts,
-                    },
-                )
-            )
-        self._heartbeat = threading.Thread(
-            target=self._beat, name=f"rb-heartbeat-{event.execution_id}", daemon=True
-        )
-        self._heartbeat.start()
+        return {
+            "id": self.execution_id,
+            "runbook_id": rb.id,
+            "runbook_version": rb.version,
+            "started_at": datetime.fromisoformat(event.started_at),
+            "recorded_at": datetime.now(UTC),
+            "status": "running",
+            "actor_id": self.actor,
+            "world": self.world,
+            "replay_of": self.replay_of,
+            "definition": text,
+            "definition_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "definition_path": rb.source.path,
+            "lease": lease.current(),
+            "heartbeat_at": datetime.now(UTC),
+            "metadata": {
+                "name": rb.name,
+                "owner": rb.owner,
+                "legal_basis": rb.legal_basis,
+                "params": dict(event.params),
+                "execution_id_seen": event.execution_id,
+                "facts": self.facts,
+            },
+        }
 
-    def _beat(self) -> None:
-        while not self._stop.wait(lease.HEARTBEAT_SECONDS):
-            try:
-                with self.store.begin() as conn:
-                    conn.execute(
-                        executions.update()
-                        .where(executions.c.id == self.execution_id)
-                        .values(heartbeat_at=datetime.now(UTC))
-                    )
-            except Exception:  # the next beat or the run's own writes will tell
-                continue
-
-    def _take(self, step_id: str | None) -> list[dict[str, Any]]:
-        """Pending exchanges of one step (and run-level observations), or all."""
-        keep: list[dict[str, Any]] = []
-        take: list[dict[str, Any]] = []
-        for row in self._pending:
-            (take if step_id is None or row["step_id"] in (step_id, "") else keep).append(row)
-        self._pending = keep
-        return [{**row, "execution_id": self.execution_id} for row in take]
-
-    def _finish_step(self, event: StepSucceeded | StepFailed | StepSkipped) -> None:
+    def _step_row(self, event: StepSucceeded | StepFailed | StepSkipped) -> dict[str, Any]:
         self._step_seq += 1
-        row: dict[str, Any] = {
+        errors: dict[str, str] | None = None
+        if isinstance(event, StepFailed):
+            errors = {"message": event.error}
+        elif isinstance(event, StepSkipped):
+            errors = {"reason": event.reason}
+        return {
             "execution_id": self.execution_id,
             "step_id": event.step_id,
             "seq": self._step_seq,
@@ -193,35 +200,87 @@ class Recorder:
             "summary": getattr(event, "summary", None),
             "inputs": getattr(event, "inputs", None),
             "outputs": dict(event.outputs) if isinstance(event, StepSucceeded) else None,
-            "errors": {"message": event.error}
-            if isinstance(event, StepFailed)
-            else ({"reason": event.reason} if isinstance(event, StepSkipped) else None),
+            "errors": errors,
         }
-        pending = self._take(event.step_id)
-        with self.store.begin() as conn:
-            conn.execute(step_logs.insert(), [row])
-            if pending:
-                conn.execute(exchanges.insert(), pending)
 
-    def _end(self, event: RunFinished) -> None:
-        pending = self._take(None)
-        with self.store.begin() as conn:
-            if pending:
-                conn.execute(exchanges.insert(), pending)
-            conn.execute(
-                executions.update()
-                .where(executions.c.id == self.execution_id)
-                .values(
-                    status=event.status,
-                    completed_at=self._wall(),
-                    duration_seconds=event.duration_seconds,
-                    heartbeat_at=datetime.now(UTC),
+    # On the writer thread: commit, then tell the other listeners. ------------
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=lease.HEARTBEAT_SECONDS)
+            except queue.Empty:
+                self._beat()
+                continue
+            batch = [first]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(item is _STOP for item in batch)
+            items = [item for item in batch if item is not _STOP]
+            self._commit(items)
+            self._deliver([event for _, _, event in items if event is not None])
+            if stop:
+                return
+
+    def _commit(self, items: list[tuple[Any, Any, Event | None]]) -> None:
+        if self.error is not None:
+            return  # already failing: keep the run going, report at the end
+        if all(statement is None for statement, _, _ in items):
+            return  # only events to pass on (a step started): nothing to make durable
+        try:
+            with self.store.begin() as conn:
+                # Consecutive inserts into one table go as one executemany.
+                group: list[Any] = []
+                last: Any = None
+                for statement, row, _ in items:
+                    if statement is None:
+                        continue
+                    if row and last is not None and statement is last and group:
+                        group.append(row)
+                        continue
+                    if group:
+                        conn.execute(last, group)
+                    last, group = statement, [row] if row else []
+                    if not row:
+                        conn.execute(statement)
+                        last, group = None, []
+                if group:
+                    conn.execute(last, group)
+        except StoreError as exc:
+            self.error = str(exc)
+
+    def _deliver(self, events: list[Event]) -> None:
+        for event in events:
+            for listener in self.downstream:
+                listener(event)
+
+    def _beat(self) -> None:
+        try:
+            with self.store.begin() as conn:
+                conn.execute(
+                    executions.update()
+                    .where(executions.c.id == self.execution_id)
+                    .values(heartbeat_at=datetime.now(UTC))
                 )
-            )
+        except StoreError:
+            pass  # the next write will report a real problem
+
+    # After the run. -----------------------------------------------------------
+    def close(self) -> None:
+        """Wait until everything queued is committed and delivered."""
+        if self._writer.ident is not None:
+            self._queue.put(_STOP)
+            self._writer.join()
 
     def finish(self, result: ExecutionResult) -> None:
-        """After the run: what it read and found, into the execution's metadata."""
-        self._stop.set()
+        """What the run read and found, into the execution's metadata."""
+        self.close()
+        if self.error is not None:
+            raise StoreError(
+                f"recording failed ({self.error}); the run itself ended {result.status}"
+            )
         if self.execution_id is None:
             return
         with self.store.begin() as conn:
@@ -241,6 +300,3 @@ class Recorder:
                 .where(executions.c.id == self.execution_id)
                 .values(metadata=metadata)
             )
-
-    def close(self) -> None:
-        self._stop.set()
