@@ -320,3 +320,26 @@ steps:
     assert lines[3].startswith("- Exchange 3 (change): POST") and "not re-sent" in lines[3]
     assert lines[-1] == "DRIFT DETECTED"
     assert [r.method for r in http_server.requests].count("POST") == 1  # never re-sent
+
+
+def test_runs_list_filters_and_replay_json_is_stable(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/store.db"
+    for fixture in ("golden-scenarios.json", "database-failover-check.yaml"):
+        path = ROOT / "fixtures" / fixture
+        assert rb("test", _runbook_of(path), "--fixture", str(path), db=db).returncode == 0
+
+    def ids(*args: str) -> list[str]:
+        listing = json.loads(rb("runs", "list", "--format", "json", *args, db=db).stdout)
+        return [r["runbook_id"] for r in listing]
+
+    assert ids() == ["rb-002-database-failover-check", "rb-001-entity-enrichment"]
+    assert ids("--runbook", "rb-001-entity-enrichment") == ["rb-001-entity-enrichment"]
+    assert ids("--status", "failure") == []
+    assert ids("--since", "1h") == ids() and ids("--since", "2999-01-01") == []
+    first = json.loads(rb("runs", "list", "--format", "json", db=db).stdout)[-1]["id"]
+    a = rb("replay", first, "--format", "json", db=db).stdout
+    b = rb("replay", first, "--format", "json", db=db).stdout
+    assert a == b and json.loads(a)["execution_id"] == first
+    text = rb("runs", "list", db=db).stdout.splitlines()
+    assert text[0].split() == ["ID", "RUNBOOK", "STATUS", "STARTED", "(UTC)", "TIME", "ACTOR"]
+    assert len(text) == 5  # header, two runs, two replays
