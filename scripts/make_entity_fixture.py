@@ -86,10 +86,8 @@ def main() -> None:
                 "response": {"status": 200},
             },
         ],
-        "stubs": {
-            "screenshot_ui": {"result": {"screenshot": "screenshots/rb-001-entity-enrichment/"
-                                         "screenshot_ui.png", "width": 1280, "height": 800}}
-        },
+        # The UI step renders these files in the real browser (nothing leaves the machine).
+        "pages": "pages/entity-enrichment",
     }
     out = ROOT / "fixtures" / "golden-scenarios.json"
     out.write_text(json.dumps(fixture, indent=2) + "\n", encoding="utf-8")

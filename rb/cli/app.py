@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--expect", metavar="FILE", help="golden outputs (default: expected/<fixture name>.json)"
     )
     p.add_argument("--update", action="store_true", help="rewrite the golden file")
+    p.add_argument(
+        "--update-snapshots",
+        action="store_true",
+        help="accept new screenshots as baselines (screenshots/<runbook-id>/)",
+    )
     p.add_argument("--format", choices=FORMATS, default="text")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
@@ -209,6 +214,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             record=not args.no_record,
             db=args.db,
             actor=args.actor,
+            update_snapshots=args.update_snapshots,
         )
     if args.command == "run":
         from rb.commands.run import run

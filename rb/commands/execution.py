@@ -6,6 +6,7 @@ import getpass
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rb.engine.context import ScreenshotPolicy
 from rb.engine.events import EventBus, Listener
 from rb.engine.outcome import ExecutionResult
 from rb.engine.scheduler import execute
@@ -34,6 +35,7 @@ def run_recorded(
     actor: str | None = None,
     world_name: str | None = None,
     replay_of: str | None = None,
+    screenshots: ScreenshotPolicy | None = None,
 ) -> tuple[ExecutionResult, str | None]:
     """Execute in `world`; with `record`, every step and exchange goes to the store.
 
@@ -75,6 +77,7 @@ def run_recorded(
                 step_types=step_types(),
                 bus=bus,
                 max_parallel=max_parallel,
+                screenshots=screenshots,
             )
         finally:
             await running.aclose()

@@ -10,6 +10,25 @@ from typing import Any
 from rb.world.base import World
 
 
+# Every run writes its shots to .rb/screenshots/<runbook-id>/<step-id>.png, so
+# a replay reports the same paths as the run it replays.
+SCREENSHOT_DIR = Path(".rb") / "screenshots"
+
+
+@dataclass(frozen=True)
+class ScreenshotPolicy:
+    """Where UI steps write their images, and whether they compare with baselines.
+
+    `rb test` compares with screenshots/<runbook-id>/<step-id>.png; `rb run`
+    only keeps the shots.
+    """
+
+    output_dir: Path  # the actual (and diff) images
+    baseline_dir: Path | None = None  # compare with baselines here
+    update: bool = False  # accept the new shots as baselines (--update-snapshots)
+    ci: bool = False  # a missing baseline fails instead of being written
+
+
 @dataclass(frozen=True)
 class StepContext:
     """A step's view of the run: its id, the World, and expression evaluation.
@@ -23,3 +42,4 @@ class StepContext:
     base_dir: Path  # the runbook's folder: relative files are read from here
     world: World
     evaluate: Callable[[str, Mapping[str, Any]], Any]
+    screenshots: ScreenshotPolicy

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rb.engine.checks import check_assumption, check_kpi
+from rb.engine.context import SCREENSHOT_DIR, ScreenshotPolicy
 from rb.engine.events import (
     AssumptionChecked,
     EventBus,
@@ -43,6 +44,7 @@ async def execute(
     step_types: Mapping[str, StepType],
     bus: EventBus | None = None,
     max_parallel: int | None = None,
+    screenshots: ScreenshotPolicy | None = None,
 ) -> ExecutionResult:
     """Run a validated runbook in `world`; publishes events, returns the result."""
     bus = bus or EventBus()
@@ -78,6 +80,7 @@ async def execute(
         step_types=step_types,
         base_dir=Path(runbook.source.path).resolve().parent,
         jitter=world.name == "live",
+        screenshots=screenshots or ScreenshotPolicy(SCREENSHOT_DIR / runbook.id),
     )
     bus.publish(
         RunStarted(

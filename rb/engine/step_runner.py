@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rb.engine.context import StepContext
+from rb.engine.context import ScreenshotPolicy, StepContext
 from rb.engine.events import (
     AttemptFailed,
     EventBus,
@@ -43,6 +43,7 @@ class RunState:
     step_types: Mapping[str, StepType]
     base_dir: Path
     jitter: bool  # off under fixtures, so backoff delays are exact
+    screenshots: ScreenshotPolicy
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,9 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
         def evaluate(text: str, names: Mapping[str, Any]) -> Any:
             return render_string(text, state.scope.resolver(**extra, **names))
 
-        ctx = StepContext(step.id, state.runbook.id, state.base_dir, state.world, evaluate)
+        ctx = StepContext(
+            step.id, state.runbook.id, state.base_dir, state.world, evaluate, state.screenshots
+        )
         try:
             result = await step_type.run(ctx, inputs)
         except WorldError as exc:

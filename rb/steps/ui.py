@@ -12,13 +12,34 @@ if TYPE_CHECKING:
 
 
 async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
-    from rb.errors import StepError
+    from rb.snapshots import DEFAULT_THRESHOLD, keep_and_compare
+    from rb.world.base import ScreenshotRequest
 
-    raise StepError(
-        "ui_screenshot is not available yet in this version of rb (it arrives with the "
-        "UI steps release); in a fixture, stub this step under stubs:",
-        retryable=False,
+    viewport = inputs.get("viewport") or {"width": 1280, "height": 800}
+    request = ScreenshotRequest(
+        url=str(inputs["url"]),
+        selector=inputs.get("selector"),
+        full_page=bool(inputs.get("full_page", False)),
+        viewport=(int(viewport["width"]), int(viewport["height"])),
+        device_scale_factor=float(inputs.get("device_scale_factor", 1.0)),
+        wait_for=inputs.get("wait_for"),
+        wait_for_network_idle=bool(inputs.get("wait_for_network_idle", False)),
+        masks=tuple(inputs.get("masks") or ()),
+        animations=str(inputs.get("animations", "disabled")),
     )
+    shot = await ctx.world.screenshot(request, step_id=ctx.step_id)
+    threshold = float(inputs.get("threshold", DEFAULT_THRESHOLD))
+    return keep_and_compare(shot, ctx.screenshots, ctx.step_id, threshold)
+
+
+def _summary(result: Any) -> str:
+    size = f"screenshot {result['width']}x{result['height']}"
+    status = result.get("baseline_status")
+    if status == "compared":
+        return f"{size}, {result['diff_share']:.2%} change (within threshold)"
+    if status in ("written", "updated"):
+        return f"{size}, baseline {status}: {result['baseline']}"
+    return size
 
 
 UI_SCREENSHOT = StepType(
@@ -58,9 +79,23 @@ UI_SCREENSHOT = StepType(
             },
         },
     },
-    result="`screenshot` (path of the PNG), `width` and `height`.",
-    result_fields=("screenshot", "width", "height"),
+    result=(
+        "`screenshot` (path of the PNG), `width`, `height`; under `rb test` also "
+        "`baseline` (its path), `baseline_status` (compared, written, updated), "
+        "`diff_share` (share of differing pixels), `mismatched_pixels` and `diff` "
+        "(path of the diff image, when pixels differ)."
+    ),
+    result_fields=(
+        "screenshot",
+        "width",
+        "height",
+        "baseline",
+        "baseline_status",
+        "diff",
+        "diff_share",
+        "mismatched_pixels",
+    ),
     example={"url": "http://localhost:3000/entities", "selector": "#entity-list"},
     run=_run,
-    summarize=lambda r: f"screenshot {r['width']}x{r['height']}",
+    summarize=_summary,
 )

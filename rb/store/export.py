@@ -38,7 +38,12 @@ def fixture_from_run(run: Run) -> dict[str, Any]:
         "clock": clock.replace("+00:00", "Z"),
         "seed": 0,
     }
-    entries: dict[str, list[dict[str, Any]]] = {"http": [], "sql": [], "shell": []}
+    entries: dict[str, list[dict[str, Any]]] = {
+        "http": [],
+        "sql": [],
+        "shell": [],
+        "screenshot": [],
+    }
     index: dict[str, dict[str, Any]] = {}
     observed: dict[str, list[Any]] = {}
     stubs: dict[str, Any] = {}
@@ -84,6 +89,8 @@ def _request(kind: str, request: dict[str, Any]) -> dict[str, Any]:
         return out
     if kind == "sql":
         return {"query": request["query"], "params": request.get("params") or {}}
+    if kind == "screenshot":
+        return {"url": request["url"], "selector": request.get("selector")}
     return {"command": request["command"], "args": list(request.get("args") or [])}
 
 
@@ -104,6 +111,8 @@ def _answer(ex: dict[str, Any]) -> dict[str, Any]:
             answer["error"] = error["message"]
         return answer
     response = ex["response"] or {}
+    if ex["kind"] == "screenshot":
+        return dict(response)  # png_base64, width, height: no latency, no faults
     if ex["kind"] == "http":
         answer["status"] = response.get("status", 200)
         if response.get("headers"):

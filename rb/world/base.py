@@ -72,6 +72,27 @@ class ShellResult:
     stderr: str
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenshotRequest:
+    url: str
+    selector: str | None = None  # an element; None for the page
+    full_page: bool = False
+    viewport: tuple[int, int] = (1280, 800)
+    device_scale_factor: float = 1.0
+    wait_for: str | None = None  # a selector to wait for first
+    wait_for_network_idle: bool = False
+    masks: tuple[str, ...] = ()  # selectors painted over
+    animations: str = "disabled"  # "disabled" makes shots repeatable
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Screenshot:
+    png: bytes
+    width: int
+    height: int
+
+
 class WorldError(Exception):
     """An effect failed in a way the step reports (connection refused, no fixture...)."""
 
@@ -126,6 +147,8 @@ class World(Protocol):
     async def sql(self, request: SqlRequest, *, step_id: str) -> SqlResult: ...
 
     async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult: ...
+
+    async def screenshot(self, request: ScreenshotRequest, *, step_id: str) -> Screenshot: ...
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         """A result document standing in for a whole step, if the world has one."""

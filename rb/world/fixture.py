@@ -7,12 +7,18 @@ closest entries and what differs. Time is virtual (see virtual_time.py).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
+from rb.browser import Browser, png_size
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
+    Screenshot,
+    ScreenshotRequest,
     ShellRequest,
     ShellResult,
     SqlRequest,
@@ -22,7 +28,7 @@ from rb.world.base import (
 )
 from rb.world.clock import ClockAndIds
 from rb.world.fixture_format import Exchange, Fixture, normalize_sql, normalize_url
-from rb.world.virtual_time import VirtualTimeLoop
+from rb.world.virtual_time import VirtualTimeLoop, real_io
 
 T = TypeVar("T")
 
@@ -41,6 +47,7 @@ class FixtureWorld(ClockAndIds):
         self._calls: dict[int, int] = {}  # exchange index -> times answered
         self._observed = {name: list(values) for name, values in fixture.observed.items()}
         self.unmatched: list[tuple[str, str]] = []  # (step id, what no exchange matched)
+        self._browser: Browser | None = None
 
     def observe(self, name: str, value: Any) -> Any:
         """The recorded value, in order, when the fixture holds one (replay)."""
@@ -53,7 +60,8 @@ class FixtureWorld(ClockAndIds):
         return run_on(VirtualTimeLoop, main)
 
     async def aclose(self) -> None:
-        return None
+        if self._browser is not None:
+            await self._browser.close()
 
     # effects -----------------------------------------------------------------
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
@@ -89,6 +97,28 @@ class FixtureWorld(ClockAndIds):
             int(answer.get("exit_code", 0)), answer.get("stdout", ""), answer.get("stderr", "")
         )
 
+    async def screenshot(self, request: ScreenshotRequest, *, step_id: str) -> Screenshot:
+        """A recorded shot (replay), else the page rendered from the fixture's pages/."""
+        wanted = {"url": normalize_url(request.url), "selector": request.selector}
+        recorded = [e for e in self.fixture.exchanges if e.kind == "screenshot"]
+        if recorded or self.fixture.pages is None:
+            if not recorded:
+                message = (
+                    f"the fixture has no page for {request.url}: give it `pages: FOLDER` "
+                    "holding the page's files (docs/fixtures.md), or stub the step"
+                )
+                self.unmatched.append((step_id, message))
+                raise WorldError(message, kind="unmatched")
+            answer = await self._answer(
+                "screenshot", wanted, f"screenshot of {request.url}", step_id
+            )
+            png = base64.b64decode(answer["png_base64"])
+            return Screenshot(png, *png_size(png))
+        if self._browser is None:
+            self._browser = Browser()
+        with real_io():
+            return await self._browser.shoot(request, router=page_server(self.fixture.pages))
+
     async def _answer(
         self, kind: str, wanted: Mapping[str, Any], shown: str, step_id: str
     ) -> Mapping[str, Any]:
@@ -122,6 +152,28 @@ class FixtureWorld(ClockAndIds):
     def unused(self) -> list[Exchange]:
         """Exchanges nothing asked for (a sign the fixture and runbook drifted)."""
         return [e for i, e in enumerate(self.fixture.exchanges) if i not in self._calls]
+
+
+def page_server(folder: Path) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    """A Playwright route handler answering every request from `folder`.
+
+    Nothing leaves the machine: a file the folder does not have is a 404.
+    """
+    root = folder.resolve()
+
+    async def serve(route: Any) -> None:
+        parts = urlsplit(route.request.url)
+        relative = unquote(parts.path).lstrip("/")
+        for base in (root / parts.netloc, root):
+            candidate = (base / relative).resolve()
+            if candidate.is_dir():
+                candidate = candidate / "index.html"
+            if candidate.is_file() and candidate.is_relative_to(root):
+                await route.fulfill(path=str(candidate))
+                return
+        await route.fulfill(status=404, body=f"not in the fixture's pages: {parts.path}")
+
+    return serve
 
 
 def request_text(request: HttpRequest) -> str:

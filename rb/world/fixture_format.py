@@ -20,7 +20,7 @@ from rb import jsonschema_check, schemas, source
 from rb.errors import UsageError
 
 DEFAULT_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
-KINDS = ("http", "sql", "shell")
+KINDS = ("http", "sql", "shell", "screenshot")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class Exchange:
             return f"{self.match['method']} {self.match['url']}"
         if self.kind == "sql":
             return f"SQL {self.match['query']!r}"
+        if self.kind == "screenshot":
+            return f"screenshot of {self.match['url']}"
         return f"command {self.match['command']!r}"
 
 
@@ -73,6 +75,7 @@ class Fixture:
     exchanges: tuple[Exchange, ...] = ()
     stubs: Mapping[str, Any] = field(default_factory=dict)
     observed: Mapping[str, list[Any]] = field(default_factory=dict)
+    pages: Path | None = None  # folder of HTML and assets UI steps are served from
 
 
 def normalize_url(url: str, params: Mapping[str, Any] | None = None) -> str:
@@ -139,6 +142,7 @@ def from_data(data: Mapping[str, Any], path: str = "<fixture>") -> Fixture:
         exchanges=exchanges,
         stubs={k: v["result"] for k, v in (data.get("stubs") or {}).items()},
         observed={k: list(v) for k, v in (data.get("observed") or {}).items()},
+        pages=(Path(path).parent / data["pages"]).resolve() if data.get("pages") else None,
     )
 
 
@@ -157,6 +161,8 @@ def _exchange(kind: str, entry: Mapping[str, Any]) -> Exchange:
         match = {"query": normalize_sql(request["query"])}
         if "params" in request:
             match["params"] = dict(request["params"])
+    elif kind == "screenshot":
+        match = {"url": normalize_url(request["url"]), "selector": request.get("selector")}
     else:
         match = {"command": request["command"]}
         if "args" in request:

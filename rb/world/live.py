@@ -14,9 +14,12 @@ from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from rb.browser import Browser
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
+    Screenshot,
+    ScreenshotRequest,
     ShellRequest,
     ShellResult,
     SqlRequest,
@@ -51,6 +54,7 @@ class LiveWorld(ClockAndIds):
         self._engines: dict[str, Any] = {}
         self._engines_lock = threading.Lock()
         super().__init__(None, None)
+        self._browser = Browser()
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         return None
@@ -166,7 +170,12 @@ class LiveWorld(ClockAndIds):
             process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
         )
 
+    # Screenshots ---------------------------------------------------------------
+    async def screenshot(self, request: ScreenshotRequest, *, step_id: str) -> Screenshot:
+        return await self._browser.shoot(request)
+
     async def aclose(self) -> None:
+        await self._browser.close()
         if self._client is not None:
             await self._client.aclose()
         for engine in self._engines.values():

@@ -7,6 +7,7 @@ masked, so a secret never reaches the store.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime
@@ -16,6 +17,8 @@ from rb.engine.secrets import Masker
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
+    Screenshot,
+    ScreenshotRequest,
     ShellRequest,
     ShellResult,
     SqlRequest,
@@ -107,6 +110,26 @@ class RecordingWorld:
         return await self._pass(
             step_id, "shell", request, self.inner.shell(request, step_id=step_id)
         )
+
+    async def screenshot(self, request: ScreenshotRequest, *, step_id: str) -> Screenshot:
+        start = self.inner.monotonic()
+        shown = self._mask.data(_plain(request))
+        try:
+            shot = await self.inner.screenshot(request, step_id=step_id)
+        except WorldError as exc:
+            error = {"kind": exc.kind, "message": self._mask.text(exc.message)}
+            self.sink.exchange(step_id, "screenshot", shown, None, error, 0.0)
+            raise
+        # The image itself is kept, so a replay compares against it.
+        answer = {
+            "png_base64": base64.b64encode(shot.png).decode("ascii"),
+            "width": shot.width,
+            "height": shot.height,
+        }
+        self.sink.exchange(
+            step_id, "screenshot", shown, answer, None, self.inner.monotonic() - start
+        )
+        return shot
 
     async def _pass(self, step_id: str, kind: str, request: Any, call: Awaitable[R]) -> R:
         start = self.inner.monotonic()

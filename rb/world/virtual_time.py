@@ -10,7 +10,9 @@ durations come out exact and repeatable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import selectors
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -20,10 +22,12 @@ class _JumpingSelector(selectors.DefaultSelector):
     def __init__(self) -> None:
         super().__init__()
         self.now = 0.0
+        self.real_io = 0  # > 0 while a task waits on a real process (a browser)
 
     def select(self, timeout: float | None = None) -> list[Any]:
-        if timeout is None:
-            return super().select(None)  # only real I/O can wake the loop
+        if timeout is None or self.real_io:
+            # Only real I/O can wake the loop; the virtual clock stands still.
+            return super().select(timeout)
         ready = super().select(0)
         if not ready and timeout > 0:
             self.now += timeout
@@ -39,3 +43,27 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self._jumping.now
+
+    @contextlib.contextmanager
+    def real_io(self) -> Iterator[None]:
+        """Wait for a real process (a browser) without jumping the clock.
+
+        The work inside takes no virtual time, so reports stay repeatable;
+        the process enforces its own (real) timeouts.
+        """
+        self._jumping.real_io += 1
+        try:
+            yield
+        finally:
+            self._jumping.real_io -= 1
+
+
+@contextlib.contextmanager
+def real_io() -> Iterator[None]:
+    """`VirtualTimeLoop.real_io()` on a virtual loop; nothing on a real one."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, VirtualTimeLoop):
+        with loop.real_io():
+            yield
+    else:
+        yield
