@@ -38,6 +38,11 @@ def load_file(path: str | Path) -> Loaded:
 
 def load_text(text: str, path: str = "<string>") -> Loaded:
     """Load a runbook from YAML text (`path` names it in diagnostics)."""
+    with source.no_gc():
+        return _load(text, path)
+
+
+def _load(text: str, path: str) -> Loaded:
     doc, diagnostics = source.parse(text, path)
     if doc is None:
         return Loaded(path, None, tuple(diagnostics))

@@ -14,6 +14,7 @@ from rb.checks.structure import check_ids_and_dependencies, check_types_and_inpu
 from rb.diagnostics import Diagnostic
 from rb.loader import Loaded, load_file
 from rb.model import Runbook
+from rb.source import no_gc
 from rb.step_type import StepType
 
 
@@ -26,6 +27,11 @@ class FileReport:
 
 def check_runbook(runbook: Runbook, step_types: Mapping[str, StepType]) -> list[Diagnostic]:
     """All diagnostics for a runbook that loaded, sorted by position."""
+    with no_gc():
+        return _check(runbook, step_types)
+
+
+def _check(runbook: Runbook, step_types: Mapping[str, StepType]) -> list[Diagnostic]:
     ctx = CheckContext(runbook, step_types)
     check_ids_and_dependencies(ctx)
     check_types_and_inputs(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from rb.diagnostics import Diagnostic, make
 from rb.graph import Dag
@@ -21,9 +22,9 @@ class CheckContext:
     used_outputs: set[tuple[str, str]] = field(default_factory=set)
     used_parameters: set[str] = field(default_factory=set)
 
-    @property
+    @cached_property
     def steps(self) -> dict[str, Step]:
-        """Steps by id (the first of duplicated ids wins)."""
+        """Steps by id (the first of duplicated ids wins); built once."""
         out: dict[str, Step] = {}
         for step in self.runbook.steps:
             out.setdefault(step.id, step)

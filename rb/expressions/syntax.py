@@ -175,8 +175,11 @@ def _offset(source: str, node: ast.AST) -> int:
 
 def _references(expr: Expression) -> list[Reference]:
     refs: list[Reference] = []
-    inner: set[int] = set()
-    for node in ast.walk(expr.tree):
+    nodes = list(ast.walk(expr.tree))
+    # Names in call position are functions, not references; and a chain's
+    # inner nodes are visited once, from its outermost lookup.
+    inner: set[int] = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    for node in nodes:
         if id(node) in inner or not isinstance(node, ast.Attribute | ast.Subscript | ast.Name):
             continue
         parts: list[str | int] = []
@@ -194,10 +197,6 @@ def _references(expr: Expression) -> list[Reference]:
                 break
             cur = cur.value
             inner.add(id(cur))
-        if isinstance(cur, ast.Name) and not _is_function_position(expr.tree, cur):
+        if isinstance(cur, ast.Name):
             refs.append(Reference(cur.id, tuple(reversed(parts)), _offset(expr.source, cur)))
     return sorted(refs, key=lambda r: r.offset)
-
-
-def _is_function_position(tree: ast.expr, name: ast.Name) -> bool:
-    return any(isinstance(n, ast.Call) and n.func is name for n in ast.walk(tree))
