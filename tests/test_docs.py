@@ -24,7 +24,7 @@ BLOCK = re.compile(r"```yaml\n(.*?)```", re.DOTALL)
 
 def runbook_blocks() -> list[tuple[str, str]]:
     found = []
-    for page in sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]:
+    for page in [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]:
         for i, block in enumerate(BLOCK.findall(page.read_text(encoding="utf-8"))):
             if block.startswith("id:") and page.name != "diagnostics.md":
                 found.append((f"{page.name}#{i}", block))
@@ -71,6 +71,6 @@ def test_every_command_is_documented() -> None:
         p.read_text(encoding="utf-8") for p in [*DOCS.glob("*.md"), ROOT / "README.md"]
     )
     parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices  # noqa: SLF001
+    commands = next(a for a in parser._actions if a.dest == "command").choices
     for name in commands:
         assert f"rb {name}" in text, name

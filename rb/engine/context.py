@@ -9,7 +9,6 @@ from typing import Any
 
 from rb.world.base import World
 
-
 # Every run writes its shots to .rb/screenshots/<runbook-id>/<step-id>.png, so
 # a replay reports the same paths as the run it replays.
 SCREENSHOT_DIR = Path(".rb") / "screenshots"
