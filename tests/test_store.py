@@ -343,3 +343,14 @@ def test_runs_list_filters_and_replay_json_is_stable(tmp_path: Path) -> None:
     text = rb("runs", "list", db=db).stdout.splitlines()
     assert text[0].split() == ["ID", "RUNBOOK", "STATUS", "STARTED", "(UTC)", "TIME", "ACTOR"]
     assert len(text) == 5  # header, two runs, two replays
+
+
+def test_schema_revision_constant_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from rb.store.database import MIGRATIONS, SCHEMA_REVISION
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION

@@ -18,6 +18,9 @@ from rb.world.live import driver_url, safe_url
 
 DEFAULT_URL = "sqlite:///.rb/rb.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration. A store already there skips Alembic (and its import);
+# tests/test_store.py checks this matches the migrations folder.
+SCHEMA_REVISION = "0001"
 
 
 class StoreError(RbError):
@@ -117,6 +120,6 @@ def _reason(exc: BaseException) -> str:
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and by default migrate) the store at `url` or the default."""
     store = Store(resolve_url(url))
-    if migrate:
+    if migrate and store.revision() != SCHEMA_REVISION:
         store.upgrade()
     return store
