@@ -81,16 +81,16 @@ def keep_and_compare(
 
 def compare_png(baseline: bytes, actual: bytes, name: str) -> tuple[Comparison, bytes]:
     """Pixelmatch two PNG images: the counts and a diff image (PNG)."""
-    from rb import imagediff
+    from rb.imagediff import decode_png, encode_png, pixelmatch
 
-    a = imagediff.decode_png(baseline)
-    b = imagediff.decode_png(actual)
+    a = decode_png(baseline)
+    b = decode_png(actual)
     if a.shape != b.shape:
         raise StepError(
             f"screenshot is {b.shape[1]}x{b.shape[0]} but baseline {name} is "
             f"{a.shape[1]}x{a.shape[0]}: fix the viewport or accept it with --update-snapshots",
             retryable=False,
         )
-    found = imagediff.pixelmatch(a, b)
-    diff = imagediff.encode_png(found.diff) if found.diff is not None else b""
+    found = pixelmatch(a, b)
+    diff = encode_png(found.diff) if found.diff is not None else b""
     return Comparison(found.mismatched, found.total), diff

@@ -99,7 +99,7 @@ def test_recording_replay_and_export_on_both_backends(store_url: str, tmp_path: 
     assert shown["metadata"]["legal_basis"].startswith("Per IC Policy 12.3")
     assert shown["metadata"]["secrets"] == ["API_TOKEN"]  # the name, never the value
     kinds = [e["kind"] for e in shown["exchanges"]]
-    assert kinds.count("http") == 3 and "stub" in kinds
+    assert kinds.count("http") == 3 and "screenshot" in kinds  # the image itself is kept
     ingest = next(e for e in shown["exchanges"] if e["step_id"] == "ingest")
     assert ingest["request"]["headers"]["Authorization"] == "Bearer ${secrets.API_TOKEN}"
 

@@ -17,10 +17,12 @@ from .conftest import run_rb
 PAGE = """<!doctype html><html><head><style>
 body {{ margin: 0; font-family: "DejaVu Sans", sans-serif; background: #fff; }}
 #panel {{ width: 480px; padding: 16px; border: 1px solid #ccc; }}
+.note {{ height: 60px; overflow: hidden; }}
 .spin {{ display: inline-block; width: 40px; height: 40px; background: #36c;
          animation: spin 1s linear infinite; }}
 @keyframes spin {{ to {{ transform: rotate(360deg); }} }}
-button {{ margin-left: {button_left}px; padding: 8px 16px; }}
+button {{ margin-left: {button_left}px; padding: 10px 24px; border: 0;
+          background: #2f7d32; color: #fff; font-size: 16px; }}
 </style></head><body><div id="panel">
 <h1>Deployments</h1><p class="note">{paragraph}</p>
 <span class="clock">{clock}</span> <span class="spin"></span>
@@ -54,7 +56,12 @@ def _browser() -> None:
 
 
 def project(tmp_path: Path, **page: str) -> Path:
-    values = {"paragraph": "All services healthy.", "clock": "10:00:00", "button_left": "0"}
+    values = {
+        "paragraph": "All services are healthy: error rates are below their objectives and "
+        "release 2025.11.4 is serving ten per cent of the traffic without complaint.",
+        "clock": "10:00:00",
+        "button_left": "0",
+    }
     values.update(page)
     pages = tmp_path / "fixtures" / "pages" / "deployments"
     pages.mkdir(parents=True, exist_ok=True)
@@ -97,7 +104,11 @@ def test_identical_page_passes_and_a_masked_clock_does_not_count(tmp_path: Path)
     ("change", "what"),
     [
         (
-            {"paragraph": "Payments is DEGRADED: error rate 7 % since 09:40 UTC."},
+            {
+                "paragraph": "Payments is DEGRADED: the error rate has been 7 % since 09:40 "
+                "UTC, and the canary for release 2025.11.4 stays on hold until the on-call "
+                "engineer has checked the dashboards."
+            },
             "a changed paragraph",
         ),
         ({"button_left": "220"}, "a moved button"),

@@ -142,6 +142,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fixture", required=True, metavar="FILE", help="YAML, or JSON for .json")
     _add_db_option(p)
 
+    p = sub.add_parser(
+        "diff",
+        help="compare two PNG images (pixelmatch)",
+        description="Compare two PNG images by the pixelmatch algorithm and print how many "
+        "pixels differ.",
+    )
+    p.add_argument("a", metavar="A.png")
+    p.add_argument("b", metavar="B.png")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.1,
+        help="per-pixel colour threshold, 0 to 1 (default 0.1)",
+    )
+    p.add_argument("--include-aa", action="store_true", help="count anti-aliased pixels too")
+    p.add_argument("-o", "--output", metavar="DIFF.png", help="write the diff image here")
+    p.add_argument(
+        "--fail-over",
+        type=float,
+        metavar="SHARE",
+        help="exit 1 when more than this share of pixels differs (e.g. 0.01)",
+    )
+    p.add_argument("--format", choices=FORMATS, default="text")
+
     dbp = sub.add_parser("db", help="manage the store database", description="The store database.")
     db_sub = dbp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     p = db_sub.add_parser(
@@ -256,6 +280,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.runs_command == "show":
             return runs.runs_show(args.id, db=args.db, output_format=args.format)
         return runs.runs_export(args.id, args.fixture, db=args.db)
+    if args.command == "diff":
+        from rb.commands.diff import diff
+
+        return diff(
+            args.a,
+            args.b,
+            threshold=args.threshold,
+            include_aa=args.include_aa,
+            output=args.output,
+            output_format=args.format,
+            fail_over=args.fail_over,
+        )
     if args.command == "db":
         from rb.commands.runs import db_upgrade
 
