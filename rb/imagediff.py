@@ -67,11 +67,11 @@ def pixelmatch(
         return DiffResult(0, height * width, out)
 
     max_delta = MAX_YIQ_DELTA * threshold * threshold
-    differs = a32 != b32
-    delta = np.zeros((height, width), np.float64)
-    ys, xs = np.nonzero(differs)
-    delta[ys, xs] = _color_delta(a, b, ys, xs, ys, xs, width, y_only=False)
-    over_y, over_x = np.nonzero(np.abs(delta) > max_delta)
+    # Only pixels whose bytes differ can pass the threshold: work on those alone.
+    ys, xs = np.nonzero(a32 != b32)
+    deltas = _color_delta(a, b, ys, xs, ys, xs, width, y_only=False)
+    over = np.abs(deltas) > max_delta
+    over_y, over_x, over_delta = ys[over], xs[over], deltas[over]
     aa = _antialiased(a, a32, b32, over_y, over_x) | _antialiased(b, b32, a32, over_y, over_x)
     counted = np.ones(len(over_y), bool) if include_aa else ~aa
     mismatched = int(counted.sum())
@@ -81,7 +81,7 @@ def pixelmatch(
             skip = ~counted
             out[over_y[skip], over_x[skip]] = (*aa_color, 255)
         cy, cx = over_y[counted], over_x[counted]
-        darker = delta[cy, cx] < 0
+        darker = over_delta[counted] < 0
         alt = diff_color_alt or diff_color
         out[cy[~darker], cx[~darker]] = (*diff_color, 255)
         out[cy[darker], cx[darker]] = (*alt, 255)
@@ -183,11 +183,19 @@ def _gray(img: Any, alpha: float) -> Any:
     """pixelmatch's drawGrayPixel for every pixel: luma blended with white."""
     import numpy as np
 
-    f = img.astype(np.float64)
-    y = f[..., 0] * 0.29889531 + f[..., 1] * 0.58662247 + f[..., 2] * 0.11448223
-    val = 255 + (y - 255) * alpha * f[..., 3] / 255
+    # Per-channel products from tables, then the same operations in the same
+    # order as the reference, in place: exact, and no full-size temporaries.
+    levels = np.arange(256, dtype=np.float64)
+    y = (levels * 0.29889531)[img[..., 0]]
+    y += (levels * 0.58662247)[img[..., 1]]
+    y += (levels * 0.11448223)[img[..., 2]]
+    y -= 255
+    y *= alpha
+    y *= levels[img[..., 3]]
+    y /= 255
+    y += 255
     # The reference writes into a Uint8Array (PNG data): values are truncated.
-    v = np.trunc(val).astype(np.uint8)
+    v = np.trunc(y, out=y).astype(np.uint8)
     out = np.empty(img.shape, np.uint8)
     out[..., 0] = out[..., 1] = out[..., 2] = v
     out[..., 3] = 255
