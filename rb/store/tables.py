@@ -24,6 +24,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
+
+def _execution_id() -> Column[str]:
+    """The column tying a row to its execution (deleted with it)."""
+    return Column(
+        "execution_id",
+        String(36),
+        ForeignKey("runbook_executions.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
 Json = JSON().with_variant(JSONB(), "postgresql")
 
 executions = Table(
@@ -58,12 +69,7 @@ step_logs = Table(
     "runbook_step_logs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "execution_id",
-        String(36),
-        ForeignKey("runbook_executions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _execution_id(),
     Column("step_id", Text, nullable=False),
     Column("seq", Integer, nullable=False),  # order in which steps finished
     Column("started_at", DateTime(timezone=True)),
@@ -82,12 +88,7 @@ exchanges = Table(
     "runbook_exchanges",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "execution_id",
-        String(36),
-        ForeignKey("runbook_executions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _execution_id(),
     Column("seq", Integer, nullable=False),  # order within the execution
     Column("step_id", Text, nullable=False),
     Column("attempt", Integer, nullable=False),
