@@ -1,26 +1,18 @@
-"""`rb diff A.png B.png`: compare two images by the pixelmatch algorithm."""
+"""`rb diff A.png B.png`: compare two images by the pixelmatch algorithm.
+
+NumPy and Pillow are imported when the command runs, not with this module.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import sys
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
 
-
-def _load(path: str) -> Any:
-    from rb.imagediff import decode_png
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return decode_png(data)
-    except Exception:  # Pillow raises several kinds for a file that is not an image
-        raise UsageError(f"{path} is not a PNG image") from None
+OUTPUT_FORMATS = ("text", "json")
 
 
 def diff(
@@ -34,11 +26,23 @@ def diff(
     fail_over: float | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Print how many pixels differ; 1 when their share passes `fail_over`."""
-    from rb.imagediff import encode_png, pixelmatch
+    """Print how many pixels of PNG images `a` and `b` differ; write the diff image to `output`.
 
-    out = out or sys.stdout
-    first, second = _load(a), _load(b)
+    Returns 0, or 1 when the share of differing pixels is over `fail_over`
+    (0 to 1). Unreadable images, images of different sizes and bad options
+    raise UsageError (exit 2).
+    """
+    if output_format not in OUTPUT_FORMATS:
+        raise UsageError(f"unknown output format {output_format!r}: use text or json")
+    if not (math.isfinite(threshold) and 0 <= threshold <= 1):
+        raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
+    if fail_over is not None and not (math.isfinite(fail_over) and 0 <= fail_over <= 1):
+        raise UsageError(f"--fail-over is a share between 0 and 1 (e.g. 0.01), got {fail_over}")
+
+    from rb.imagediff import pixelmatch
+    from rb.png_io import load_pngs, save_png
+
+    first, second = load_pngs(a, b)
     if first.shape != second.shape:
         raise UsageError(
             f"images differ in size: {a} is {first.shape[1]}x{first.shape[0]}, "
@@ -47,14 +51,16 @@ def diff(
     result = pixelmatch(
         first, second, threshold=threshold, include_aa=include_aa, output=output is not None
     )
-    if output is not None:
-        Path(output).write_bytes(encode_png(result.diff))
+    if output is not None and result.diff is not None:
+        save_png(output, result.diff)
+
+    stream = out if out is not None else sys.stdout
     if output_format == "json":
-        data = {
+        report = {
             "a": a,
             "b": b,
-            "width": first.shape[1],
-            "height": first.shape[0],
+            "width": int(first.shape[1]),
+            "height": int(first.shape[0]),
             "mismatched": result.mismatched,
             "total": result.total,
             "share": result.share,
@@ -62,9 +68,9 @@ def diff(
             "include_aa": include_aa,
             "diff": output,
         }
-        out.write(json.dumps(data, sort_keys=True) + "\n")
+        stream.write(json.dumps(report, sort_keys=True) + "\n")
     else:
-        out.write(
+        stream.write(
             f"{result.mismatched} of {result.total} pixels differ ({result.share * 100:.4f} %)\n"
         )
     if fail_over is not None and result.share > fail_over:
