@@ -1,61 +1,234 @@
-"""Screenshot diffs and screenshots, measured (never asserted).
+"""Screenshot diffs (rb.imagediff, pixelmatch 7.2.0), measured, never asserted.
 
-- pixelmatch on two 1920x1080 page-like images that differ in one paragraph:
-  without PNG decoding, and with decoding both PNGs;
-- the worst case: the whole page shifted by one pixel (most pixels differ,
-  so the anti-aliasing check runs nearly everywhere);
-- a 1920x1080 screenshot in headless Chromium once the browser runs.
+Two page-like 1920x1080 screenshots rendered with Pillow (header bar, side
+navigation, four panels of anti-aliased text); the second has one paragraph
+rewritten. Figures are medians of --repeat runs:
 
-Run: .venv/bin/python -m benchmarks.bench_imagediff [--repeat N]
+- pixelmatch on decoded images, with and without the diff image;
+- the same with PNG decoding of both files (Pillow; and pypng if installed);
+- the worst case: the page against itself shifted by one pixel (every text
+  edge differs, so anti-aliasing detection runs on ~10 % of the pixels);
+- a stress case that is not a screenshot: random noise, every pixel differs;
+- the PyPI `pixelmatch` package (pure Python) on the same pairs, one run each,
+  when it is importable (it is not a dependency: pip install pixelmatch);
+- with --screenshot, a 1920x1080 screenshot in headless Chromium.
+
+Run: .venv/bin/python -m benchmarks.bench_imagediff [--repeat N] [--skip-pypi] [--screenshot]
+Goals (issue): diff under 20 ms without decoding, under 150 ms with decoding
+of both images, the shifted page under 150 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import io
+import random
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from rb.imagediff import decode_png, encode_png, pixelmatch
+from rb.commands.diff import diff as rb_diff
+from rb.imagediff import pixelmatch
+from rb.png_io import decode_png, encode_png, load_png, load_pngs
+
+WORDS = ["runbook", "step", "check", "deploy", "rollback", "metrics", "alert", "service", "latency", "error", "budget", "incident", "database", "migration", "replica", "cache", "queue", "worker", "schedule", "timeout", "retry", "dashboard", "panel", "screenshot", "baseline", "diff", "threshold", "pixel", "the", "a", "of", "to", "and", "in"]
 
 
-def page(paragraph_seed: int) -> np.ndarray:
-    """A 1080p 'page': header bar, panels, rows of text-like glyph runs."""
-    rng = np.random.default_rng(7)
-    img = np.full((1080, 1920, 4), 255, np.uint8)
-    img[:64, :, :3] = (29, 39, 51)
-    for top in range(120, 1000, 220):
-        img[top : top + 180, 80:1840, :3] = (245, 247, 250)
-        for line in range(top + 20, top + 170, 24):
-            x = 100
-            while x < 1800:
-                word = int(rng.integers(20, 90))
-                img[line : line + 12, x : x + word, :3] = (40, 40, 40)
-                x += word + int(rng.integers(6, 14))
-    # The changed paragraph: one panel's text differs.
-    other = np.random.default_rng(paragraph_seed)
-    img[360:520, 100:1800, :3] = 245
-    for line in range(360, 520, 24):
-        x = 100
-        while x < 1800:
-            word = int(other.integers(20, 90))
-            img[line : line + 12, x : x + word, :3] = (40, 40, 40)
-            x += word + int(other.integers(6, 14))
-    return img
+def page(paragraph_seed: int) -> Any:
+    """A 1920x1080 RGBA page; `paragraph_seed` picks the words of the second panel."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGBA", (1920, 1080), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    body = ImageFont.load_default(size=15)
+    title = ImageFont.load_default(size=22)
+    words = random.Random(1)
+    draw.rectangle((0, 0, 1920, 56), fill=(29, 39, 51))
+    draw.text((24, 14), "rb  ·  Runbooks", font=title, fill=(255, 255, 255))
+    for i, label in enumerate(("Runs", "Steps", "Schedules", "Settings")):
+        draw.text((1400 + i * 120, 18), label, font=body, fill=(200, 210, 220))
+    draw.rectangle((0, 56, 260, 1080), fill=(245, 247, 250))
+    for i in range(22):
+        label = " ".join(words.choice(WORDS) for _ in range(2)).title()
+        draw.text((24, 90 + i * 40), label, font=body, fill=(60, 70, 80))
+    for panel in range(4):
+        top = 90 + panel * 245
+        draw.rounded_rectangle(
+            (300, top, 1880, top + 225), radius=8, fill=(255, 255, 255), outline=(220, 224, 230)
+        )
+        heading = f"Section {panel + 1}: " + " ".join(words.choice(WORDS) for _ in range(3))
+        draw.text((324, top + 14), heading, font=title, fill=(20, 20, 20))
+        source = random.Random(paragraph_seed) if panel == 1 else words
+        for line in range(8):
+            text = " ".join(source.choice(WORDS) for _ in range(24))
+            draw.text((324, top + 52 + line * 21), text, font=body, fill=(50, 50, 50))
+    return np.asarray(img).copy()
+
+
+def png_bytes(img: Any) -> bytes:
+    """PNG as a browser writes it: Pillow's default compression with adaptive filters."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(img).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm up
     runs = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs) * 1000
+
+
+def once_s(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def row(what: str, figure: str, note: str = "") -> None:
+    print(f"  {what:<52}{figure:>11}  {note}")
+
+
+def pypng_decode(path: Path) -> Any:
+    png = importlib.import_module("png")
+    width, height, rows, _ = png.Reader(filename=str(path)).asRGBA8()
+    return np.vstack([np.frombuffer(r, np.uint8) for r in rows]).reshape(height, width, 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--skip-pypi", action="store_true", help="skip the PyPI pixelmatch runs")
+    parser.add_argument("--screenshot", action="store_true", help="also time Chromium")
+    args = parser.parse_args()
+    repeat = args.repeat
+
+    a, b = page(1), page(2)
+    shifted = np.ascontiguousarray(np.roll(a, 1, axis=1))
+    rng = np.random.default_rng(0)
+    noise1 = rng.integers(0, 256, a.shape, dtype=np.uint8)
+    noise2 = rng.integers(0, 256, a.shape, dtype=np.uint8)
+    noise1[..., 3] = noise2[..., 3] = 255
+    folder = Path(tempfile.mkdtemp(prefix="rb-bench-imagediff-"))
+    paths = {}
+    for name, img in (("a", a), ("b", b), ("shifted", shifted)):
+        paths[name] = folder / f"{name}.png"
+        paths[name].write_bytes(png_bytes(img))
+
+    found = pixelmatch(a, b)
+    worst = pixelmatch(a, shifted)
+    print(f"pixelmatch 7.2.0 in NumPy (rb.imagediff), median of {repeat} runs")
+    print(
+        f"1920x1080 pages, a rewritten paragraph: {found.mismatched} pixels differ "
+        f"({found.share:.2%}); shifted by 1 px: {worst.mismatched} ({worst.share:.2%})"
+    )
+    row(
+        "diff, decoded images, with the diff image",
+        f"{median_ms(lambda: pixelmatch(a, b), repeat):.1f} ms",
+        "goal < 20 ms",
+    )
+    row(
+        "diff, decoded images, count only (output=False)",
+        f"{median_ms(lambda: pixelmatch(a, b, output=False), repeat):.1f} ms",
+    )
+    row(
+        "identical images, with the diff image",
+        f"{median_ms(lambda: pixelmatch(a, a), repeat):.1f} ms",
+    )
+    with_decoding = median_ms(lambda: pixelmatch(*load_pngs(paths["a"], paths["b"])), repeat)
+    row(
+        "diff with PNG decoding of both (Pillow, 2 threads)",
+        f"{with_decoding:.1f} ms",
+        "goal < 150 ms",
+    )
+    sequential = median_ms(lambda: pixelmatch(load_png(paths["a"]), load_png(paths["b"])), repeat)
+    row("diff with PNG decoding of both, one after the other", f"{sequential:.1f} ms")
+    row("decode one PNG (Pillow)", f"{median_ms(lambda: load_png(paths['a']), repeat):.1f} ms")
+    row(
+        "encode the diff PNG (rb.png_io, zlib level 1)",
+        f"{median_ms(lambda: encode_png(found.diff), repeat):.1f} ms",
+    )
+    target = folder / "diff.png"
+    sink = io.StringIO()
+    cli = median_ms(
+        lambda: rb_diff(str(paths["a"]), str(paths["b"]), output=str(target), out=sink), repeat
+    )
+    row("rb diff A B -o DIFF (decode, diff, write), in process", f"{cli:.1f} ms")
+    shift_ms = median_ms(lambda: pixelmatch(a, shifted), max(3, repeat // 2))
+    row("worst case: page shifted 1 px, with the diff image", f"{shift_ms:.1f} ms", "goal < 150 ms")
+    row(
+        "worst case, count only",
+        f"{median_ms(lambda: pixelmatch(a, shifted, output=False), max(3, repeat // 2)):.1f} ms",
+    )
+    shift_decoding = median_ms(
+        lambda: pixelmatch(*load_pngs(paths["a"], paths["shifted"])), max(3, repeat // 2)
+    )
+    row("worst case with PNG decoding of both", f"{shift_decoding:.1f} ms")
+    noise_ms = median_ms(lambda: pixelmatch(noise1, noise2), 3)
+    row("stress, not a screenshot: random noise (all differ)", f"{noise_ms:.0f} ms")
+
+    try:
+        importlib.import_module("png")
+    except ImportError:
+        row("decode one PNG (pypng)", "-", "not installed (pip install pypng)")
+    else:
+        seconds, decoded = once_s(lambda: pypng_decode(paths["a"]))
+        same = np.array_equal(decoded, load_png(paths["a"]))
+        row(
+            "decode one PNG (pypng, pure Python), 1 run",
+            f"{seconds * 1000:.0f} ms",
+            f"same pixels: {same}",
+        )
+
+    if args.skip_pypi:
+        return
+    try:
+        reference = importlib.import_module("pixelmatch")
+    except ImportError:
+        print("PyPI pixelmatch: not installed (pip install pixelmatch to compare)")
+    else:
+        print("PyPI pixelmatch (pure Python port of pixelmatch 5), one run each")
+
+        def pypi(x: Any, y: Any) -> tuple[int, bytes]:
+            out = bytearray(x.size)
+            count = reference.pixelmatch(x.tobytes(), y.tobytes(), 1920, 1080, out)
+            return int(count), bytes(out)
+
+        seconds, (count, image) = once_s(lambda: pypi(a, b))
+        same = count == found.mismatched and image == found.diff.tobytes()
+        row(
+            "diff, decoded images, with the diff image",
+            f"{seconds * 1000:.0f} ms",
+            f"same count and image: {same}",
+        )
+        seconds, _ = once_s(
+            lambda: pypi(decode_png(paths["a"].read_bytes()), decode_png(paths["b"].read_bytes()))
+        )
+        row("diff with PNG decoding of both (Pillow)", f"{seconds * 1000:.0f} ms")
+        seconds, (count, image) = once_s(lambda: pypi(a, shifted))
+        same = count == worst.mismatched and image == worst.diff.tobytes()
+        row(
+            "worst case: page shifted 1 px",
+            f"{seconds * 1000:.0f} ms",
+            f"same count and image: {same}",
+        )
+
+    if args.screenshot:
+        first, shot = asyncio.run(screenshot_ms(repeat))
+        row("screenshot 1920x1080 in Chromium, first (launch)", f"{first:.0f} ms")
+        row("screenshot 1920x1080, browser running", f"{shot:.0f} ms")
 
 
 async def screenshot_ms(repeat: int) -> tuple[float, float]:
@@ -76,33 +249,6 @@ async def screenshot_ms(repeat: int) -> tuple[float, float]:
         runs.append(time.perf_counter() - start)
     await browser.close()
     return first, statistics.median(runs) * 1000
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=10)
-    args = parser.parse_args()
-    a, b = page(1), page(2)
-    shifted = np.roll(a, 1, axis=1)
-    png_a, png_b = encode_png(a), encode_png(b)
-    result = pixelmatch(a, b)
-    print(f"1920x1080, a changed paragraph: {result.mismatched} pixels differ ({result.share:.2%})")
-    print(f"{'diff, decoded images':<38}{median_ms(lambda: pixelmatch(a, b), args.repeat):8.1f} ms")
-    print(
-        f"{'diff, no diff image':<38}"
-        f"{median_ms(lambda: pixelmatch(a, b, output=False), args.repeat):8.1f} ms"
-    )
-    with_decoding = median_ms(lambda: pixelmatch(decode_png(png_a), decode_png(png_b)), args.repeat)
-    print(f"{'diff with PNG decoding of both':<38}{with_decoding:8.1f} ms")
-    worst = pixelmatch(a, shifted)
-    print(
-        f"{'worst case (page shifted 1 px)':<38}"
-        f"{median_ms(lambda: pixelmatch(a, shifted), max(3, args.repeat // 3)):8.1f} ms"
-        f"  ({worst.share:.1%} differ)"
-    )
-    first, shot = asyncio.run(screenshot_ms(args.repeat))
-    print(f"{'screenshot 1920x1080, first (launch)':<38}{first:8.1f} ms")
-    print(f"{'screenshot 1920x1080, browser running':<38}{shot:8.1f} ms")
 
 
 if __name__ == "__main__":
