@@ -13,6 +13,7 @@ from rb.browser import chromium_path
 from rb.world.base import WorldError
 
 from .conftest import run_rb
+from .servers import TestServer
 
 PAGE = """<!doctype html><html><head><style>
 body {{ margin: 0; font-family: "DejaVu Sans", sans-serif; background: #fff; }}
@@ -153,3 +154,16 @@ def test_rb_diff_compares_two_screenshots(tmp_path: Path) -> None:
     shutil.copy(baseline, cwd / "copy.png")
     same = run_rb("diff", str(baseline), str(cwd / "copy.png"), "--format", "json", cwd=cwd)
     assert same.returncode == 0 and json.loads(same.stdout)["mismatched"] == 0
+
+
+def test_live_mode_opens_the_real_url(tmp_path: Path, http_server: TestServer) -> None:
+    (tmp_path / "live.yaml").write_text(
+        RUNBOOK.replace("http://dashboard.test/deployments/", http_server.url("/plain"))
+        .replace('selector: "#panel"', "full_page: true")
+        .replace('masks: [".clock"]', "masks: []")
+    )
+    done = run_rb("run", "live.yaml", "--no-record", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "✓ Step: panel (screenshot 800x600)" in done.stdout
+    assert (tmp_path / ".rb" / "screenshots" / "ui-check" / "panel.png").exists()
+    assert any(r.path == "/plain" for r in http_server.requests)  # the real server was asked
