@@ -21,14 +21,13 @@ stages that shrink:
    opaque pixels that needs integers only (see the section below), reading
    per-pixel maps computed on just the rows around those pixels;
 3. the grey background of the diff image is computed once per run of equal
-   pixels along a row, and in a worker thread while the rest is compared.
+   pixels along a row, on a second thread while the images are compared.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -113,9 +112,9 @@ def pixelmatch(
     a32 = a.reshape(-1).view(np.uint32)
     b32 = b.reshape(-1).view(np.uint32)
 
-    background: Future[_U32] | None = None
+    background: _GrayInBackground | None = None
     if output and not diff_mask and total >= _BACKGROUND_THREAD_MIN:
-        background = _gray_in_background(a32, alpha)  # overlaps with the comparison
+        background = _GrayInBackground(a32, alpha)
 
     differs = np.flatnonzero(a32 != b32)
     if differs.size == 0:  # identical: pixelmatch's fast path, no diff or AA colours
@@ -505,6 +504,8 @@ def _gray(img32: _U32, alpha: float) -> _U32:
     as computing it for each pixel.
     """
     n = img32.size
+    if n == 0:
+        return np.zeros(0, np.uint32)
     changes = np.flatnonzero(img32[1:] != img32[:-1])
     bounds = np.empty(changes.size + 2, np.intp)
     bounds[0] = 0
@@ -530,17 +531,28 @@ def _gray(img32: _U32, alpha: float) -> _U32:
     return gray
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+class _GrayInBackground(threading.Thread):
+    """_gray on a thread of its own, overlapping the comparison (NumPy releases the GIL)."""
 
+    def __init__(self, img32: _U32, alpha: float) -> None:
+        super().__init__(name="rb-imagediff-gray", daemon=True)
+        self._args = (img32, alpha)
+        self._value: _U32 | None = None
+        self._error: BaseException | None = None
+        self.start()
 
-def _gray_in_background(img32: _U32, alpha: float) -> Future[_U32]:
-    """_gray on rb's image worker thread (NumPy releases the GIL meanwhile)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rb-imagediff")
-    return _executor.submit(_gray, img32, alpha)
+    def run(self) -> None:
+        try:
+            self._value = _gray(*self._args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> _U32:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 # --- PNG files (for callers that import them from here) ----------------------------------

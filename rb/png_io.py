@@ -113,12 +113,13 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _rgba(image: PILImage) -> Image:
+    """A new, writable RGBA array of the image's pixels."""
     if image.mode == "RGBA":
-        return np.asarray(image, dtype=np.uint8)
-    if image.mode.startswith("I"):  # 16-bit grey ("I;16", "I"): keep the high byte,
+        return np.array(image, dtype=np.uint8)
+    if image.mode.startswith("I"):  # 16-bit grey ("I;16", "I"): keep the high byte
         grey = (np.asarray(image).astype(np.int64) >> 8).clip(0, 255).astype(np.uint8)
         rgba = np.empty((*grey.shape, 4), np.uint8)
         rgba[..., :3] = grey[..., None]
         rgba[..., 3] = 255
         return rgba
-    return np.asarray(image.convert("RGBA"), dtype=np.uint8)
+    return np.array(image.convert("RGBA"), dtype=np.uint8)

@@ -284,7 +284,8 @@ def test_png_round_trip(tmp_path: Path) -> None:
         img = rng.integers(0, 256, shape).astype(np.uint8)
         assert np.array_equal(decode_png(encode_png(img)), img)
         save_png(tmp_path / "x.png", img, compress_level=6)
-        assert np.array_equal(load_png(tmp_path / "x.png"), img)
+        loaded = load_png(tmp_path / "x.png")
+        assert np.array_equal(loaded, img) and loaded.flags.writeable
     with pytest.raises(ValueError, match="RGBA"):
         encode_png(np.zeros((2, 2, 3), np.uint8))
 
