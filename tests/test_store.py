@@ -302,6 +302,7 @@ steps:
     outputs: {{n: "${{len(result.body)}}"}}
   - id: counter
     type: data_fetch
+    depends_on: [stable]  # one after the other, so the exchanges keep this order
     inputs: {{source_url: "{http_server.url("/flaky/drift?failures=0")}"}}
     outputs: {{call: "$.body.call"}}
   - id: change
