@@ -7,14 +7,25 @@ command's module is imported only when that command runs.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from rb import __version__
 from rb.cli.errors import guarded
 from rb.errors import EXIT_USAGE
 
 FORMATS = ("text", "json")
+
+# Commands whose options live in a module of their own, rb/cli/<name>_cli.py,
+# with `add_parser(sub)` and `run(args) -> int`. Such a module imports nothing
+# heavy at module level, so `rb --help` stays fast.
+SPLIT_COMMANDS = ("acceptance", "serve", "loadtest")
+
+
+def _split_module(name: str) -> Any:
+    return importlib.import_module(f"rb.cli.{name}_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="List registered step types with their inputs.",
     )
     p.add_argument("--format", choices=FORMATS, default="text")
+    for name in SPLIT_COMMANDS:
+        _split_module(name).add_parser(sub)
     return parser
 
 
@@ -216,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in SPLIT_COMMANDS:
+        return int(_split_module(args.command).run(args))
     if args.command == "validate":
         from rb.commands.validate import validate
 
