@@ -8,6 +8,7 @@ Every command that writes migrates an empty or older database first.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,9 +34,13 @@ def resolve_url(given: str | None = None) -> str:
 
 
 class Store:
-    """A connection pool to one store database."""
+    """A connection pool to one store database.
 
-    def __init__(self, url: str) -> None:
+    `pool_size` sizes the pool for a process that records many runs at once
+    (`rb serve`); commands keep SQLAlchemy's default.
+    """
+
+    def __init__(self, url: str, *, pool_size: int | None = None) -> None:
         import sqlalchemy
 
         self.url = url
@@ -48,8 +53,11 @@ class Store:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+        options: dict[str, Any] = {"pool_pre_ping": True}
+        if pool_size is not None and ":memory:" not in full:
+            options.update(pool_size=pool_size, max_overflow=pool_size)
         try:
-            self.engine = sqlalchemy.create_engine(full, pool_pre_ping=True)
+            self.engine = sqlalchemy.create_engine(full, **options)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot use database {self.shown}: {exc}") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
@@ -59,11 +67,27 @@ class Store:
     @contextmanager
     def begin(self) -> Iterator[Any]:
         """A transaction; database errors become StoreError naming the store."""
+        with self._errors_named(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A connection for several transactions (`conn.begin()`), errors named."""
+        with self._errors_named(), self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self, conn: Any) -> Iterator[Any]:
+        """A transaction on a connection from `connect`, errors named."""
+        with self._errors_named(), conn.begin():
+            yield conn
+
+    @contextmanager
+    def _errors_named(self) -> Iterator[None]:
         import sqlalchemy
 
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            yield
         except sqlalchemy.exc.OperationalError as exc:
             raise StoreError(f"cannot reach database {self.shown}: {_reason(exc)}") from None
         except sqlalchemy.exc.SQLAlchemyError as exc:
@@ -73,12 +97,14 @@ class Store:
         """The migration the database is at (None when empty)."""
         import sqlalchemy
 
-        with self.begin() as conn:
-            if not sqlalchemy.inspect(conn).has_table("alembic_version"):
+        with self.connect() as conn:
+            # One query, no catalogue lookups: every recorded run starts here.
+            try:
+                value = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+            except sqlalchemy.exc.DBAPIError:  # no such table: an empty database
+                conn.rollback()
                 return None
-            value = conn.execute(
-                sqlalchemy.text("SELECT version_num FROM alembic_version")
-            ).scalar()
+            conn.rollback()
             return str(value) if value else None
 
     def upgrade(self) -> str:
@@ -117,9 +143,26 @@ def _reason(exc: BaseException) -> str:
     return str(orig or exc).strip().splitlines()[0]
 
 
+# One Store per URL in a process: its pool and SQLAlchemy's compiled-statement
+# cache then serve every run (the server runs many; a replay opens it twice).
+_OPEN: dict[str, Store] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and by default migrate) the store at `url` or the default."""
-    store = Store(resolve_url(url))
-    if migrate and store.revision() != SCHEMA_REVISION:
-        store.upgrade()
+    resolved = resolve_url(url)
+    with _OPEN_LOCK:
+        store = _OPEN.get(resolved)
+        if store is None:
+            store = _OPEN[resolved] = Store(resolved)
+    # Checked every time: the database may have been emptied or replaced.
+    if migrate:
+        ensure_schema(store)
     return store
+
+
+def ensure_schema(store: Store) -> None:
+    """Migrate the store unless it is already at the newest revision."""
+    if store.revision() != SCHEMA_REVISION:
+        store.upgrade()

@@ -3,16 +3,18 @@
 The recorder is the only direct listener on the event bus. It turns each
 event and exchange into rows and queues them; a writer thread commits
 whatever has queued up in one transaction (group commit), and only then
-passes those events on to the other listeners (console, reports). So a step
-the console shows as done is already durable, a killed process loses only
-what nobody was told about, and the run itself never waits for the disk.
-While nothing happens the writer refreshes the execution's heartbeat.
+passes those events on to the other listeners (console, reports, the
+server's streams). So a step the console shows as done is already durable, a
+killed process loses only what nobody was told about, and the run itself
+never waits for the disk. Those listeners hear of the run as recorded: its
+start and end events carry the recorded execution id and world. While
+nothing happens the writer refreshes the execution's heartbeat.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import queue
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -34,15 +36,19 @@ from rb.engine.events import (
 from rb.engine.outcome import ExecutionResult
 from rb.model import Runbook
 from rb.store import lease
+from rb.store.bulk import bulk_insert
 from rb.store.database import Store, StoreError
+from rb.store.handoff import Handoff
 from rb.store.tables import exchanges, executions, step_logs
 
 _STOP = object()
 _BATCH = 500  # most items one transaction takes
-# One object per statement, so consecutive rows of one kind batch together.
-_INSERT_EXECUTION = executions.insert()
-_INSERT_STEP = step_logs.insert()
-_INSERT_EXCHANGE = exchanges.insert()
+# The hot inserts go straight to the driver (rb/store/bulk.py); consecutive
+# rows of one table are sent in one executemany.
+_INSERT_EXECUTION = "execution"
+_INSERT_STEP = "step"
+_INSERT_EXCHANGE = "exchange"
+_TABLES = {_INSERT_EXECUTION: executions, _INSERT_STEP: step_logs, _INSERT_EXCHANGE: exchanges}
 
 
 class Recorder:
@@ -76,7 +82,10 @@ class Recorder:
         self._started: dict[str, datetime] = {}
         self._assumptions: list[dict[str, Any]] = []
         self._kpis: list[dict[str, Any]] = []
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._metadata: dict[str, Any] = {}
+        self._queue: Handoff[Any] = Handoff()
+        dialect = store.engine.dialect
+        self._inserts = {kind: bulk_insert(table, dialect) for kind, table in _TABLES.items()}
         self._writer = threading.Thread(target=self._write_loop, name="rb-recorder", daemon=True)
 
     # On the run's thread: turn events and exchanges into queued rows. ---------
@@ -106,14 +115,21 @@ class Recorder:
     def __call__(self, event: Event) -> None:
         statement: Any = None
         row: Any = None
-        if isinstance(event, RunStarted):
-            statement, row = _INSERT_EXECUTION, self._execution_row(event)
-            self._writer.start()
-        elif isinstance(event, StepStarted):
+        # The two events every step sends come first: this is the run's thread.
+        if isinstance(event, StepStarted):
             self._attempt[event.step_id] = event.attempt
-            self._started.setdefault(event.step_id, self._wall())
+            if event.step_id not in self._started:
+                self._started[event.step_id] = self._wall()
+            if not self.downstream:
+                return  # nothing to write and nobody to tell
         elif isinstance(event, StepSucceeded | StepFailed | StepSkipped):
             statement, row = _INSERT_STEP, self._step_row(event)
+        elif isinstance(event, RunStarted):
+            statement, row = _INSERT_EXECUTION, self._execution_row(event)
+            event = dataclasses.replace(
+                event, execution_id=self.execution_id or event.execution_id, world=self.world
+            )
+            self._writer.start()
         elif isinstance(event, AssumptionChecked):
             self._assumptions.append(
                 {"id": event.assumption_id, "ok": event.ok, "detail": event.detail}
@@ -139,7 +155,9 @@ class Recorder:
                 )
             )
             row = {}
-        if self._writer.is_alive() or self._writer.ident is not None:
+            if self.execution_id is not None:
+                event = dataclasses.replace(event, execution_id=self.execution_id)
+        if self._writer.ident is not None:
             self._queue.put((statement, row, event))
         else:  # before RunStarted there is nothing to write yet
             self._deliver([event])
@@ -154,6 +172,14 @@ class Recorder:
         self.execution_id = event.execution_id if self.world == "live" else str(uuid.uuid4())
         text = self.runbook.source.text
         rb = self.runbook
+        self._metadata = {
+            "name": rb.name,
+            "owner": rb.owner,
+            "legal_basis": rb.legal_basis,
+            "params": dict(event.params),
+            "execution_id_seen": event.execution_id,
+            "facts": self.facts,
+        }
         return {
             "id": self.execution_id,
             "runbook_id": rb.id,
@@ -169,14 +195,7 @@ class Recorder:
             "definition_path": rb.source.path,
             "lease": lease.current(),
             "heartbeat_at": datetime.now(UTC),
-            "metadata": {
-                "name": rb.name,
-                "owner": rb.owner,
-                "legal_basis": rb.legal_basis,
-                "params": dict(event.params),
-                "execution_id_seen": event.execution_id,
-                "facts": self.facts,
-            },
+            "metadata": self._metadata,
         }
 
     def _step_row(self, event: StepSucceeded | StepFailed | StepSkipped) -> dict[str, Any]:
@@ -205,49 +224,55 @@ class Recorder:
 
     # On the writer thread: commit, then tell the other listeners. ------------
     def _write_loop(self) -> None:
+        try:
+            # One connection for the whole run: no pool checkout, no ping per
+            # batch. Autocommit: each statement commits itself, so no BEGIN and
+            # COMMIT round trips, each of which costs this thread a wait for the
+            # interpreter lock while the run holds it.
+            with self.store.connect() as conn:
+                self._drain(conn.execution_options(isolation_level="AUTOCOMMIT"))
+        except StoreError as exc:  # could not connect: keep delivering, report at the end
+            self.error = self.error or str(exc)
+            self._drain(None)
+
+    def _drain(self, conn: Any) -> None:
         while True:
-            try:
-                first = self._queue.get(timeout=lease.HEARTBEAT_SECONDS)
-            except queue.Empty:
-                self._beat()
+            batch = self._queue.take(_BATCH, timeout=lease.HEARTBEAT_SECONDS)
+            if not batch:
+                self._beat(conn)
                 continue
-            batch = [first]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
             stop = any(item is _STOP for item in batch)
             items = [item for item in batch if item is not _STOP]
-            self._commit(items)
+            self._commit(conn, items)
             self._deliver([event for _, _, event in items if event is not None])
             if stop:
                 return
 
-    def _commit(self, items: list[tuple[Any, Any, Event | None]]) -> None:
-        if self.error is not None:
+    def _commit(self, conn: Any, items: list[tuple[Any, Any, Event | None]]) -> None:
+        if self.error is not None or conn is None:
             return  # already failing: keep the run going, report at the end
         if all(statement is None for statement, _, _ in items):
             return  # only events to pass on (a step started): nothing to make durable
         try:
-            with self.store.begin() as conn:
-                # Consecutive inserts into one table go as one executemany.
-                group: list[Any] = []
-                last: Any = None
+            with self.store.transaction(conn):
+                kind: str | None = None
+                rows: list[tuple[Any, ...]] = []
                 for statement, row, _ in items:
                     if statement is None:
                         continue
-                    if row and last is not None and statement is last and group:
-                        group.append(row)
+                    if isinstance(statement, str):
+                        if statement != kind and rows:
+                            self._inserts[kind or statement].run(conn, rows)
+                            rows = []
+                        kind = statement
+                        rows.append(self._inserts[statement].values(row))
                         continue
-                    if group:
-                        conn.execute(last, group)
-                    last, group = statement, [row] if row else []
-                    if not row:
-                        conn.execute(statement)
-                        last, group = None, []
-                if group:
-                    conn.execute(last, group)
+                    if rows:  # an update after inserts: keep their order
+                        self._inserts[kind or ""].run(conn, rows)
+                        rows = []
+                    conn.execute(statement)
+                if rows:
+                    self._inserts[kind or ""].run(conn, rows)
         except StoreError as exc:
             self.error = str(exc)
 
@@ -256,9 +281,11 @@ class Recorder:
             for listener in self.downstream:
                 listener(event)
 
-    def _beat(self) -> None:
+    def _beat(self, conn: Any) -> None:
+        if conn is None or self.error is not None:
+            return
         try:
-            with self.store.begin() as conn:
+            with self.store.transaction(conn):
                 conn.execute(
                     executions.update()
                     .where(executions.c.id == self.execution_id)
@@ -283,18 +310,16 @@ class Recorder:
             )
         if self.execution_id is None:
             return
+        # The metadata written at the start, completed: no need to read it back.
+        metadata = {
+            **self._metadata,
+            "assumptions": self._assumptions,
+            "kpis": self._kpis,
+            "error": result.error,
+            "env": result.env_read,
+            "secrets": list(result.secrets_read),  # names only
+        }
         with self.store.begin() as conn:
-            current = conn.execute(
-                executions.select().where(executions.c.id == self.execution_id)
-            ).one()
-            metadata = dict(current._mapping["metadata"])
-            metadata.update(
-                assumptions=self._assumptions,
-                kpis=self._kpis,
-                error=result.error,
-                env=result.env_read,
-                secrets=list(result.secrets_read),  # names only
-            )
             conn.execute(
                 executions.update()
                 .where(executions.c.id == self.execution_id)

@@ -1,0 +1,132 @@
+"""Inserting many rows of one table straight through the database driver.
+
+The recorder writes a row per finished step and per exchange while the run
+goes on, on a thread that shares the interpreter lock with it. SQLAlchemy's
+per-row work costs more than a no-op step itself, so the hot inserts skip it:
+
+- SQLite: one INSERT with a VALUES group per row. The driver lets go of the
+  lock once per statement, not once per row, and each time it does, the
+  run's thread pays a switch to get it back.
+- PostgreSQL (psycopg 3): COPY ... FROM STDIN, which psycopg formats in C.
+- Anything else: the driver's executemany.
+
+Values are converted as SQLAlchemy would convert them (the column types' own
+bind processors; JSON as `json.dumps` text for COPY), so rows read back
+through the tables exactly as if SQLAlchemy had written them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Table
+from sqlalchemy.engine import Connection, Dialect
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
+# Well under SQLite's 32,766 bound parameters for the widest table.
+_ROWS_PER_STATEMENT = 500
+_CACHE: dict[tuple[str, str, str], BulkInsert] = {}
+
+
+def bulk_insert(table: Table, dialect: Dialect) -> BulkInsert:
+    """The compiled insert for `table` on `dialect` (compiled once per process)."""
+    key = (table.name, dialect.name, dialect.driver)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = BulkInsert(table, dialect)
+    return found
+
+
+class BulkInsert:
+    """One table's INSERT for one dialect; `run` sends many rows at once."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.columns = tuple(c.name for c in table.columns if not _generated(c))
+        by_name = {c.name: c for c in table.columns}
+        self._copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        if self._copy:
+            self._copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
+            order = list(self.columns)
+            processors: list[Callable[[Any], Any] | None] = [
+                json.dumps if isinstance(by_name[name].type, JSON) else None for name in order
+            ]
+        else:
+            compiled = table.insert().compile(
+                dialect=dialect, column_keys=list(self.columns), for_executemany=True
+            )
+            sql = compiled.string
+            if dialect.paramstyle == "pyformat":
+                order = _PYFORMAT.findall(sql)
+                sql = _PYFORMAT.sub("%s", sql)
+            else:
+                order = list(compiled.positiontup or ())
+            head, sep, group = sql.partition(" VALUES ")
+            if not sep or sorted(order) != sorted(self.columns):  # pragma: no cover - a bug
+                raise AssertionError(f"cannot bind {table.name} positionally: {sql}")
+            self._head, self._group = head + sep, group
+            self._multi_values = dialect.name == "sqlite"
+            processors = [
+                by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+            ]
+        self._order = tuple(self.columns.index(name) for name in order)
+        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (i, _remember_last(p)) for i, p in enumerate(processors) if p is not None
+        )
+
+    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A row as the driver takes it (its column order, each value converted)."""
+        plain = [row.get(self.columns[i]) for i in self._order]
+        for i, process in self._processors:
+            if plain[i] is not None:
+                plain[i] = process(plain[i])
+        return tuple(plain)
+
+    def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert `rows` (from `values`) in the connection's open transaction."""
+        if not rows:
+            return
+        if self._copy:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor, cursor.copy(self._copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        if not self._multi_values:
+            conn.exec_driver_sql(self._head + self._group, list(rows))
+            return
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            sql = self._head + ", ".join([self._group] * len(chunk))
+            conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+
+
+def _remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process`, skipped when a value equals the previous one.
+
+    Consecutive rows often repeat a value (a frozen clock's timestamps, the
+    same inputs); comparing is much cheaper than formatting or serializing.
+    """
+    last: tuple[Any, Any] = (_NOTHING, None)
+
+    def remembered(value: Any) -> Any:
+        nonlocal last
+        seen, out = last  # one read: the pair is replaced whole, never changed
+        if type(value) is type(seen) and value == seen:
+            return out
+        out = process(value)
+        last = (value, out)
+        return out
+
+    return remembered
+
+
+_NOTHING = object()
+
+
+def _generated(column: Any) -> bool:
+    """An integer primary key the database numbers itself."""
+    return bool(column.primary_key and column.autoincrement is True)

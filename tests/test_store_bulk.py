@@ -1,0 +1,112 @@
+"""The recorder's fast path writes exactly what SQLAlchemy would, on both backends."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rb.store.bulk import BulkInsert
+from rb.store.database import open_store
+from rb.store.handoff import Handoff
+from rb.store.tables import exchanges, executions, step_logs
+
+from .services import postgres_schema, postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/store.db"
+        return
+    with postgres_schema(postgres_url()) as url:
+        yield url
+
+
+def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str) -> None:
+    store = open_store(store_url)
+    when = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
+    run_id = str(uuid.uuid4())
+    execution = {
+        "id": run_id,
+        "runbook_id": "rb-x",
+        "runbook_version": "1.0.0",
+        "started_at": when,
+        "recorded_at": when,
+        "status": "running",
+        "actor_id": "ci",
+        "world": "fixture",
+        "definition": "id: rb-x\n",
+        "definition_hash": "0" * 64,
+        "definition_path": "rb-x.yaml",
+        "metadata": {"params": {"n": 1}, "quote": 'it\'s "odd"\n\ttabbed\\'},
+    }
+    # Tricky values: text that COPY and multi-row VALUES must escape, nested JSON,
+    # unicode, repeated values (remembered) followed by a different one.
+    steps = [
+        {
+            "execution_id": run_id,
+            "step_id": f"s{i}",
+            "seq": i,
+            "started_at": when,
+            "completed_at": when if i < 2 else datetime(2026, 11, 30, 12, 0, 1, tzinfo=UTC),
+            "status": "succeeded",
+            "attempts": 1,
+            "duration_seconds": 0.25,
+            "summary": "ok \\N\ttab\nnewline é",
+            "inputs": {"url": "https://x/?a=1&b=%20"},
+            "outputs": {"rows": [{"id": i, "name": None}], "empty": {}},
+            "errors": None,
+        }
+        for i in range(3)
+    ]
+    exchange = {
+        "execution_id": run_id,
+        "seq": 1,
+        "step_id": "s0",
+        "attempt": 1,
+        "kind": "http",
+        "request": {"method": "GET", "url": "http://127.0.0.1/"},
+        "response": None,
+        "error": {"kind": "timeout", "message": "read timed out"},
+        "latency_seconds": 0.5,
+    }
+    dialect = store.engine.dialect
+    with store.begin() as conn:
+        for table, rows in ((executions, [execution]), (step_logs, steps), (exchanges, [exchange])):
+            insert = BulkInsert(table, dialect)
+            insert.run(conn, [insert.values(row) for row in rows])
+    with store.begin() as conn:
+        got_execution = conn.execute(executions.select()).one()._asdict()
+        got_steps = [r._asdict() for r in conn.execute(step_logs.select().order_by("seq"))]
+        got_exchange = conn.execute(exchanges.select()).one()._asdict()
+    assert got_execution["metadata"] == execution["metadata"]
+    assert got_execution["started_at"].replace(tzinfo=UTC) == when
+    for want, got in zip(steps, got_steps, strict=True):
+        assert {k: got[k] for k in ("summary", "inputs", "outputs", "errors", "status")} == {
+            k: want[k] for k in ("summary", "inputs", "outputs", "errors", "status")
+        }
+        assert got["completed_at"].replace(tzinfo=UTC) == want["completed_at"]
+    assert got_exchange["response"] is None
+    assert got_exchange["error"] == exchange["error"]
+
+
+def test_handoff_passes_every_item_in_order_across_threads() -> None:
+    handoff: Handoff[int] = Handoff()
+    received: list[int] = []
+
+    def consume() -> None:
+        while len(received) < 10_000:
+            received.extend(handoff.take(500, timeout=5))
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    for i in range(10_000):
+        handoff.put(i)
+    consumer.join()
+    assert received == list(range(10_000))
+    assert handoff.take(10, timeout=0) == []
