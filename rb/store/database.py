@@ -147,15 +147,17 @@ def _reason(exc: BaseException) -> str:
 # cache then serve every run (the server runs many; a replay opens it twice).
 _OPEN: dict[str, Store] = {}
 _OPEN_LOCK = threading.Lock()
+_KEEP_OPEN = 4
 
 
 def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and by default migrate) the store at `url` or the default."""
     resolved = resolve_url(url)
     with _OPEN_LOCK:
-        store = _OPEN.get(resolved)
-        if store is None:
-            store = _OPEN[resolved] = Store(resolved)
+        store = _OPEN.pop(resolved, None) or Store(resolved)
+        _OPEN[resolved] = store  # now the most recently used
+        while len(_OPEN) > _KEEP_OPEN:  # bound the idle connections held
+            _OPEN.pop(next(iter(_OPEN))).dispose()
     # Checked every time: the database may have been emptied or replaced.
     if migrate:
         ensure_schema(store)
