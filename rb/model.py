@@ -59,9 +59,13 @@ class Output:
 
     @staticmethod
     def classify(value: Any) -> OutputKind:
-        """`$...` is JSONPath, `${...}` an expression, anything else a literal."""
+        """`$...` is JSONPath, `${...}` an expression, anything else a literal.
+
+        Text with a `${` inside is an expression too, so that the validator
+        rejects it instead of it silently becoming a literal.
+        """
         if isinstance(value, str):
-            if value.startswith("${"):
+            if "${" in value:
                 return OutputKind.EXPRESSION
             if value.startswith("$"):
                 return OutputKind.JSONPATH

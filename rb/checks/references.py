@@ -46,6 +46,17 @@ def check_expressions(ctx: CheckContext) -> None:
         sql = ctx.step_types[step.type].sql_inputs if step.type in ctx.step_types else frozenset()
         for key, value in step.inputs.items():
             scope = Scope(f"{name} inputs", step, loop=loop, result=key in lazy, sql=key in sql)
+            if key in lazy and isinstance(value, str):
+                # Evaluated as a condition at run time: text around it would
+                # make a non-empty string, always true.
+                _whole(
+                    ctx,
+                    (*step.path, "inputs", key),
+                    value,
+                    scope,
+                    f"{key} takes one ${{...}} condition",
+                )
+                continue
             _visit(ctx, (*step.path, "inputs", key), value, scope)
         if step.when is not None:
             _condition(ctx, (*step.path, "when"), step.when, Scope(f"{name} when", step))
@@ -215,6 +226,8 @@ def _reference(
     target = bare_name_root(root, params)
     if target == "params":
         ctx.used_parameters.add(root)
+    elif target is None and root in FUNCTIONS:
+        bad("RB041", f"{root!r} is a function, not a value: call it, e.g. {root}(...)")
     elif target is None:
         names = [*ROOTS, *sorted(params), *FUNCTIONS]
         bad(
