@@ -21,8 +21,11 @@ def step_types() -> Mapping[str, StepType]:
         if ep.name in found:
             if origin[ep.name] == where:
                 continue  # the same distribution seen twice on sys.path
+            first, second = sorted((origin[ep.name], where))  # the same text whatever the order
             raise PluginError(
-                where, f"step type {ep.name!r} is already registered by {origin[ep.name]}"
+                ep.name,
+                f"registered twice: by {first} and by {second}; rename one "
+                "(built-in names cannot be replaced)",
             )
         try:
             obj = ep.load()

@@ -112,7 +112,7 @@ def test_a_broken_plugin_is_named_in_the_error(tmp_path: Path) -> None:
         env=env,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "step type plugin 'tickets = rb_ticket:TICKET (from rb-ticket)'" in result.stderr
     assert "declares name 'ticket' but is registered as 'tickets'" in result.stderr
 
@@ -122,3 +122,15 @@ def test_step_type_is_frozen() -> None:
     assert isinstance(step_type, StepType)
     with pytest.raises(AttributeError):
         step_type.name = "other"  # type: ignore[misc]
+
+
+def test_a_name_registered_twice_names_both_in_a_fixed_order(tmp_path: Path) -> None:
+    env = _install_plugin(tmp_path, PLUGIN.replace('name="ticket"', 'name="wait"'), name="wait")
+    result = subprocess.run(
+        [sys.executable, "-m", "rb", "types"], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 2
+    assert (
+        "step type plugin 'wait': registered twice: by wait = rb.steps.wait:WAIT (from rb) "
+        "and by wait = rb_ticket:TICKET (from rb-ticket); rename one" in result.stderr
+    )
