@@ -43,21 +43,47 @@ class RunbookError(RbError):
 
 
 class PluginError(RbError):
-    """A step-type plugin that cannot be registered; names the plugin."""
+    """A step-type plugin that cannot be registered; names the plugin.
+
+    Exit code 2, like other input rb cannot use: no check ran, none failed.
+    """
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, plugin: str, message: str) -> None:
         super().__init__(f"step type plugin {plugin!r}: {message}")
         self.plugin = plugin
 
 
+# What kind of failure a step had, so reports and acceptance packs can say
+# "the API answered 500" or "it timed out" without parsing messages.
+# docs/acceptance.md describes each; a test keeps the two in step.
+ERROR_KINDS = (
+    "timeout",  # an attempt, a request or a wait ran out of time
+    "connection",  # the other side could not be reached or hung up
+    "http_status",  # an HTTP answer with a status the step does not accept
+    "graphql",  # a GraphQL answer carrying errors
+    "exit_code",  # a command exited with a code the step does not accept
+    "schema_validation",  # data broke a JSON Schema (items set aside, or too many)
+    "output",  # an output could not be read from the result (often malformed data)
+    "invalid_input",  # inputs could not be evaluated or do not fit the step type
+    "expression",  # `when` or `for_each` could not be evaluated
+    "screenshot",  # a screenshot differs from its baseline, or has none
+    "unmatched",  # the fixture holds no answer for a request
+    "error",  # anything else (a database error, an unreadable file)
+)
+
+
 class StepError(RbError):
     """A step attempt that failed. `retryable` says whether trying again may help.
 
     Raised by step implementations and the engine; the engine records it on
-    the step (with the step id) and applies the step's retry and on_failure.
+    the step (with the step id and `kind`, one of ERROR_KINDS) and applies
+    the step's retry and on_failure.
     """
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, kind: str = "error") -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        self.kind = kind

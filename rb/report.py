@@ -40,9 +40,9 @@ def differences(expected: Any, actual: Any, path: str = "$") -> Iterator[str]:
         for key in sorted(set(expected) | set(actual), key=str):
             sub = f"{path}.{key}" if str(key).isidentifier() else f"{path}[{json.dumps(key)}]"
             if key not in actual:
-                yield f"{sub}: expected {_short(expected[key])}, missing"
+                yield f"{sub}: expected {short(expected[key])}, missing"
             elif key not in expected:
-                yield f"{sub}: not expected, got {_short(actual[key])}"
+                yield f"{sub}: not expected, got {short(actual[key])}"
             else:
                 yield from differences(expected[key], actual[key], sub)
     elif isinstance(expected, list) and isinstance(actual, list):
@@ -51,10 +51,11 @@ def differences(expected: Any, actual: Any, path: str = "$") -> Iterator[str]:
         if len(expected) != len(actual):
             yield f"{path}: expected {len(expected)} items, got {len(actual)}"
     elif expected != actual or type(expected) is not type(actual):
-        yield f"{path}: expected {_short(expected)}, got {_short(actual)}"
+        yield f"{path}: expected {short(expected)}, got {short(actual)}"
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
+    """`value` as compact JSON, cut to 80 characters for one-line messages."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -130,35 +131,53 @@ def json_report(
     }
 
 
+@dataclass(frozen=True)
+class JUnitCase:
+    """One JUnit test case: passed, failed (with the failure text) or skipped."""
+
+    classname: str
+    name: str
+    failure: str | None = None
+    skipped: str | None = None  # why, when skipped
+
+
+def junit_suite(name: str, cases: list[JUnitCase], seconds: float) -> ET.Element:
+    """A <testsuite> with its counts; `junit_text` turns it (or several) into XML."""
+    suite = ET.Element("testsuite", name=name)
+    for c in cases:
+        case = ET.SubElement(suite, "testcase", classname=c.classname, name=c.name)
+        if c.skipped is not None:
+            ET.SubElement(case, "skipped", message=c.skipped)
+        elif c.failure is not None:
+            element = ET.SubElement(case, "failure", message=c.failure.splitlines()[0])
+            element.text = c.failure
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(sum(1 for c in cases if c.failure is not None and c.skipped is None)))
+    suite.set("skipped", str(sum(1 for c in cases if c.skipped is not None)))
+    suite.set("time", f"{seconds:.3f}")
+    return suite
+
+
+def junit_text(root: ET.Element) -> str:
+    """The XML document, indented, with its declaration."""
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
 def junit_xml(runbook: Runbook, result: ExecutionResult, golden: GoldenCheck | None) -> str:
     """JUnit XML: one test case per assumption, step, KPI and the golden file."""
-    suite = ET.Element("testsuite", name=runbook.id)
-    cases: list[tuple[str, str, str | None, bool]] = []  # (class, name, failure, skipped)
-    for a in result.assumptions:
-        cases.append(("assumption", a.name, None if a.ok else a.detail, False))
+    cls = runbook.id
+    cases = [
+        JUnitCase(f"{cls}.assumption", a.name, None if a.ok else a.detail)
+        for a in result.assumptions
+    ]
     for sid, o in result.steps.items():
         failure = o.error if o.status == "failed" else None
-        cases.append(("step", sid, failure, o.status == "skipped"))
+        skipped = o.reason if o.status == "skipped" else None
+        cases.append(JUnitCase(f"{cls}.step", sid, failure, skipped))
     for k in result.kpis:
-        cases.append(("kpi", k.name, None if k.ok else k.detail, False))
+        cases.append(JUnitCase(f"{cls}.kpi", k.name, None if k.ok else k.detail))
     if golden is not None and golden.exists:
-        cases.append(
-            ("golden", Path(golden.path).name, "\n".join(golden.differences) or None, False)
-        )
-    failures = 0
-    for classname, name, failure, skipped in cases:
-        case = ET.SubElement(suite, "testcase", classname=f"{runbook.id}.{classname}", name=name)
-        if skipped:
-            ET.SubElement(case, "skipped", message=result.steps[name].reason)
-        elif failure is not None:
-            failures += 1
-            element = ET.SubElement(case, "failure", message=failure.splitlines()[0])
-            element.text = failure
-    suite.set("tests", str(len(cases)))
-    suite.set("failures", str(failures))
-    suite.set("skipped", str(sum(1 for c in cases if c[3])))
-    suite.set("time", f"{result.duration_seconds:.3f}")
-    ET.indent(suite)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
-    )
+        failure = "\n".join(golden.differences) or None
+        cases.append(JUnitCase(f"{cls}.golden", Path(golden.path).name, failure))
+    return junit_text(junit_suite(runbook.id, cases, result.duration_seconds))

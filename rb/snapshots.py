@@ -55,6 +55,7 @@ def keep_and_compare(
                 f"no baseline {baseline}: run `rb test ... --update-snapshots` where the "
                 "page looks right and commit the image (CI never writes baselines)",
                 retryable=False,
+                kind="screenshot",
             )
         baseline.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(actual, baseline)
@@ -75,6 +76,7 @@ def keep_and_compare(
             f"screenshot differs from {baseline} in {comparison.share:.2%} of pixels "
             f"(threshold {threshold:.2%}); see {result['diff']} and {actual}",
             retryable=False,
+            kind="screenshot",
         )
     return result
 
@@ -90,6 +92,7 @@ def compare_png(baseline: bytes, actual: bytes, name: str) -> tuple[Comparison, 
             f"screenshot is {b.shape[1]}x{b.shape[0]} but baseline {name} is "
             f"{a.shape[1]}x{a.shape[0]}: fix the viewport or accept it with --update-snapshots",
             retryable=False,
+            kind="screenshot",
         )
     found = pixelmatch(a, b)
     diff = encode_png(found.diff) if found.diff is not None else b""

@@ -105,6 +105,23 @@ def postgres_url() -> str:
 
 
 @contextlib.contextmanager
+def postgres_schema(url: str, prefix: str = "rb_store") -> Iterator[str]:
+    """A store URL on a fresh schema of the test database, dropped afterwards."""
+    import sqlalchemy
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{url}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@contextlib.contextmanager
 def postgres_table(url: str) -> Iterator[str]:
     """A unique table name, dropped afterwards whatever the test created."""
     import psycopg

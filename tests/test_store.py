@@ -16,7 +16,7 @@ import sqlalchemy
 
 from .conftest import ROOT, run_rb
 from .servers import TestServer
-from .services import postgres_url
+from .services import postgres_schema, postgres_url
 
 CANARY = "store-canary-5d1c0b7e"
 
@@ -27,17 +27,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/store.db"
         return
-    base = postgres_url()
-    schema = f"rb_store_{uuid.uuid4().hex[:10]}"
-    engine = sqlalchemy.create_engine(base.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema(postgres_url()) as url:
+        yield url
 
 
 def rb(*args: str, db: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:

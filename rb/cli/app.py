@@ -14,9 +14,11 @@ from typing import Any
 
 from rb import __version__
 from rb.cli.errors import guarded
+from rb.cli.options import FORMATS
+from rb.cli.options import add_db_option as _add_db_option
+from rb.cli.options import add_record_options as _add_record_options
+from rb.cli.options import positive as _positive
 from rb.errors import EXIT_USAGE
-
-FORMATS = ("text", "json")
 
 # Commands whose options live in a module of their own, rb/cli/<name>_cli.py,
 # with `add_parser(sub)` and `run(args) -> int`. Such a module imports nothing
@@ -195,27 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SPLIT_COMMANDS:
         _split_module(name).add_parser(sub)
     return parser
-
-
-def _add_db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db",
-        metavar="URL",
-        help="store database (default: $RB_DATABASE_URL, else sqlite:///.rb/rb.db)",
-    )
-
-
-def _add_record_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-record", action="store_true", help="do not record this run")
-    p.add_argument("--actor", metavar="NAME", help="who runs it (default: the OS user)")
-    _add_db_option(p)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

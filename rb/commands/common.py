@@ -28,7 +28,7 @@ def find_runbook(ref: str) -> Path:
         return path
     for folder in RUNBOOK_DIRS:
         for candidate in sorted(Path(folder).rglob("*.y*ml")) if Path(folder).is_dir() else []:
-            if _runbook_id(candidate) == ref:
+            if runbook_id_of(candidate) == ref:
                 return candidate
     raise UsageError(
         f"no runbook {ref!r}: give a path, or an id of a runbook under "
@@ -36,7 +36,8 @@ def find_runbook(ref: str) -> Path:
     )
 
 
-def _runbook_id(path: Path) -> str | None:
+def runbook_id_of(path: Path) -> str | None:
+    """The `id:` of a runbook file, read cheaply from its top-level line (None if absent)."""
     try:
         with path.open(encoding="utf-8") as f:
             for line in f:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rb.engine.context import ScreenshotPolicy
+from rb.engine.context import SCREENSHOT_DIR, ScreenshotPolicy
 from rb.engine.events import EventBus, Listener
 from rb.engine.outcome import ExecutionResult
 from rb.engine.scheduler import execute
 from rb.model import Runbook
 from rb.plugins import step_types
 from rb.world.base import World
+
+if TYPE_CHECKING:
+    from rb.store.database import Store
+    from rb.world.fixture_format import Fixture
+    from rb.world.live import LiveWorld
+
+BASELINES = Path("screenshots")  # screenshots/<runbook-id>/<step-id>.png
 
 
 def default_actor() -> str:
@@ -32,6 +41,7 @@ def run_recorded(
     max_parallel: int | None = None,
     record: bool = True,
     db: str | None = None,
+    store: Store | None = None,
     actor: str | None = None,
     world_name: str | None = None,
     replay_of: str | None = None,
@@ -39,7 +49,9 @@ def run_recorded(
 ) -> tuple[ExecutionResult, str | None]:
     """Execute in `world`; with `record`, every step and exchange goes to the store.
 
-    Returns the result and the recorded execution id (None when not recorded).
+    The store is `store` when given (a server keeps one open and reaps
+    interrupted runs itself), else `db` is opened. Returns the result and the
+    recorded execution id (None when not recorded).
     """
     bus = EventBus()
     recorder = None
@@ -49,8 +61,9 @@ def run_recorded(
         from rb.store.recorder import Recorder
         from rb.world.recording import RecordingWorld
 
-        store = open_store(db)
-        reap_interrupted(store)
+        if store is None:
+            store = open_store(db)
+            reap_interrupted(store)
         recorder = Recorder(
             store,
             runbook,
@@ -91,3 +104,57 @@ def run_recorded(
         return result, None
     recorder.finish(result)
     return result, recorder.execution_id
+
+
+def run_in_fixture(
+    runbook: Runbook,
+    fixture: Fixture,
+    *,
+    params: Mapping[str, Any] | None = None,
+    listeners: Sequence[Listener] = (),
+    max_parallel: int | None = None,
+    record: bool = True,
+    db: str | None = None,
+    store: Store | None = None,
+    actor: str | None = None,
+    update_snapshots: bool = False,
+    baselines: bool = True,
+) -> ExecutionResult:
+    """Run `runbook` with the outside world served from `fixture`, as `rb test` does.
+
+    The fixture's params, with `params` over them, are checked like --param.
+    UI steps compare with their baselines in screenshots/<runbook-id>/ (a
+    missing one fails under CI); without `baselines` they only keep the shot,
+    as in `rb run` (the server never writes baselines into the project).
+    """
+    from rb.engine.params import resolve_params
+    from rb.world.fixture import FixtureWorld
+
+    shots = ScreenshotPolicy(
+        output_dir=SCREENSHOT_DIR / runbook.id,
+        baseline_dir=BASELINES / runbook.id if baselines else None,
+        update=update_snapshots,
+        ci=bool(os.environ.get("CI")),
+    )
+    result, _ = run_recorded(
+        runbook,
+        FixtureWorld(fixture),
+        params=resolve_params(runbook, {**fixture.params, **(params or {})}, from_text=False),
+        listeners=listeners,
+        max_parallel=max_parallel,
+        record=record,
+        db=db,
+        store=store,
+        actor=actor,
+        screenshots=shots,
+    )
+    return result
+
+
+def live_world(*, secrets: Mapping[str, str], facts: Mapping[str, Any]) -> LiveWorld:
+    """The world of a live run: this process's environment without rb's secret
+    variables, the given secrets, and the facts assumptions are checked against."""
+    from rb.commands.common import environment
+    from rb.world.live import LiveWorld
+
+    return LiveWorld(env=environment(), secrets=secrets, facts=facts)

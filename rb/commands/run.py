@@ -7,8 +7,8 @@ import sys
 from typing import Any, TextIO
 
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
-from rb.commands.common import environment, load_valid_runbook, parse_facts, secrets_from
-from rb.commands.execution import run_recorded
+from rb.commands.common import load_valid_runbook, parse_facts, secrets_from
+from rb.commands.execution import live_world, run_recorded
 from rb.engine.params import parse_assignments, resolve_params
 from rb.engine.secrets import Masker
 from rb.errors import EXIT_FAILED, EXIT_OK
@@ -37,11 +37,7 @@ def run(
     if world is None:
         import os
 
-        world = LiveWorld(
-            env=environment(),
-            secrets=secrets_from(os.environ, secrets_file),
-            facts=parse_facts(facts),
-        )
+        world = live_world(secrets=secrets_from(os.environ, secrets_file), facts=parse_facts(facts))
     live = output_format == "text" and is_terminal(out)
     view: Any = contextlib.nullcontext()
     listeners: list[Any] = []

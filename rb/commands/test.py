@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from rb.cli.render import summary_lines
 from rb.commands.common import load_valid_runbook
-from rb.commands.execution import run_recorded
-from rb.engine.context import SCREENSHOT_DIR, ScreenshotPolicy
-from rb.engine.params import resolve_params
+from rb.commands.execution import run_in_fixture
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import compare_golden, dumps, json_report, junit_xml, passed
-from rb.world.fixture import FixtureWorld
 from rb.world.fixture_format import load_fixture
 
 EXPECTED_DIR = Path("expected")
-BASELINES = Path("screenshots")  # screenshots/<runbook-id>/<step-id>.png
 
 
 def expected_path(fixture: Path) -> Path:
@@ -44,24 +39,14 @@ def test(
     """Run the runbook in the fixture's world; PASS needs success and equal outputs."""
     out = out or sys.stdout
     runbook = load_valid_runbook(runbook_ref)
-    fixture = load_fixture(fixture_path)
-    world = FixtureWorld(fixture)
-    params = resolve_params(runbook, fixture.params, from_text=False)
-    shots = ScreenshotPolicy(
-        output_dir=SCREENSHOT_DIR / runbook.id,
-        baseline_dir=BASELINES / runbook.id,
-        update=update_snapshots,
-        ci=bool(os.environ.get("CI")),
-    )
-    result, _ = run_recorded(
+    result = run_in_fixture(
         runbook,
-        world,
-        params=params,
+        load_fixture(fixture_path),
         max_parallel=max_parallel,
         record=record,
         db=db,
         actor=actor,
-        screenshots=shots,
+        update_snapshots=update_snapshots,
     )
     golden_file = Path(expect) if expect else expected_path(Path(fixture_path))
     golden = compare_golden(result, golden_file, update=update)

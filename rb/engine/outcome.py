@@ -17,6 +17,7 @@ class StepOutcome:
     result: Any = None
     inputs: Any = None
     error: str = ""
+    error_kind: str = ""  # one of rb.errors.ERROR_KINDS when failed
     reason: str = ""  # why it was skipped
     attempts: int = 0  # all attempts, over every for_each item
     items: int | None = None  # for_each items, when the step loops

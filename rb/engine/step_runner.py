@@ -78,6 +78,7 @@ async def execute_step(step: Step, state: RunState) -> None:
     except StepError as exc:
         outcome.status = "failed"
         outcome.error = state.masker.text(exc.message)
+        outcome.error_kind = exc.kind
         outcome.finished = state.world.monotonic()
         state.bus.publish(
             StepFailed(
@@ -134,15 +135,15 @@ async def run_attempts(
             async with asyncio.timeout(step.timeout_seconds):
                 return await _attempt(step, state, extra)
         except TimeoutError:
-            error = StepError(f"timed out after {step.timeout_seconds:g}s")
+            error = StepError(f"timed out after {step.timeout_seconds:g}s", kind="timeout")
         except StepError as exc:
             error = exc
         message = state.masker.text(error.message)
         state.bus.publish(AttemptFailed(sid, attempt, message, item_index))
         if not error.retryable or attempt == retry.max_attempts:
             if retry.max_attempts > 1 and error.retryable:
-                raise StepError(f"{message} (after {attempt} attempts)") from None
-            raise StepError(message, retryable=False) from None
+                raise StepError(f"{message} (after {attempt} attempts)", kind=error.kind) from None
+            raise StepError(message, retryable=False, kind=error.kind) from None
         delay = retry.delay(attempt)
         if retry.jitter and state.jitter:
             delay *= 0.5 + state.world.random()
@@ -158,10 +159,12 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
     try:
         inputs = {k: (v if k in lazy else render(v, resolver)) for k, v in step.inputs.items()}
     except ExpressionError as exc:
-        raise StepError(f"inputs: {exc.message}", retryable=False) from None
+        raise StepError(f"inputs: {exc.message}", retryable=False, kind="invalid_input") from None
     problem = first_problem(step_type.input_schema, inputs)
     if problem is not None:
-        raise StepError(f"inputs do not fit {step.type}: {problem}", retryable=False)
+        raise StepError(
+            f"inputs do not fit {step.type}: {problem}", retryable=False, kind="invalid_input"
+        )
     result = state.world.stub(step.id)
     if result is None:
         if step_type.run is None:
@@ -176,13 +179,13 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
         try:
             result = await step_type.run(ctx, inputs)
         except WorldError as exc:
-            raise StepError(exc.message, retryable=exc.retryable) from None
+            raise StepError(exc.message, retryable=exc.retryable, kind=exc.kind) from None
         except ExpressionError as exc:
-            raise StepError(exc.message, retryable=False) from None
+            raise StepError(exc.message, retryable=False, kind="expression") from None
     try:
         outputs = extract(step.outputs, result, state.scope.resolver(**extra, result=result))
     except (OutputError, ExpressionError) as exc:
-        raise StepError(f"outputs: {exc}", retryable=False) from None
+        raise StepError(f"outputs: {exc}", retryable=False, kind="output") from None
     return _Attempt(inputs, result, outputs)
 
 
@@ -193,7 +196,7 @@ def _condition(step: Step, state: RunState) -> bool:
     try:
         return bool(render_string(step.when, state.scope.resolver()))
     except ExpressionError as exc:
-        raise StepError(f"when: {exc.message}", retryable=False) from None
+        raise StepError(f"when: {exc.message}", retryable=False, kind="expression") from None
 
 
 def _items(step: Step, state: RunState) -> list[Any]:
@@ -204,13 +207,18 @@ def _items(step: Step, state: RunState) -> list[Any]:
             else step.for_each
         )
     except ExpressionError as exc:
-        raise StepError(f"for_each: {exc.message}", retryable=False) from None
+        raise StepError(f"for_each: {exc.message}", retryable=False, kind="expression") from None
     if not isinstance(items, list):
-        raise StepError(f"for_each must give a list, got {type(items).__name__}", retryable=False)
+        raise StepError(
+            f"for_each must give a list, got {type(items).__name__}",
+            retryable=False,
+            kind="expression",
+        )
     if len(items) > FOR_EACH_LIMIT:
         raise StepError(
             f"for_each gave {len(items)} items; the hard limit is {FOR_EACH_LIMIT}",
             retryable=False,
+            kind="expression",
         )
     return items
 

@@ -46,6 +46,7 @@ async def send(ctx: StepContext, request: HttpRequest, expect: Any) -> HttpRespo
         raise StepError(
             f"HTTP {response.status} from {request.method} {request.url}{_reason(response)}",
             retryable=retryable,
+            kind="http_status",
         )
     return response
 
@@ -92,7 +93,7 @@ async def run_api_call(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str,
             first = (
                 errors[0].get("message", errors[0]) if isinstance(errors[0], dict) else errors[0]
             )
-            raise StepError(f"GraphQL error from {url}: {first}", retryable=False)
+            raise StepError(f"GraphQL error from {url}: {first}", retryable=False, kind="graphql")
         return response.document()
     request = HttpRequest(
         method=str(inputs.get("method", "GET")).upper(),
@@ -112,6 +113,7 @@ def _join(ctx: StepContext, inputs: Mapping[str, Any]) -> str:
         raise StepError(
             "endpoint needs a base URL: give base_url, or set the API_BASE_URL variable",
             retryable=False,
+            kind="invalid_input",
         )
     return str(base).rstrip("/") + "/" + str(inputs["endpoint"]).lstrip("/")
 

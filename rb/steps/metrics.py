@@ -21,6 +21,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         raise StepError(
             "no Pushgateway: give gateway_url, or set the RB_PUSHGATEWAY_URL variable",
             retryable=False,
+            kind="invalid_input",
         )
     job = str(inputs.get("job") or ctx.runbook_id)
     path = "/metrics" + _segment("job", job)
@@ -31,7 +32,11 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, bool):
             value = int(value)
         if not isinstance(value, int | float):
-            raise StepError(f"metric {name!r} is {value!r}, not a number", retryable=False)
+            raise StepError(
+                f"metric {name!r} is {value!r}, not a number",
+                retryable=False,
+                kind="invalid_input",
+            )
         lines.append(f"# TYPE {name} gauge\n{name} {value}\n")
     url = str(gateway).rstrip("/") + path
     # PUT replaces the group's metrics, so a rerun never leaves stale series.

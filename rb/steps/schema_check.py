@@ -32,7 +32,9 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         validator_class.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise StepError(
-            f"the schema is not a valid JSON Schema: {exc.message}", retryable=False
+            f"the schema is not a valid JSON Schema: {exc.message}",
+            retryable=False,
+            kind="invalid_input",
         ) from None
     validator = validator_class(schema)
     items = inputs["entities"]
@@ -52,6 +54,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         raise StepError(
             f"{invalid} of {len(items)} items are invalid, over max_error_rate {limit:g}",
             retryable=False,
+            kind="schema_validation",
         )
     return {
         "valid": valid,

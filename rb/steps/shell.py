@@ -31,7 +31,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
     if done.exit_code not in allowed:
         tail = done.stderr.strip().splitlines()[-3:] or done.stdout.strip().splitlines()[-3:]
         detail = f": {' / '.join(tail)}" if tail else ""
-        raise StepError(f"{request.command} exited with {done.exit_code}{detail}")
+        raise StepError(f"{request.command} exited with {done.exit_code}{detail}", kind="exit_code")
     try:
         parsed = json.loads(done.stdout) if done.stdout.strip() else None
     except ValueError:

@@ -43,14 +43,19 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
             return {"waited_seconds": world.monotonic() - start, "polls": polls, "result": last}
         if world.monotonic() - start + interval > deadline:
             raise StepError(
-                f"condition {inputs['until']} still false after {deadline:g}s ({polls} polls)"
+                f"condition {inputs['until']} still false after {deadline:g}s "
+                f"({polls} poll{'s' * (polls != 1)})",
+                kind="timeout",
             )
         await world.sleep(interval)
 
 
 def _summary(result: Any) -> str:
     if result["polls"]:
-        return f"condition true after {result['waited_seconds']:g}s, {result['polls']} polls"
+        polls = result["polls"]
+        return (
+            f"condition true after {result['waited_seconds']:g}s, {polls} poll{'s' * (polls != 1)}"
+        )
     return f"waited {result['waited_seconds']:g}s"
 
 

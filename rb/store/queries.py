@@ -99,17 +99,48 @@ def resolve_id(store: Store, ref: str) -> str:
 
 def load_run(store: Store, ref: str) -> Run:
     """One run with its step logs and exchanges, in order."""
-    run_id = resolve_id(store, ref)
+    run = get_run(store, resolve_id(store, ref))
+    assert run is not None  # resolve_id found it
+    return run
+
+
+def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Run | None:
+    """The run with exactly this id (None if there is none), its steps in order.
+
+    Without `with_exchanges` its exchanges are left out: enough to show the run,
+    and much less to read for a run that fetched large documents.
+    """
     with store.begin() as conn:
-        row = conn.execute(executions.select().where(executions.c.id == run_id)).one()
+        row = conn.execute(executions.select().where(executions.c.id == run_id)).one_or_none()
+        if row is None:
+            return None
         steps = conn.execute(
             step_logs.select().where(step_logs.c.execution_id == run_id).order_by(step_logs.c.seq)
         ).all()
-        calls = conn.execute(
-            exchanges.select().where(exchanges.c.execution_id == run_id).order_by(exchanges.c.seq)
-        ).all()
+        calls: Sequence[Any] = ()
+        if with_exchanges:
+            calls = conn.execute(
+                exchanges.select()
+                .where(exchanges.c.execution_id == run_id)
+                .order_by(exchanges.c.seq)
+            ).all()
     return Run(
         dict(row._mapping),
         tuple(dict(s._mapping) for s in steps),
         tuple(dict(c._mapping) for c in calls),
     )
+
+
+def add_metadata(store: Store, run_id: str, **values: Any) -> None:
+    """Merge `values` into a recorded run's metadata (e.g. a replay's verdict)."""
+    with store.begin() as conn:
+        current = conn.execute(
+            executions.select()
+            .with_only_columns(executions.c.metadata)
+            .where(executions.c.id == run_id)
+        ).scalar_one()
+        conn.execute(
+            executions.update()
+            .where(executions.c.id == run_id)
+            .values(metadata={**current, **values})
+        )

@@ -1,0 +1,206 @@
+"""`rb serve` under k6 load, recording to SQLite and to PostgreSQL (measured, never asserted).
+
+For each store backend: start `rb serve` on a free 127.0.0.1 port with the
+store at a scratch location (a SQLite file in a temporary folder; a scratch
+schema in PostgreSQL at 127.0.0.1:5432/test), generate a k6 script for an
+example runbook's acceptance scenario (fixture mode: the outside world is
+served from the fixture), run it with the real k6 binary (50 virtual users
+for 60 s by default) and print p50/p95/p99 latency, requests per second, the
+error rates and how many executions the store recorded.
+
+Run: .venv/bin/python -m benchmarks.bench_serve [--vus 50] [--duration 60s]
+     [--runbook rb-002-database-failover-check] [--backend sqlite --backend postgres]
+A trial: --vus 5 --duration 5s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import sqlalchemy
+
+from rb.commands.loadtest import GenerateOptions, render_script
+from rb.loadtest.k6 import run_script
+from rb.loadtest.summary import LoadSummary, load_summary
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+GOAL_P95_MS = 100.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+@contextlib.contextmanager
+def sqlite_store() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="rb-bench-serve-") as folder:
+        yield f"sqlite:///{folder}/serve.db"
+
+
+@contextlib.contextmanager
+def postgres_store() -> Iterator[str]:
+    """A scratch schema, dropped afterwards; the URL sets it as the search path."""
+    schema = f"rb_bench_serve_{uuid.uuid4().hex[:8]}"
+    engine = sqlalchemy.create_engine(POSTGRES)
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+STORES = {"sqlite": sqlite_store, "postgres": postgres_store}
+
+
+@contextlib.contextmanager
+def rb_serve(db: str, log: Path) -> Iterator[str]:
+    """`rb serve` as a user starts it; its base URL once /health/live answers."""
+    port = free_port()
+    env = {**os.environ, "RB_DATABASE_URL": db, "NO_COLOR": "1"}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rb", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"rb serve exited with {proc.returncode}; see {log}")
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"rb serve did not answer /health/live in 60 s; see {log}")
+                try:
+                    if client.get(f"{base}/health/live").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.05)  # not listening yet
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def recorded(db: str, runbook_id: str) -> dict[str, int]:
+    """Executions of `runbook_id` in the store, by status."""
+    engine = sqlalchemy.create_engine(db)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.text(
+                    "SELECT status, count(*) FROM runbook_executions "
+                    "WHERE runbook_id = :id GROUP BY status"
+                ),
+                {"id": runbook_id},
+            )
+            return {str(status): int(n) for status, n in rows}
+    finally:
+        engine.dispose()
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(backend: str, script: Path, runbook_id: str, scratch: Path) -> LoadSummary:
+    with STORES[backend]() as db:
+        with rb_serve(db, scratch / f"serve-{backend}.log") as base:
+            summary = scratch / f"summary-{backend}.json"
+            before_k6 = children_cpu()
+            with (scratch / f"k6-{backend}.log").open("w") as k6_log:
+                run = run_script(script, summary=summary, url=base, out=k6_log)
+            after_k6 = children_cpu()
+            print(f"  k6 exit code {run.exit_code} (99: a threshold crossed)")
+        # rb serve has been waited for now: its CPU (start-up included) is counted.
+        serve_cpu = children_cpu() - after_k6
+        report = load_summary(summary)
+        per_request = 1000 / max(report.requests, 1)
+        print(
+            f"  CPU: rb serve {serve_cpu:.1f} s ({serve_cpu * per_request:.1f} ms/request), "
+            f"k6 {after_k6 - before_k6:.1f} s ({(after_k6 - before_k6) * per_request:.1f} "
+            "ms/request)"
+        )
+        print(f"  store: {recorded(db, runbook_id)} executions by status")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vus", type=int, default=50)
+    parser.add_argument("--duration", default="60s")
+    parser.add_argument("--runbook", default="rb-002-database-failover-check")
+    parser.add_argument("--backend", action="append", choices=sorted(STORES))
+    args = parser.parse_args()
+    backends = args.backend or ["sqlite", "postgres"]
+    os.chdir(ROOT)  # packs and fixtures are found relative to the project
+    rendered = render_script(
+        args.runbook,
+        GenerateOptions(vus=args.vus, duration=args.duration, p95_ms=GOAL_P95_MS),
+        output="-",
+    )
+    print(
+        f"{args.runbook}: {rendered.request.source()}; {rendered.load.describe()}; "
+        f"{os.cpu_count()} CPUs shared by rb serve, k6 and the store"
+    )
+    results: dict[str, LoadSummary] = {}
+    with tempfile.TemporaryDirectory(prefix="rb-bench-serve-") as folder:
+        scratch = Path(folder)
+        script = scratch / "bench.js"
+        script.write_text(rendered.text, encoding="utf-8")
+        for backend in backends:
+            print(f"{backend}:")
+            results[backend] = measure(backend, script, args.runbook, scratch)
+    print()
+    print(
+        f"{'backend':<10}{'requests':>9}{'req/s':>8}{'p50':>10}{'p95':>10}{'p99':>10}{'errors':>9}"
+    )
+    for backend, r in results.items():
+        errors = max(r.http_error_rate or 0.0, r.failed_execution_rate or 0.0)
+        print(
+            f"{backend:<10}{r.requests:>9}{r.request_rate:>8.1f}"
+            f"{_ms(r.p50_ms):>10}{_ms(r.p95_ms):>10}{_ms(r.p99_ms):>10}{errors * 100:>8.2f}%"
+        )
+    for backend, r in results.items():
+        errors = max(r.http_error_rate or 0.0, r.failed_execution_rate or 0.0)
+        met = r.p95_ms is not None and r.p95_ms < GOAL_P95_MS and errors == 0
+        print(
+            f"goal p95 < {GOAL_P95_MS:g} ms with no errors, {backend}: "
+            + ("met" if met else "NOT met")
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
+if __name__ == "__main__":
+    main()

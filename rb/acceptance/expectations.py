@@ -1,0 +1,138 @@
+"""Checking a scenario's expectations: against the runbook before running, and
+against the run after it.
+
+Before: every step, output and KPI a pack names must exist in the runbook
+(a typo is a file:line:col error, not a scenario that can never pass).
+After: each expectation gives a Verdict that says what the run showed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rb.acceptance import observed
+from rb.acceptance.pack import Expectation, Kind, Pack
+from rb.diagnostics import Diagnostic
+from rb.engine.outcome import ExecutionResult
+from rb.jsonschema_check import suggest
+from rb.model import Runbook
+from rb.report import short
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One expectation, checked: whether it held and what the run showed."""
+
+    expectation: Expectation
+    ok: bool
+    actual: str
+    where: str  # file:line:col of the expectation in the pack
+
+    def text(self) -> str:
+        """`file:line:col: key: expected X, got Y`."""
+        e = self.expectation
+        return f"{self.where}: {e.key}: expected {e.want}, got {self.actual}"
+
+
+def check_references(pack: Pack, runbook: Runbook) -> list[Diagnostic]:
+    """Steps, outputs and KPIs the pack names that the runbook does not have."""
+    steps = {s.id: s for s in runbook.steps}
+    kpis = observed.kpi_names(runbook)
+    problems = []
+    for scenario in pack.scenarios:
+        for e in scenario.expected.checks:
+            if e.kind in (Kind.STEP, Kind.SCREENSHOT, Kind.OUTPUT):
+                sid = e.subject[0]
+                step = steps.get(sid)
+                if step is None:
+                    at = e.path[:-1] if e.kind is Kind.OUTPUT else e.path
+                    hint = suggest(sid, list(steps))
+                    problems.append(pack.diagnostic(at, f"{runbook.id} has no step {sid!r}{hint}"))
+                elif e.kind is Kind.OUTPUT and step.output(e.subject[1]) is None:
+                    name = e.subject[1]
+                    hint = suggest(name, [o.name for o in step.outputs])
+                    problems.append(
+                        pack.diagnostic(e.path, f"step {sid!r} has no output {name!r}{hint}")
+                    )
+            elif e.kind is Kind.KPI and e.subject[0] not in kpis:
+                name = e.subject[0]
+                problems.append(
+                    pack.diagnostic(
+                        e.path,
+                        f"{runbook.id} has no KPI or published metric {name!r}"
+                        f"{suggest(name, kpis)}",
+                    )
+                )
+    return problems
+
+
+def check_run(
+    pack: Pack, checks: tuple[Expectation, ...], runbook: Runbook, result: ExecutionResult
+) -> tuple[Verdict, ...]:
+    """Every expectation of one scenario against its finished run."""
+    kpis = observed.kpi_values(runbook, result)
+    errors = observed.run_errors(runbook, result)
+    verdicts = []
+    for e in checks:
+        ok, actual = _check(e, result, kpis, errors)
+        verdicts.append(Verdict(e, ok, actual, pack.where(e.path)))
+    return tuple(verdicts)
+
+
+def _check(
+    e: Expectation,
+    result: ExecutionResult,
+    kpis: dict[str, float],
+    errors: tuple[observed.RunError, ...],
+) -> tuple[bool, str]:
+    if e.kind is Kind.STATUS:
+        why = f" ({result.error.splitlines()[0]})" if result.error else ""
+        return e.want.holds(result.status), result.status + why
+    if e.kind is Kind.KPI:
+        value = kpis.get(e.subject[0])
+        return e.want.holds(value), "nothing (not measured)" if value is None else f"{value:g}"
+    if e.kind is Kind.ERROR_COUNT:
+        return e.want.holds(len(errors)), _count(errors)
+    if e.kind is Kind.ERROR_TYPES:
+        types = sorted({err.type for err in errors})
+        return e.want.holds(types), ", ".join(types) or "no errors"
+    outcome = result.steps.get(e.subject[0]) if e.subject else None
+    if e.kind is Kind.STEP:
+        state = observed.step_state(outcome) if outcome else "absent"
+        wanted = observed.RAN if e.want.value == "ran" else (e.want.value,)
+        return state in wanted, observed.describe_step(outcome)
+    if e.kind is Kind.OUTPUT:
+        if outcome is None or outcome.status != "succeeded":
+            return False, f"no outputs: the step {observed.describe_step(outcome)}"
+        name = e.subject[1]
+        if name not in outcome.outputs:
+            return False, f"no output {name!r}"
+        value = result.mask(outcome.outputs)[name]
+        return e.want.holds(value), short(value)
+    if e.kind is Kind.SCREENSHOT:
+        from rb.acceptance.screenshots import compare_with_baseline
+
+        return compare_with_baseline(outcome, Path(e.want.value))
+    return _golden(result, Path(e.want.value))
+
+
+def _count(errors: tuple[observed.RunError, ...]) -> str:
+    if not errors:
+        return "0"
+    by_type: dict[str, int] = {}
+    for err in errors:
+        by_type[err.type] = by_type.get(err.type, 0) + 1
+    return f"{len(errors)} ({', '.join(f'{n} {t}' for t, n in sorted(by_type.items()))})"
+
+
+def _golden(result: ExecutionResult, path: Path) -> tuple[bool, str]:
+    from rb.report import compare_golden
+
+    golden = compare_golden(result, path, update=False)
+    if not golden.exists:
+        return False, f"no file {path}"
+    if golden.ok:
+        return True, "equal outputs"
+    count = len(golden.differences)
+    return False, f"{count} difference{'s' if count > 1 else ''}, first {golden.differences[0]}"

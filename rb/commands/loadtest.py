@@ -1,0 +1,236 @@
+"""`rb loadtest generate` and `rb loadtest run`: k6 load tests of `rb serve`.
+
+The work is in rb/loadtest/; this module parses nothing and renders little.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
+from rb.loadtest.script import ExecuteRequest, Load, Thresholds
+
+OUTPUT_DIR = Path("loadtests")
+OUTPUT_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    """The options of `rb loadtest generate` that shape a script."""
+
+    scenario: str | None = None
+    stages: str | None = None
+    vus: int | None = None
+    duration: str | None = None
+    iterations: int | None = None
+    p95_ms: float = 2000.0
+    p99_ms: float | None = None
+    max_error_rate: float = 0.05
+
+    def command(self, runbook_id: str, output: str | None) -> str:
+        """The `rb loadtest generate` command line that writes this script again."""
+        args = ["rb", "loadtest", "generate", runbook_id]
+        defaults = GenerateOptions()
+        for name in (
+            "scenario",
+            "stages",
+            "vus",
+            "duration",
+            "iterations",
+            "p95_ms",
+            "p99_ms",
+            "max_error_rate",
+        ):
+            value = getattr(self, name)
+            if value is not None and value != getattr(defaults, name):
+                flag = "--" + name.replace("_", "-")
+                args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        if output is not None and output != "-":
+            args += ["-o", output]
+        return shlex.join(args)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One generated script, and what went into it."""
+
+    runbook_id: str
+    target: Path | None  # None: written to stdout
+    text: str
+    request: ExecuteRequest
+    load: Load
+    thresholds: Thresholds
+    note: str | None  # why the request is not from an acceptance pack
+
+
+def render_script(
+    runbook: str, options: GenerateOptions | None = None, output: str | None = None
+) -> Rendered:
+    """The k6 script for `runbook` (a path or id), as `rb loadtest generate` writes it.
+
+    `output` is where it will go (None: loadtests/<runbook-id>.js, "-": stdout).
+    Bad options, runbooks with errors and unknown scenarios raise UsageError
+    or RunbookError (exit 2).
+    """
+    from rb.commands.common import load_valid_runbook
+    from rb.loadtest.script import ScriptSpec, render, request_for
+
+    options = options or GenerateOptions()
+    load = Load.from_options(
+        stages=options.stages,
+        vus=options.vus,
+        duration=options.duration,
+        iterations=options.iterations,
+    )
+    thresholds = Thresholds(
+        p95_ms=options.p95_ms, p99_ms=options.p99_ms, max_error_rate=options.max_error_rate
+    )
+    book = load_valid_runbook(runbook)
+    request, note = request_for(book, options.scenario)
+    target = None if output == "-" else Path(output or OUTPUT_DIR / f"{book.id}.js")
+    spec = ScriptSpec(
+        request=request,
+        runbook_name=book.name,
+        load=load,
+        thresholds=thresholds,
+        command=options.command(book.id, output),
+        script=target.as_posix() if target is not None else "",
+    )
+    return Rendered(book.id, target, render(spec), request, load, thresholds, note)
+
+
+def generate(
+    runbooks: Sequence[str],
+    options: GenerateOptions | None = None,
+    *,
+    output: str | None = None,
+    output_format: str = "text",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Write a k6 script for each runbook (default loadtests/<runbook-id>.js).
+
+    `output` names the file for a single runbook; "-" writes the script to
+    `out`. Problems raise UsageError or RunbookError (exit 2) before any file
+    is written.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if output_format not in OUTPUT_FORMATS:
+        raise UsageError(f"unknown output format {output_format!r}: use text or json")
+    if output is not None and len(runbooks) != 1:
+        raise UsageError("-o/--output names one file: give one runbook, or leave -o out")
+    if output == "-" and output_format == "json":
+        raise UsageError("-o - writes the script to stdout: leave out --format json")
+    scripts = [render_script(ref, options, output) for ref in runbooks]
+    ids = [s.runbook_id for s in scripts]
+    if len(set(ids)) != len(ids):
+        raise UsageError(f"the same runbook was given twice: {', '.join(ids)}")
+
+    written: list[dict[str, Any]] = []
+    for script in scripts:
+        if script.note:
+            err.write(f"rb: note: {script.note}\n")
+        if script.target is None:
+            out.write(script.text)
+            continue
+        try:
+            script.target.parent.mkdir(parents=True, exist_ok=True)
+            script.target.write_text(script.text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {script.target}: {exc.strerror}") from None
+        request = script.request
+        written.append(
+            {
+                "runbook_id": script.runbook_id,
+                "script": script.target.as_posix(),
+                "scenario": request.scenario,
+                "fixture": request.fixture,
+                "inputs": dict(request.inputs),
+                "load": script.load.describe(),
+                "thresholds": script.thresholds.k6(),
+            }
+        )
+        if output_format == "text":
+            where = (
+                f"scenario {request.scenario!r}, fixture {request.fixture}"
+                if request.scenario is not None
+                else "parameter defaults, no fixture"
+            )
+            out.write(f"wrote {script.target.as_posix()} ({where}; {script.load.describe()})\n")
+    if output_format == "json":
+        json.dump(written, out, indent=2)
+        out.write("\n")
+    return EXIT_OK
+
+
+def run(
+    script: str,
+    *,
+    url: str | None = None,
+    summary: str | None = None,
+    output_format: str = "text",
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run `script` with k6 against `url`; report p50/p95/p99, rates and thresholds.
+
+    Returns 0 when every threshold held, 1 when one was crossed. A missing
+    script, k6 or bad URL is a UsageError (2); k6 stopping for another reason
+    (an error in the script, say) is K6Failed (2) with k6's last lines.
+    """
+    from rb.loadtest.k6 import K6Failed, find_k6, run_script
+    from rb.loadtest.summary import as_json, load_summary, text_lines
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    if output_format not in OUTPUT_FORMATS:
+        raise UsageError(f"unknown output format {output_format!r}: use text or json")
+    path = Path(script)
+    if not path.is_file():
+        raise UsageError(
+            f"no k6 script {script}: write one with `rb loadtest generate RUNBOOK` "
+            f"(it goes to {OUTPUT_DIR}/<runbook-id>.js)"
+        )
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"--url {url!r}: give the base URL of rb serve, e.g. http://127.0.0.1:8080"
+        )
+    k6 = find_k6()
+    with tempfile.TemporaryDirectory(prefix="rb-loadtest-") as scratch:
+        export = Path(summary) if summary else Path(scratch) / "summary.json"
+        if summary:
+            try:
+                export.parent.mkdir(parents=True, exist_ok=True)
+                export.unlink(missing_ok=True)  # a stale file must not pass for this run's
+            except OSError as exc:
+                raise UsageError(f"--summary {summary}: {exc.strerror}") from None
+        result = run_script(path, summary=export, url=url, out=err, k6=k6)
+        if result.exit_code != 0 and not result.thresholds_crossed:
+            raise K6Failed(result)
+        report = load_summary(export)
+    failed = bool(report.crossed) or result.thresholds_crossed
+    target = url or os.environ.get("RB_URL")  # k6 reads RB_URL from the environment too
+    if output_format == "json":
+        doc = {
+            "script": path.as_posix(),
+            "url": target,
+            "k6_exit_code": result.exit_code,
+            **as_json(report),
+            "passed": not failed,
+            "summary": summary,
+        }
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        out.write(f"k6 run {path.as_posix()}" + (f" against {target}" if target else "") + "\n")
+        for line in text_lines(report):
+            out.write(line + "\n")
+    return EXIT_FAILED if failed else EXIT_OK

@@ -1,0 +1,78 @@
+"""`rb serve`: build the server's configuration and run it under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from pathlib import Path
+
+from rb.commands.common import secrets_from
+from rb.errors import EXIT_OK, UsageError
+
+
+def serve(
+    *,
+    host: str,
+    port: int,
+    runbooks: Path,
+    db: str | None,
+    token: str | None,
+    secrets_file: str | None,
+    max_concurrent: int,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> int:
+    """Serve the project in the current folder until stopped; 0 on a clean stop."""
+    import uvicorn
+
+    from rb.server.app import create_app
+    from rb.server.config import ServerConfig
+    from rb.store.database import resolve_url
+
+    if not runbooks.is_dir():
+        raise UsageError(f"no runbooks folder {runbooks}/ (give --runbooks DIR)")
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0 to 65535, not {port}")
+    config = ServerConfig(
+        project=Path.cwd(),
+        runbooks=runbooks,
+        db=resolve_url(db),
+        token=token,
+        secrets=secrets_from(os.environ, secrets_file),  # read now: a bad file stops here
+        max_concurrent=max_concurrent,
+    )
+    app = create_app(config)
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    log = logging.getLogger("rb.server")
+    log.info(
+        "serving %s/ with store %s, %d executions at once, %s",
+        runbooks,
+        app.state.rb.store.shown,
+        max_concurrent,
+        "bearer token required" if token else "no token (RB_API_TOKEN is not set)",
+    )
+    if not token and not _loopback(host):
+        log.warning(
+            "listening on %s without RB_API_TOKEN: anyone who can reach it can run runbooks",
+            host,
+        )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=access_log,
+        # One process (uvicorn's default): runs share the store's pool, the
+        # runbook cache and the event streams.
+    )
+    return EXIT_OK
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,84 @@
+"""`create_app`: the Starlette application `rb serve` runs under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rb.server import health, rest
+from rb.server.auth import BearerAuth
+from rb.server.config import ServerConfig
+from rb.server.database import ServerStore
+from rb.server.executions import ExecutionService
+from rb.server.graphql import graphql_app
+from rb.server.metrics import CONTENT_TYPE, Metrics
+from rb.server.state import Server, server_of
+from rb.store.database import StoreError
+
+log = logging.getLogger("rb.server")
+
+
+async def metrics(request: Request) -> Response:
+    """GET /metrics: Prometheus text format."""
+    return Response(server_of(request).metrics.exposition(), media_type=CONTENT_TYPE)
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """The application: REST under /api, /graphql, /health/*, /metrics.
+
+    The store is opened here (a bad URL fails at once) and reached on start;
+    a database that is down then only makes /health/ready answer 503 until
+    it is back. Running executions are waited for on shutdown.
+    """
+    from rb.server.errors import exception_handlers
+
+    store = ServerStore(config.db, workers=config.max_concurrent)
+    metrics_ = Metrics()
+    server = Server(config, store, metrics_, ExecutionService(config, store, metrics_))
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        # Load and validate the runbooks now, not in the first request.
+        await loop.run_in_executor(None, server.executions.catalog.entries)
+        try:
+            await asyncio.wait_for(
+                loop.run_in_executor(None, store.ready), health.READY_TIMEOUT_SECONDS
+            )
+        except (StoreError, TimeoutError) as exc:
+            log.warning(
+                "store %s not reachable (%s); /health/ready answers 503 until it is",
+                store.shown,
+                exc or "no answer",
+            )
+        try:
+            yield
+        finally:
+            server.executions.close()
+            store.close()
+
+    graphql = graphql_app()
+    routes = [
+        Route("/health/live", health.live, methods=["GET"]),
+        Route("/health/ready", health.ready, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/graphql", graphql.handle_request, methods=["GET", "POST"]),
+        *rest.routes(),
+    ]
+    middleware = [Middleware(BearerAuth, token=config.token)] if config.token else []
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=exception_handlers(config.secrets),
+        lifespan=lifespan,
+    )
+    app.state.rb = server
+    return app

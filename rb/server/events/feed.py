@@ -1,0 +1,122 @@
+"""Each execution's events, kept in memory for any number of stream readers.
+
+The recorder tells a feed of each event on its writer thread, once the event
+is committed to the store; the feed hands it to the server's event loop,
+where readers wait. So a client streaming an execution never sees a step the
+store does not hold yet, and every reader sees the same events in the same
+order, from the first one, however late it connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import re
+from collections import OrderedDict
+from typing import Any
+
+from rb.engine.events import Event, RunFinished, RunStarted
+
+
+def event_type(event: Event) -> str:
+    """`StepSucceeded` -> `step_succeeded`: the SSE event name and JSON `type`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as JSON-ready data (payloads are already masked by the engine)."""
+    return {"type": event_type(event), **dataclasses.asdict(event)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Published:
+    """One event as readers get it: its number in the execution (from 1)."""
+
+    number: int
+    type: str
+    data: dict[str, Any]
+
+
+class Feed:
+    """The events of one execution. `listener` is called on the recorder's thread;
+    everything else runs on the server's event loop."""
+
+    def __init__(self, registry: FeedRegistry, loop: asyncio.AbstractEventLoop) -> None:
+        self._registry = registry
+        self._loop = loop
+        self.events: list[Published] = []
+        self.finished = False
+        # Set on the recorder's thread as soon as the run is recorded, so the
+        # worker that ran it can read it back without waiting for the loop.
+        self.execution_id: str | None = None
+        self.started: asyncio.Future[str] = loop.create_future()
+        self._changed = asyncio.Event()
+
+    def listener(self, event: Event) -> None:
+        """A run listener (recorder's downstream): hand the event to the loop."""
+        if isinstance(event, RunStarted):
+            self.execution_id = event.execution_id
+        published = event_json(event)
+        # RuntimeError: the server's loop has closed (shutdown); nobody listens.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._publish, event, published)
+
+    def _publish(self, event: Event, data: dict[str, Any]) -> None:
+        self.events.append(Published(len(self.events) + 1, str(data["type"]), data))
+        if isinstance(event, RunStarted) and not self.started.done():
+            self._registry.started(event.execution_id, self)
+            self.started.set_result(event.execution_id)
+        if isinstance(event, RunFinished):
+            self.close()
+        self._wake()
+
+    def close(self) -> None:
+        """No more events will come (the run finished, or never started)."""
+        if self.finished:
+            return
+        self.finished = True
+        if self.execution_id is not None:
+            self._registry.finished(self.execution_id, self)
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_beyond(self, count: int) -> None:
+        """Return once there are more than `count` events, or the feed is finished."""
+        while len(self.events) <= count and not self.finished:
+            await self._changed.wait()
+
+
+class FeedRegistry:
+    """Feeds by execution id: running ones, and a few recently finished.
+
+    Used only on the server's event loop, so it needs no lock.
+    """
+
+    def __init__(self, retained: int) -> None:
+        self._retained = retained
+        self._running: dict[str, Feed] = {}
+        self._recent: OrderedDict[str, Feed] = OrderedDict()
+
+    def open(self, loop: asyncio.AbstractEventLoop) -> Feed:
+        """A feed for a run about to start; it registers itself when the run does."""
+        return Feed(self, loop)
+
+    def get(self, execution_id: str) -> Feed | None:
+        return self._running.get(execution_id) or self._recent.get(execution_id)
+
+    def is_running(self, execution_id: str) -> bool:
+        """True while this server runs the execution."""
+        return execution_id in self._running
+
+    def started(self, execution_id: str, feed: Feed) -> None:
+        self._running[execution_id] = feed
+
+    def finished(self, execution_id: str, feed: Feed) -> None:
+        self._running.pop(execution_id, None)
+        self._recent[execution_id] = feed
+        while len(self._recent) > self._retained:
+            self._recent.popitem(last=False)

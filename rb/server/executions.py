@@ -1,0 +1,220 @@
+"""Executing, replaying and reading executions for the server's front ends.
+
+A request is checked first, off the event loop but outside the execution
+pool (runbook found and valid, fixture inside the project, inputs fit the
+parameters), so a bad one is answered at once even when every worker is
+busy. The run then takes a worker thread from a bounded pool — `world.run`
+drives an event loop of its own there — and is recorded exactly as `rb test`
+and `rb run` record it, through `rb.commands.execution`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from rb.commands.execution import live_world, run_in_fixture, run_recorded
+from rb.engine.events import Listener
+from rb.engine.params import resolve_params
+from rb.errors import RbError
+from rb.replay import ReplayReport
+from rb.server.catalog import Catalog, Fixtures
+from rb.server.config import DEFAULT_ACTOR, ServerConfig
+from rb.server.database import ServerStore
+from rb.server.errors import ApiError, from_rb_error, log, log_bug
+from rb.server.events.feed import Feed, FeedRegistry
+from rb.server.metrics import Metrics
+from rb.store.database import Store
+from rb.store.queries import Run, get_run, reap_interrupted
+
+T = TypeVar("T")
+# Runs in a worker; its listeners feed `feed` (which learns the recorded id).
+Job = Callable[[Feed, Sequence[Listener]], T]
+
+
+@dataclass(frozen=True)
+class ExecuteRequest:
+    """What a client asks to run. Without a fixture the run is live."""
+
+    runbook_id: str
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    fixture: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    actor: str = DEFAULT_ACTOR
+
+
+@dataclass(frozen=True)
+class Launched(Generic[T]):
+    """A run handed to the pool: its live feed and what the job returns."""
+
+    feed: Feed
+    done: asyncio.Future[T]
+
+    async def execution_id(self) -> str:
+        """The recorded id, as soon as the run is recorded as started."""
+        either: set[asyncio.Future[Any]] = {self.feed.started, self.done}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if self.feed.started.done():
+            return self.feed.started.result()
+        self.done.result()  # raises the job's error, if it failed before starting
+        raise ApiError(500, "the execution ended without starting")
+
+
+@dataclass(frozen=True)
+class Replayed:
+    report: ReplayReport
+    run: Run | None  # the replay's record
+
+
+class ExecutionService:
+    """Starts runs in the worker pool and reads records back."""
+
+    def __init__(self, config: ServerConfig, store: ServerStore, metrics: Metrics) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.catalog = Catalog(config.runbooks)
+        self.fixtures = Fixtures(config.project)
+        self.feeds = FeedRegistry(config.retained_streams)
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.max_concurrent, thread_name_prefix="rb-execution"
+        )
+
+    # Executing -----------------------------------------------------------------
+    async def execute(self, request: ExecuteRequest) -> Launched[Run | None]:
+        """Check the request, then start the run; 4xx ApiError for a bad request."""
+        job = await run_in_threadpool(self._prepare, request)
+        return self._launch(job)
+
+    def _prepare(self, request: ExecuteRequest) -> Job[Run | None]:
+        runbook = self.catalog.runbook(request.runbook_id)
+        store = self._store()
+        fixture = None
+        if request.fixture is not None:
+            if request.facts:
+                raise ApiError(400, "facts come from the fixture; leave out facts or fixture")
+            fixture = self.fixtures.load(request.fixture)
+        try:
+            # Checked here so a bad input is a 400 before a worker is taken (a
+            # fixture run checks again in run_in_fixture: microseconds).
+            given = {**fixture.params, **request.inputs} if fixture else request.inputs
+            params = resolve_params(runbook, given, from_text=False)
+        except RbError as exc:
+            raise from_rb_error(exc) from None
+
+        def job(feed: Feed, listeners: Sequence[Listener]) -> Run | None:
+            if fixture is not None:
+                run_in_fixture(
+                    runbook,
+                    fixture,
+                    params=request.inputs,
+                    listeners=listeners,
+                    store=store,
+                    actor=request.actor,
+                    baselines=False,
+                )
+            else:
+                world = live_world(secrets=self.config.secrets, facts=request.facts)
+                run_recorded(
+                    runbook,
+                    world,
+                    params=params,
+                    listeners=listeners,
+                    store=store,
+                    actor=request.actor,
+                )
+            found = feed.execution_id
+            return get_run(store, found, with_exchanges=False) if found else None
+
+        return job
+
+    # Replaying -------------------------------------------------------------------
+    async def replay(self, execution_id: str, actor: str) -> Launched[Replayed]:
+        """Start a replay of a recorded execution; 404 unknown, 409 still running."""
+        from rb.commands.replay import replay_recording
+
+        run = await run_in_threadpool(self._read, execution_id, True)
+        if run is None:
+            raise ApiError(404, f"no execution {execution_id!r}")
+        if run.row["status"] == "running":
+            raise ApiError(409, f"execution {execution_id!r} is still running; replay it after")
+        store = self._store()
+
+        def job(_feed: Feed, listeners: Sequence[Listener]) -> Replayed:
+            report = replay_recording(run, store=store, actor=actor, listeners=listeners)
+            found = report.replay_id
+            return Replayed(report, get_run(store, found, with_exchanges=False) if found else None)
+
+        return self._launch(job)
+
+    # Reading ---------------------------------------------------------------------
+    async def get(self, execution_id: str) -> Run | None:
+        """The recorded execution with its step logs (None if unknown).
+
+        A record left `running` by a process that has died is marked
+        `interrupted` first, as the CLI does when it opens the store.
+        """
+        run = await run_in_threadpool(self._read, execution_id, False)
+        running_elsewhere = (
+            run is not None
+            and run.row["status"] == "running"
+            and not self.feeds.is_running(execution_id)
+        )
+        if running_elsewhere:
+            run = await run_in_threadpool(self._reap_and_read, execution_id)
+        return run
+
+    def _read(self, execution_id: str, with_exchanges: bool) -> Run | None:
+        return get_run(self._store(), execution_id, with_exchanges=with_exchanges)
+
+    def _reap_and_read(self, execution_id: str) -> Run | None:
+        reap_interrupted(self._store())
+        return self._read(execution_id, False)
+
+    def _store(self) -> Store:
+        try:
+            return self.store.ready()
+        except RbError as exc:
+            raise from_rb_error(exc) from None
+
+    # The pool --------------------------------------------------------------------
+    def _launch(self, job: Job[T]) -> Launched[T]:
+        loop = asyncio.get_running_loop()
+        feed = self.feeds.open(loop)
+        done = loop.run_in_executor(self._pool, self._run, job, feed)
+
+        def finished(future: asyncio.Future[T]) -> None:
+            # Runs after the run's last event has reached the loop (that was
+            # scheduled first). Reading the error marks it seen: a run started
+            # without waiting has nobody else to read it, and it was logged.
+            feed.close()
+            if not future.cancelled():
+                future.exception()
+
+        done.add_done_callback(finished)
+        return Launched(feed, done)
+
+    def _run(self, job: Job[T], feed: Feed) -> T:
+        with self.metrics.tracking() as observe:
+            try:
+                return job(feed, (feed.listener, observe))
+            except ApiError:
+                raise
+            except RbError as exc:
+                error = from_rb_error(exc)
+                log.warning("execution failed: %s", error.message)
+                raise error from None
+            except Exception as exc:
+                log_bug(exc, self.config.secrets)
+                raise ApiError(
+                    500, "internal error (a bug in rb); the server log has details"
+                ) from None
+
+    def close(self) -> None:
+        """Wait for running executions; drop queued ones."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,191 @@
+"""The REST API under /api: runbooks, executions, their event streams, replays."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rb.server.config import DEFAULT_ACTOR
+from rb.server.errors import ApiError, ApiJSON
+from rb.server.events import sse
+from rb.server.executions import ExecuteRequest
+from rb.server.state import server_of
+from rb.server.views import execution_json, runbook_json, runbook_summary
+
+MAX_BODY_BYTES = 1 << 20
+ACTOR_HEADER = "x-rb-actor"
+MAX_ACTOR_LENGTH = 200
+EXECUTE_FIELDS = ("runbook_id", "inputs", "fixture", "facts", "wait")
+
+
+async def list_runbooks(request: Request) -> Response:
+    """GET /api/runbooks: every runbook under the runbooks folder."""
+    server = server_of(request)
+    entries = await run_in_threadpool(server.executions.catalog.entries)
+    project = server.config.project
+    return ApiJSON({"runbooks": [runbook_summary(e, project) for e in entries]})
+
+
+async def get_runbook(request: Request) -> Response:
+    """GET /api/runbooks/{id}: one runbook in full."""
+    server = server_of(request)
+    runbook_id = request.path_params["runbook_id"]
+    entry = await run_in_threadpool(server.executions.catalog.get, runbook_id)
+    if entry is None:
+        raise ApiError(404, f"no runbook {runbook_id!r}")
+    return ApiJSON(runbook_json(entry, server.config.project))
+
+
+async def execute(request: Request) -> Response:
+    """POST /api/runbooks/execute: run a runbook; 200 with its record when it ends,
+    or 202 with its id at once when the body says `"wait": false`."""
+    body = await json_object(request)
+    unknown = sorted(set(body) - set(EXECUTE_FIELDS))
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(EXECUTE_FIELDS)}")
+    wait = body.get("wait", True)
+    if not isinstance(wait, bool):
+        raise ApiError(400, "wait must be true or false")
+    launched = await server_of(request).executions.execute(execute_request(body, actor(request)))
+    if not wait:
+        execution_id = await launched.execution_id()
+        links = execution_links(execution_id)
+        return ApiJSON(
+            {"id": execution_id, "status": "running", "links": links},
+            status_code=202,
+            headers={"Location": links["self"]},
+        )
+    run = await launched.done
+    if run is None:
+        raise ApiError(500, "the execution was not recorded")
+    return ApiJSON(execution_json(run))
+
+
+def execute_request(body: dict[str, Any], actor: str) -> ExecuteRequest:
+    """An ExecuteRequest from a request body; ApiError 400 naming a bad field."""
+    runbook_id = body.get("runbook_id")
+    if runbook_id is None or runbook_id == "":
+        raise ApiError(400, "runbook_id is required")
+    if not isinstance(runbook_id, str):
+        raise ApiError(400, f"runbook_id must be a string, not {json_type(runbook_id)}")
+    inputs = _object(body, "inputs")
+    facts = _object(body, "facts")
+    fixture = body.get("fixture")
+    if fixture is not None and not isinstance(fixture, str):
+        raise ApiError(400, f"fixture must be a path (a string), not {json_type(fixture)}")
+    return ExecuteRequest(runbook_id, inputs, fixture, facts, actor)
+
+
+def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ApiError(400, f"{name} must be a JSON object, not {json_type(value)}")
+    return value
+
+
+async def get_execution(request: Request) -> Response:
+    """GET /api/executions/{id}: an execution with its step logs."""
+    execution_id = request.path_params["execution_id"]
+    run = await server_of(request).executions.get(execution_id)
+    if run is None:
+        raise ApiError(404, f"no execution {execution_id!r}")
+    return ApiJSON(execution_json(run))
+
+
+async def execution_events(request: Request) -> Response:
+    """GET /api/executions/{id}/events: its events as Server-Sent Events."""
+    executions = server_of(request).executions
+    execution_id = request.path_params["execution_id"]
+    feed = executions.feeds.get(execution_id)
+    if feed is not None:
+        after = sse.last_event_id(request.headers.get("last-event-id"))
+        return sse.event_stream(sse.follow(feed, after))
+    run = await executions.get(execution_id)
+    if run is None:
+        raise ApiError(404, f"no execution {execution_id!r}")
+    return sse.event_stream(sse.snapshot(execution_json(run)))
+
+
+async def replay(request: Request) -> Response:
+    """POST /api/executions/{id}/replay: run a recording again and compare."""
+    launched = await server_of(request).executions.replay(
+        request.path_params["execution_id"], actor(request)
+    )
+    replayed = await launched.done
+    if replayed.run is None:
+        raise ApiError(500, "the replay was not recorded")
+    return ApiJSON(
+        {**execution_json(replayed.run), "verified": replayed.report.verified},
+    )
+
+
+# Helpers ---------------------------------------------------------------------------
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; ApiError 400/413 otherwise."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise ApiError(400, "request body is empty; send a JSON object")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"request body must be a JSON object, not {json_type(body)}")
+    return body
+
+
+def actor(request: Request) -> str:
+    """Who asks: the `X-RB-Actor` header, else "api" (recorded as the actor)."""
+    value = request.headers.get(ACTOR_HEADER)
+    if value is None:
+        return DEFAULT_ACTOR
+    value = value.strip()
+    if not value or len(value) > MAX_ACTOR_LENGTH or not value.isprintable():
+        raise ApiError(400, f"X-RB-Actor must be 1 to {MAX_ACTOR_LENGTH} printable characters")
+    return value
+
+
+def execution_links(execution_id: str) -> dict[str, str]:
+    base = f"/api/executions/{execution_id}"
+    return {"self": base, "events": f"{base}/events", "replay": f"{base}/replay"}
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def routes() -> list[Route]:
+    """The REST routes."""
+    return [
+        Route("/api/runbooks", list_runbooks, methods=["GET"]),
+        Route("/api/runbooks/execute", execute, methods=["POST"]),
+        Route("/api/runbooks/{runbook_id}", get_runbook, methods=["GET"]),
+        Route("/api/executions/{execution_id}", get_execution, methods=["GET"]),
+        Route("/api/executions/{execution_id}/events", execution_events, methods=["GET"]),
+        Route("/api/executions/{execution_id}/replay", replay, methods=["POST"]),
+    ]

@@ -1,0 +1,155 @@
+"""`rb serve` as users run it: a real process on a free port, and the store on
+PostgreSQL as well as SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rb.store.database import open_store
+from rb.store.queries import get_run
+
+from .conftest import ROOT, run_rb
+from .rb_server import FIXTURE, config_for, make_project, serving
+from .servers import closed_port
+from .services import postgres_schema
+
+STARTUP_LINES = 200  # log lines read before giving up on "Uvicorn running"
+LINE_WAIT = 60.0  # seconds to wait for any one log line
+LIVE_TRIES = 50  # GET /health/live attempts once it says it runs
+
+
+@pytest.fixture
+def rb_serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`python -m rb serve` in the repository (its runbooks and fixtures), with a
+    token; yields its URL and the store URL, and stops it with SIGINT after."""
+    port = closed_port()
+    db = f"sqlite:///{tmp_path}/serve.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rb", "serve", "--port", str(port), "--db", db],
+        cwd=ROOT,
+        env={**os.environ, "RB_API_TOKEN": "e2e-token", "NO_COLOR": "1"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    log: list[str] = []
+
+    def drain() -> None:  # keeps reading so the pipe never fills up
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=drain, name="rb-test-serve-log", daemon=True)
+    reader.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_line(lines, log, "Uvicorn running on")
+        _wait_until_live(url, log)
+        yield url, db
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            reader.join()
+            assert process.stderr is not None
+            process.stderr.close()
+    assert code == 0, "".join(log)
+
+
+def _wait_for_line(lines: queue.Queue[str | None], log: list[str], text: str) -> None:
+    for _ in range(STARTUP_LINES):
+        try:
+            line = lines.get(timeout=LINE_WAIT)
+        except queue.Empty:
+            break
+        if line is None:  # the process ended
+            break
+        log.append(line)
+        if text in line:
+            return
+    pytest.fail(f"rb serve never logged {text!r}:\n" + "".join(log))
+
+
+def _wait_until_live(url: str, log: list[str]) -> None:
+    for _ in range(LIVE_TRIES):
+        try:
+            if httpx.get(f"{url}/health/live", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            continue
+    pytest.fail("rb serve never answered GET /health/live:\n" + "".join(log))
+
+
+def test_rb_serve_executes_a_runbook_over_http_and_records_it(
+    rb_serve: tuple[str, str],
+) -> None:
+    url, db = rb_serve
+    body = {
+        "runbook_id": "rb-003-canary-deployment",
+        "inputs": {},
+        "fixture": "fixtures/canary-deployment.yaml",
+    }
+    denied = httpx.post(f"{url}/api/runbooks/execute", json=body, timeout=60)
+    assert denied.status_code == 401
+    response = httpx.post(
+        f"{url}/api/runbooks/execute",
+        json=body,
+        headers={"Authorization": "Bearer e2e-token"},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["status"] == "success"  # as the seed's k6 script checks
+    shown = run_rb("runs", "show", data["id"], "--db", db, "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["runbook_id"] == "rb-003-canary-deployment"
+
+
+def test_rb_serve_refuses_a_missing_runbooks_folder(tmp_path: Path) -> None:
+    result = run_rb("serve", "--runbooks", str(tmp_path / "none"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no runbooks folder" in result.stderr
+
+
+def test_executions_are_recorded_in_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    project = make_project(tmp_path / "project")
+    with postgres_schema(postgres_url, "rb_serve") as db, serving(config_for(project, db)) as api:
+        assert api.client.get("/health/ready").json()["status"] == "ready"
+        executed = api.execute(runbook_id="srv-greet", fixture=FIXTURE, inputs={"times": 2})
+        assert executed.status_code == 200
+        data = executed.json()
+        assert data["status"] == "success"
+        failed = api.execute(runbook_id="srv-greet", fixture=FIXTURE, inputs={"path": "/broken"})
+        assert failed.json()["status"] == "failure"
+        replayed = api.client.post(f"/api/executions/{data['id']}/replay").json()
+        assert replayed["verified"] is True
+        store = open_store(db)
+        run = get_run(store, data["id"])
+        assert run is not None
+        assert (run.row["status"], run.row["world"], run.row["actor_id"]) == (
+            "success",
+            "fixture",
+            "api",
+        )
+        assert [s["step_id"] for s in run.steps] == ["greet"]
+        assert len([e for e in run.exchanges if e["kind"] == "http"]) == 1
+        assert api.client.get(f"/api/executions/{data['id']}").json() == data
