@@ -19,32 +19,20 @@ import argparse
 import contextlib
 import os
 import resource
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import sqlalchemy
 
 from rb.commands.loadtest import GenerateOptions, render_script
 from rb.loadtest.k6 import run_script
 from rb.loadtest.summary import LoadSummary, load_summary
+from rb.world.live import driver_url
+from tests.services import POSTGRES_URL, postgres_schema, rb_serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 GOAL_P95_MS = 100.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 @contextlib.contextmanager
@@ -53,64 +41,17 @@ def sqlite_store() -> Iterator[str]:
         yield f"sqlite:///{folder}/serve.db"
 
 
-@contextlib.contextmanager
-def postgres_store() -> Iterator[str]:
+def postgres_store() -> contextlib.AbstractContextManager[str]:
     """A scratch schema, dropped afterwards; the URL sets it as the search path."""
-    schema = f"rb_bench_serve_{uuid.uuid4().hex[:8]}"
-    engine = sqlalchemy.create_engine(POSTGRES)
-    with engine.begin() as conn:
-        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    return postgres_schema(POSTGRES_URL, "rb_bench_serve")
 
 
 STORES = {"sqlite": sqlite_store, "postgres": postgres_store}
 
 
-@contextlib.contextmanager
-def rb_serve(db: str, log: Path) -> Iterator[str]:
-    """`rb serve` as a user starts it; its base URL once /health/live answers."""
-    port = free_port()
-    env = {**os.environ, "RB_DATABASE_URL": db, "NO_COLOR": "1"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rb", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        with httpx.Client(timeout=1.0) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"rb serve exited with {proc.returncode}; see {log}")
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"rb serve did not answer /health/live in 60 s; see {log}")
-                try:
-                    if client.get(f"{base}/health/live").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.05)  # not listening yet
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def recorded(db: str, runbook_id: str) -> dict[str, int]:
     """Executions of `runbook_id` in the store, by status."""
-    engine = sqlalchemy.create_engine(db)
+    engine = sqlalchemy.create_engine(driver_url(db))
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -133,11 +74,14 @@ def children_cpu() -> float:
 
 def measure(backend: str, script: Path, runbook_id: str, scratch: Path) -> LoadSummary:
     with STORES[backend]() as db:
-        with rb_serve(db, scratch / f"serve-{backend}.log") as base:
+        # Stopped with SIGTERM (killed 30 s later); a failed start shows its log.
+        with rb_serve_process(
+            cwd=ROOT, env={"RB_DATABASE_URL": db, "NO_COLOR": "1"}, stop_timeout=30
+        ) as served:
             summary = scratch / f"summary-{backend}.json"
             before_k6 = children_cpu()
             with (scratch / f"k6-{backend}.log").open("w") as k6_log:
-                run = run_script(script, summary=summary, url=base, out=k6_log)
+                run = run_script(script, summary=summary, url=served.url, out=k6_log)
             after_k6 = children_cpu()
             print(f"  k6 exit code {run.exit_code} (99: a threshold crossed)")
         # rb serve has been waited for now: its CPU (start-up included) is counted.

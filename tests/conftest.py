@@ -78,6 +78,24 @@ def pushgateway():
         yield gateway
 
 
+# Server tests (tests/rb_server.py) ------------------------------------------
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder for `rb serve` (tests/rb_server.py: runbooks/, fixtures/)."""
+    from .rb_server import make_project
+
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def api(project: Path):
+    """`rb serve`'s app on `project` under a real uvicorn, and a client for it."""
+    from .rb_server import config_for, serving
+
+    with serving(config_for(project)) as served:
+        yield served
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Keep rb's on-disk cache out of the developer's home during tests."""
     import os

@@ -10,13 +10,17 @@ import contextlib
 import os
 import queue
 import shutil
+import signal
 import subprocess
+import sys
 import threading
+import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -134,6 +138,151 @@ def postgres_table(url: str) -> Iterator[str]:
             conn.execute(f"DROP TABLE IF EXISTS {name}")
 
 
+# Processes with a log ----------------------------------------------------------
+class LoggedProcess:
+    """A subprocess whose log (its stderr; with `merge_stdout`, its stdout and
+    stderr together) a daemon thread reads line by line into a queue, so the pipe
+    never fills up, and the test can wait for a line without sleeping.
+
+    Lines the test has waited through are in `log`; `stop` adds the rest. Failure
+    messages (`fail`) end with the log so far.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        merge_stdout: bool = False,
+    ) -> None:
+        self.name = name  # as failure messages start: "rb serve", "the Pushgateway"
+        self.log: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._ended = False  # the log has ended (the process closed it, or exited)
+        self.process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if merge_stdout else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if merge_stdout else subprocess.PIPE,
+            text=True,
+        )
+        stream = self.process.stdout if merge_stdout else self.process.stderr
+        assert stream is not None
+        self._stream = stream
+        self._reader = threading.Thread(
+            target=self._drain, name=f"rb-test-{name.replace(' ', '-')}-log", daemon=True
+        )
+        self._reader.start()
+
+    def _drain(self) -> None:  # keeps reading so the pipe never fills up
+        for line in self._stream:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once it has ended (after `stop`: always)."""
+        return self.process.returncode
+
+    @property
+    def output(self) -> str:
+        """The log so far, as one text."""
+        return "".join(self.log)
+
+    def wait_for_line(self, *texts: str, timeout: float, failure: str | None = None) -> str:
+        """The first new log line that contains every one of `texts`; fails (with
+        `failure`, or "NAME never logged TEXT") if the log ends or `timeout` seconds
+        pass first."""
+        deadline = time.monotonic() + timeout
+        while not self._ended:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                line = self._lines.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:  # the process ended (e.g. its port was taken)
+                self._ended = True
+                break
+            self.log.append(line)
+            if all(text in line for text in texts):
+                return line
+        self.fail(failure or f"{self.name} never logged {' and '.join(map(repr, texts))}")
+
+    def wait_for_http(self, url: str, *, tries: int, timeout: float) -> None:
+        """GET `url` until it answers 200, at most `tries` times (each waiting up to
+        `timeout` s); never sleeps, so call it once the log says the port is open."""
+        for _ in range(tries):
+            try:
+                if httpx.get(url, timeout=timeout).status_code == 200:
+                    return
+            except httpx.TransportError:
+                continue
+        self.fail(f"{self.name} never answered GET {urlsplit(url).path}")
+
+    def fail(self, message: str) -> NoReturn:
+        """Fail the test with `message`, the exit code if it has ended, and the log."""
+        self._take_queued()
+        code = self.process.poll()
+        ended = "" if code is None else f" (it exited with {code})"
+        pytest.fail(f"{message}{ended}:\n{self.output}")
+
+    def stop(self, stop_signal: signal.Signals = signal.SIGTERM, timeout: float = 10.0) -> int:
+        """Send `stop_signal`, wait up to `timeout` seconds (then kill it), read the
+        rest of its log and close the pipe; its exit code (negative if killed)."""
+        if self.process.poll() is None:
+            self.process.send_signal(stop_signal)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self._reader.join()
+        self._stream.close()
+        self._take_queued()
+        return code
+
+    def _take_queued(self) -> None:
+        while True:
+            try:
+                line = self._lines.get_nowait()
+            except queue.Empty:
+                return
+            if line is None:
+                self._ended = True
+            else:
+                self.log.append(line)
+
+
+@contextlib.contextmanager
+def running_process(
+    argv: Sequence[str],
+    *,
+    name: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    merge_stdout: bool = False,
+    stop_signal: signal.Signals = signal.SIGTERM,
+    stop_timeout: float = 10.0,
+) -> Iterator[LoggedProcess]:
+    """Start `argv` as a `LoggedProcess`, and stop it when the block ends, however
+    it ends (`LoggedProcess.stop` with `stop_signal` and `stop_timeout`).
+
+    The caller waits for what "ready" means (`wait_for_line`, `wait_for_http`)
+    inside the block; after it, `process.returncode` and `output` are final.
+    """
+    process = LoggedProcess(argv, name=name, env=env, cwd=cwd, merge_stdout=merge_stdout)
+    try:
+        yield process
+    finally:
+        process.stop(stop_signal, stop_timeout)
+
+
 # Pushgateway -----------------------------------------------------------------
 @dataclass
 class Pushgateway:
@@ -146,8 +295,7 @@ class Pushgateway:
         return response.text
 
 
-READY_LINES = 200  # log lines read before giving up on "Listening on"
-READY_WAIT = 30.0  # seconds to wait for any one log line
+READY_WAIT = 30.0  # seconds to wait for "Listening on"
 READY_TRIES = 50  # GET /-/ready attempts once it says it listens
 
 
@@ -161,59 +309,59 @@ def pushgateway() -> Iterator[Pushgateway]:
             pytest.fail(why)
         pytest.skip(f"{why} (set RB_REQUIRE_PUSHGATEWAY=1 to fail instead)")
     address = f"127.0.0.1:{closed_port()}"
-    process = subprocess.Popen(
-        [binary, f"--web.listen-address={address}"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def drain() -> None:  # keeps reading so the pipe never fills up
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=drain, name="rb-test-pushgateway-log", daemon=True)
-    reader.start()
-    try:
-        _wait_until_listening(lines, log, address)
-        _wait_until_ready(f"http://{address}", log)
-        yield Pushgateway(f"http://{address}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        reader.join()
-        assert process.stderr is not None
-        process.stderr.close()
+    url = f"http://{address}"
+    argv = [binary, f"--web.listen-address={address}"]
+    with running_process(argv, name="the Pushgateway", stop_timeout=10) as gateway:
+        gateway.wait_for_line(
+            "Listening on",
+            address,
+            timeout=READY_WAIT,
+            failure="the Pushgateway did not start listening",
+        )
+        gateway.wait_for_http(f"{url}/-/ready", tries=READY_TRIES, timeout=1)
+        yield Pushgateway(url)
 
 
-def _wait_until_listening(lines: queue.Queue[str | None], log: list[str], address: str) -> None:
-    for _ in range(READY_LINES):
-        try:
-            line = lines.get(timeout=READY_WAIT)
-        except queue.Empty:
-            break
-        if line is None:  # the process ended (e.g. the port was taken)
-            break
-        log.append(line)
-        if "Listening on" in line and address in line:
-            return
-    pytest.fail("the Pushgateway did not start listening:\n" + "".join(log))
+# `rb serve` in a subprocess ----------------------------------------------------
+SERVE_WAIT = 60.0  # seconds to wait for "Uvicorn running on"
+LIVE_TRIES = 50  # GET /health/live attempts once it says it runs
 
 
-def _wait_until_ready(url: str, log: list[str]) -> None:
-    for _ in range(READY_TRIES):
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            continue
-    pytest.fail("the Pushgateway never answered GET /-/ready:\n" + "".join(log))
+@dataclass
+class RbServe:
+    """A running `rb serve` process and its base URL."""
+
+    url: str
+    process: LoggedProcess
+
+
+@contextlib.contextmanager
+def rb_serve_process(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    stop_signal: signal.Signals = signal.SIGTERM,
+    stop_timeout: float = 10.0,
+) -> Iterator[RbServe]:
+    """`python -m rb serve --port PORT ARGS` in `cwd` as users run it, on a free
+    127.0.0.1 port, with `env` over this process's environment; yields once it
+    logs "Uvicorn running on" and answers GET /health/live, and stops it with
+    `stop_signal` after (killed if still running `stop_timeout` s later).
+
+    Its log holds stdout and stderr together (uvicorn's access log goes to stdout).
+    """
+    port = closed_port()
+    argv = [sys.executable, "-m", "rb", "serve", "--port", str(port), *args]
+    with running_process(
+        argv,
+        name="rb serve",
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        merge_stdout=True,
+        stop_signal=stop_signal,
+        stop_timeout=stop_timeout,
+    ) as process:
+        url = f"http://127.0.0.1:{port}"
+        process.wait_for_line("Uvicorn running on", timeout=SERVE_WAIT)
+        process.wait_for_http(f"{url}/health/live", tries=LIVE_TRIES, timeout=5)
+        yield RbServe(url, process)

@@ -10,18 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from rb.commands.loadtest import render_script
@@ -31,6 +27,7 @@ from rb.loadtest.script import DEFAULT_STAGES, Load, Thresholds, parse_stages
 from rb.loadtest.summary import parse_summary, text_lines
 
 from .conftest import ROOT, run_rb
+from .services import rb_serve_process
 
 EXAMPLES = sorted((ROOT / "runbooks").glob("*.yaml"))
 
@@ -66,6 +63,13 @@ def k6_inspect(script: Path, *extra: str) -> dict[str, Any]:
     assert result.returncode == 0, result.stdout + result.stderr
     options: dict[str, Any] = json.loads(result.stdout)
     return options
+
+
+def k6_executor(script: Path) -> str:
+    """The executor k6 runs the script's default scenario with."""
+    scenarios = k6_inspect(script, "--execution-requirements")["scenarios"]
+    executor: str = scenarios["default"]["executor"]
+    return executor
 
 
 def example_id(path: Path) -> str:
@@ -113,8 +117,7 @@ def test_committed_scripts_pass_k6_inspect_with_the_seed_options(example: Path) 
         "http_req_failed": ["rate<0.05"],
         "rb_execution_failed": ["rate<0.05"],
     }
-    executor = k6_inspect(script, "--execution-requirements")["scenarios"]["default"]
-    assert executor["executor"] == "ramping-vus"
+    assert k6_executor(script) == "ramping-vus"
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
@@ -154,66 +157,42 @@ def test_default_generation_writes_loadtests_id_js_with_a_note_without_a_pack(
     assert k6_inspect(script)["stages"] == SEED_STAGES
 
 
-def test_stages_option_sets_k6_stages(tmp_path: Path) -> None:
+def generate(tmp_path: Path, *options: str) -> Path:
+    """`rb loadtest generate hello OPTIONS -o script.js` in a fresh project; the script."""
     cwd = project(tmp_path)
-    result = run_rb(
-        "loadtest", "generate", "hello", "--stages", "30s:10,1m:50,30s:0", "-o", "s.js", cwd=cwd
-    )
+    result = run_rb("loadtest", "generate", "hello", *options, "-o", "script.js", cwd=cwd)
     assert result.returncode == 0, result.stderr
-    options = k6_inspect(cwd / "s.js")
-    assert options["stages"] == [
+    return cwd / "script.js"
+
+
+def test_stages_option_sets_k6_stages(tmp_path: Path) -> None:
+    script = generate(tmp_path, "--stages", "30s:10,1m:50,30s:0")
+    assert k6_inspect(script)["stages"] == [
         {"duration": "30s", "target": 10},
         {"duration": "1m0s", "target": 50},
         {"duration": "30s", "target": 0},
     ]
-    assert (
-        "rb loadtest generate hello --stages 30s:10,1m:50,30s:0 -o s.js"
-        in (cwd / "s.js").read_text()
-    )
+    command = "rb loadtest generate hello --stages 30s:10,1m:50,30s:0 -o script.js"
+    assert command in script.read_text()
 
 
 def test_vus_and_duration_give_constant_load(tmp_path: Path) -> None:
-    cwd = project(tmp_path)
-    result = run_rb(
-        "loadtest", "generate", "hello", "--vus", "5", "--duration", "45s", "-o", "c.js", cwd=cwd
-    )
-    assert result.returncode == 0, result.stderr
-    options = k6_inspect(cwd / "c.js")
+    script = generate(tmp_path, "--vus", "5", "--duration", "45s")
+    options = k6_inspect(script)
     assert (options["vus"], options["duration"], options["stages"]) == (5, "45s", None)
-    executor = k6_inspect(cwd / "c.js", "--execution-requirements")["scenarios"]["default"]
-    assert executor["executor"] == "constant-vus"
+    assert k6_executor(script) == "constant-vus"
 
 
 def test_vus_and_iterations_share_the_iterations(tmp_path: Path) -> None:
-    cwd = project(tmp_path)
-    result = run_rb(
-        "loadtest", "generate", "hello", "--vus", "2", "--iterations", "7", "-o", "i.js", cwd=cwd
-    )
-    assert result.returncode == 0, result.stderr
-    options = k6_inspect(cwd / "i.js")
+    script = generate(tmp_path, "--vus", "2", "--iterations", "7")
+    options = k6_inspect(script)
     assert (options["vus"], options["iterations"], options["duration"]) == (2, 7, None)
-    executor = k6_inspect(cwd / "i.js", "--execution-requirements")["scenarios"]["default"]
-    assert executor["executor"] == "shared-iterations"
+    assert k6_executor(script) == "shared-iterations"
 
 
 def test_threshold_options_set_k6_thresholds(tmp_path: Path) -> None:
-    cwd = project(tmp_path)
-    result = run_rb(
-        "loadtest",
-        "generate",
-        "hello",
-        "--p95-ms",
-        "250",
-        "--p99-ms",
-        "400.5",
-        "--max-error-rate",
-        "0.01",
-        "-o",
-        "t.js",
-        cwd=cwd,
-    )
-    assert result.returncode == 0, result.stderr
-    assert k6_inspect(cwd / "t.js")["thresholds"] == {
+    script = generate(tmp_path, "--p95-ms", "250", "--p99-ms", "400.5", "--max-error-rate", "0.01")
+    assert k6_inspect(script)["thresholds"] == {
         "http_req_duration": ["p(95)<250", "p(99)<400.5"],
         "http_req_failed": ["rate<0.01"],
         "rb_execution_failed": ["rate<0.01"],
@@ -567,51 +546,6 @@ def test_loadtest_help_is_light_and_lists_both_actions() -> None:
 # End to end: rb serve under k6 --------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
-
-
-@contextlib.contextmanager
-def rb_serve(env: dict[str, str]) -> Iterator[str]:
-    """`rb serve` in a subprocess on a free port; its base URL once /health/live answers."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rb", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        with httpx.Client(timeout=1.0) as client:
-            while True:  # poll until it answers, or until it has died
-                assert time.monotonic() < deadline, "rb serve did not answer /health/live in 60 s"
-                if proc.poll() is not None:
-                    output = proc.stdout.read() if proc.stdout else ""
-                    raise AssertionError(f"rb serve exited with {proc.returncode}:\n{output}")
-                try:
-                    if client.get(f"{base}/health/live").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    threading.Event().wait(0.05)  # connection refused: not listening yet
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-
-
 def test_k6_against_rb_serve_end_to_end(tmp_path: Path) -> None:
     runbook = "rb-002-database-failover-check"
     script = tmp_path / "e2e.js"
@@ -619,8 +553,9 @@ def test_k6_against_rb_serve_end_to_end(tmp_path: Path) -> None:
         "loadtest", "generate", runbook, "--vus", "2", "--iterations", "4", "-o", str(script)
     )
     assert generated.returncode == 0, generated.stderr
-    with rb_serve({"RB_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db"}) as base:
-        result = run_rb("loadtest", "run", str(script), "--url", base, "--format", "json")
+    store = {"RB_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db"}
+    with rb_serve_process(cwd=ROOT, env=store) as served:
+        result = run_rb("loadtest", "run", str(script), "--url", served.url, "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
     assert doc["passed"] is True

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,8 @@ from rb.store.database import open_store
 from rb.store.queries import get_run
 
 from .conftest import run_rb
-from .rb_server import FIXTURE, LIVE_SECRET, Served, config_for, make_project, serving
+from .rb_server import FIXTURE, LIVE_SECRET, Served, config_for, serving
 from .servers import TestServer, closed_port
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "project")
-
-
-@pytest.fixture
-def api(project: Path) -> Iterator[Served]:
-    with serving(config_for(project)) as served:
-        yield served
 
 
 def greet(api: Served, **body: Any) -> httpx.Response:

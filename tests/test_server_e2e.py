@@ -4,12 +4,7 @@ PostgreSQL as well as SQLite."""
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,82 +16,24 @@ from rb.store.queries import get_run
 
 from .conftest import ROOT, run_rb
 from .rb_server import FIXTURE, config_for, make_project, serving
-from .servers import closed_port
-from .services import postgres_schema
-
-STARTUP_LINES = 200  # log lines read before giving up on "Uvicorn running"
-LINE_WAIT = 60.0  # seconds to wait for any one log line
-LIVE_TRIES = 50  # GET /health/live attempts once it says it runs
+from .services import postgres_schema, rb_serve_process
 
 
 @pytest.fixture
 def rb_serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`python -m rb serve` in the repository (its runbooks and fixtures), with a
     token; yields its URL and the store URL, and stops it with SIGINT after."""
-    port = closed_port()
     db = f"sqlite:///{tmp_path}/serve.db"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rb", "serve", "--port", str(port), "--db", db],
+    with rb_serve_process(
+        "--db",
+        db,
         cwd=ROOT,
-        env={**os.environ, "RB_API_TOKEN": "e2e-token", "NO_COLOR": "1"},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.Queue[str | None] = queue.Queue()
-    log: list[str] = []
-
-    def drain() -> None:  # keeps reading so the pipe never fills up
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=drain, name="rb-test-serve-log", daemon=True)
-    reader.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_line(lines, log, "Uvicorn running on")
-        _wait_until_live(url, log)
-        yield url, db
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            raise
-        finally:
-            reader.join()
-            assert process.stderr is not None
-            process.stderr.close()
-    assert code == 0, "".join(log)
-
-
-def _wait_for_line(lines: queue.Queue[str | None], log: list[str], text: str) -> None:
-    for _ in range(STARTUP_LINES):
-        try:
-            line = lines.get(timeout=LINE_WAIT)
-        except queue.Empty:
-            break
-        if line is None:  # the process ended
-            break
-        log.append(line)
-        if text in line:
-            return
-    pytest.fail(f"rb serve never logged {text!r}:\n" + "".join(log))
-
-
-def _wait_until_live(url: str, log: list[str]) -> None:
-    for _ in range(LIVE_TRIES):
-        try:
-            if httpx.get(f"{url}/health/live", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            continue
-    pytest.fail("rb serve never answered GET /health/live:\n" + "".join(log))
+        env={"RB_API_TOKEN": "e2e-token", "NO_COLOR": "1"},
+        stop_signal=signal.SIGINT,
+        stop_timeout=30,
+    ) as served:
+        yield served.url, db
+    assert served.process.returncode == 0, served.process.output
 
 
 def test_rb_serve_executes_a_runbook_over_http_and_records_it(

@@ -11,21 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .rb_server import FIXTURE, Served, config_for, make_project, serving, sse_events
+from .rb_server import FIXTURE, Served, config_for, serving, sse_events
 from .servers import TestServer
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    return make_project(tmp_path / "project")
-
-
-@pytest.fixture
-def api(project: Path) -> Iterator[Served]:
-    with serving(config_for(project)) as served:
-        yield served
 
 
 def start_slow_run(api: Served, http_server: TestServer) -> str:

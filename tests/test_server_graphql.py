@@ -3,14 +3,11 @@ executeRunbook and replayExecution mutations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from rb.server.views import GRAPHQL_STATUS
 
-from .rb_server import FIXTURE, Served, config_for, make_project, serving
+from .rb_server import FIXTURE, Served
 from .servers import TestServer
 
 EXECUTION_FIELDS = """
@@ -24,12 +21,6 @@ mutation($id: ID!, $inputs: JSON, $fixture: String) {{
   executeRunbook(id: $id, inputs: $inputs, fixture: $fixture) {{ {EXECUTION_FIELDS} }}
 }}
 """
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Served]:
-    with serving(config_for(make_project(tmp_path / "project"))) as served:
-        yield served
 
 
 def test_queries_a_runbook_with_its_steps(api: Served) -> None:

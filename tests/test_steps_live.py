@@ -946,7 +946,7 @@ steps:
     assert result.status == "failure"
     error = result.steps["ready"].error
     m = re.fullmatch(
-        r"condition \$\{result.body.status == 'healthy'\} still false after 0.05s \((\d+) polls\)",
+        r"condition \$\{result.body.status == 'healthy'\} still false after 0.05s \((\d+) polls?\)",
         error,
     )
     assert m, error

@@ -8,6 +8,7 @@ value is turned into text. `$${` writes a literal `${`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rb.expressions.errors import ExpressionError
 
@@ -33,6 +34,13 @@ def split(value: str) -> list[Segment]:
 
     Raises ExpressionError (offset into `value`) for an unterminated expression.
     """
+    return list(_split(value))
+
+
+@lru_cache(maxsize=4096)
+def _split(value: str) -> tuple[Segment, ...]:
+    # A runbook's strings are rendered on every run (and for every item of a
+    # for_each); scanning them character by character each time is wasted.
     segments: list[Segment] = []
     text: list[str] = []
     i, n = 0, len(value)
@@ -61,7 +69,7 @@ def split(value: str) -> list[Segment]:
         i = end + 1
     if text and "".join(text):
         segments.append(Segment("".join(text)))
-    return segments
+    return tuple(segments)
 
 
 def whole_expression(value: str) -> Segment | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -143,5 +144,17 @@ class RecordingWorld:
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(value)
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+    """A request or response as JSON data, detached from the live objects.
+
+    The row is written later, on the recorder's thread, so it must not share
+    anything a step could still change. A JSON round trip copies it in C, and
+    is what the store does to it anyway; `asdict` (a deep copy) is the
+    fallback for anything JSON cannot hold.
+    """
+    shallow = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    try:
+        detached: dict[str, Any] = json.loads(json.dumps(shallow))
+    except (TypeError, ValueError):
+        data = dataclasses.asdict(value)
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in data.items()}
+    return detached

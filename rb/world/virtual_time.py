@@ -28,16 +28,14 @@ class _JumpingSelector(selectors.DefaultSelector):
         if timeout is None or self.real_io:
             # Only real I/O can wake the loop; the virtual clock stands still.
             return super().select(timeout)
-        if timeout == 0:
-            # Callbacks are ready and nothing real is awaited: skip the poll.
-            # Its system call lets go of the interpreter lock, and a recorder
-            # thread waiting for it would then cost a thread switch per loop
-            # iteration. Whatever arrives is seen at the next real poll.
-            return []
-        ready = super().select(0)
-        if not ready and timeout > 0:
+        # Nothing real is awaited, so there is nothing to poll for: jump to
+        # the next timer at once. Skipping the poll's system call matters:
+        # it lets go of the interpreter lock, and a recorder thread waiting
+        # for the lock would then cost a thread switch per loop iteration.
+        # (A callback another thread schedules is already in the ready queue.)
+        if timeout > 0:
             self.now += timeout
-        return ready
+        return []
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):
