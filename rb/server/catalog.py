@@ -70,7 +70,15 @@ class Catalog:
         return found
 
     def get(self, runbook_id: str) -> Entry | None:
-        """The runbook with this id, or None."""
+        """The runbook with this id, or None.
+
+        A runbook already loaded costs one `stat` while its file is unchanged;
+        otherwise the folder is searched again.
+        """
+        with self._lock:
+            known = [(path, hit) for path, hit in self._cache.items() if hit[1].id == runbook_id]
+        if len(known) == 1 and _stamp(known[0][0]) == known[0][1][0]:
+            return known[0][1][1]
         return next((e for e in self.entries() if e.id == runbook_id), None)
 
     def runbook(self, runbook_id: str) -> Runbook:

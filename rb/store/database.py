@@ -53,7 +53,8 @@ class Store:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
-        options: dict[str, Any] = {"pool_pre_ping": True}
+        # A server connection can go stale; a local SQLite file cannot.
+        options: dict[str, Any] = {"pool_pre_ping": not full.startswith("sqlite")}
         if pool_size is not None and ":memory:" not in full:
             options.update(pool_size=pool_size, max_overflow=pool_size)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 HEARTBEAT_SECONDS = 15.0
 STALE_AFTER = timedelta(minutes=2)
@@ -26,7 +27,12 @@ def _start_time(pid: int) -> str:
 
 def current() -> str:
     """This process's lease."""
-    pid = os.getpid()
+    return _lease_of(os.getpid())  # a forked child has a pid, so a lease, of its own
+
+
+@lru_cache(maxsize=4)
+def _lease_of(pid: int) -> str:
+    # Read once: every recorded run asks, and /proc reads are not free.
     return f"{socket.gethostname()}|{pid}|{_start_time(pid)}"
 
 
