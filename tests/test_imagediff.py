@@ -1,7 +1,8 @@
 """pixelmatch 7.2.0 conformance, PNG files, and `rb diff`.
 
-The reference data are pixelmatch's own test cases (/work/shared/conformance
-/pixelmatch, copied from mapbox/pixelmatch's test/ folder at v7.2.0): every
+The reference data are pixelmatch's own test cases (tests/data/conformance/
+pixelmatch, from ../shared/conformance, copied from mapbox/pixelmatch's test/
+folder at v7.2.0, with its licence): every
 count and every byte of every diff image must match. Random images are also
 compared with `reference_pixelmatch` below, a line-by-line Python port of
 pixelmatch 7.2.0's index.js, slow but obviously faithful (it passes the same
@@ -28,9 +29,9 @@ from rb.errors import EXIT_USAGE, UsageError
 from rb.imagediff import DiffResult, pixelmatch
 from rb.png_io import decode_png, encode_png, load_png, load_pngs, save_png
 
-from .conftest import ROOT
+from .conftest import DATA
 
-CONFORMANCE = ROOT.parent / "shared" / "conformance" / "pixelmatch"
+CONFORMANCE = DATA / "conformance" / "pixelmatch"
 REF = "v7.2.0"
 OPTION_NAMES = {
     "threshold": "threshold",

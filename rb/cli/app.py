@@ -33,7 +33,8 @@ def _split_module(name: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rb",
-        description="Runbooks as code: validate, test, run, record and replay procedures.",
+        description="Runbooks as code: validate, test, run, record and replay procedures; "
+        "acceptance packs, an execution API and k6 load tests.",
         epilog="Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 3 a bug in rb.",
     )
     parser.add_argument("--version", action="version", version=f"rb {__version__}")
