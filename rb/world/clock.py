@@ -19,6 +19,7 @@ class LoopClock:
     def __init__(self, start: datetime | None = None) -> None:
         self._start = start
         self._origin: float | None = None
+        self._last: tuple[float, datetime] | None = None  # (loop time, now) last given
 
     def _loop_time(self) -> float:
         try:
@@ -29,9 +30,15 @@ class LoopClock:
     def now(self) -> datetime:
         if self._start is None:
             return datetime.now(UTC)
+        loop_time = self._loop_time()
         if self._origin is None:
-            self._origin = self._loop_time()
-        return self._start + timedelta(seconds=self._loop_time() - self._origin)
+            self._origin = loop_time
+        last = self._last
+        if last is not None and last[0] == loop_time:
+            return last[1]  # virtual time stands still between waits: asked often
+        now = self._start + timedelta(seconds=loop_time - self._origin)
+        self._last = (loop_time, now)
+        return now
 
     def monotonic(self) -> float:
         return self._loop_time()
