@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 import operator
 import re
-from itertools import chain
 from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, Table
