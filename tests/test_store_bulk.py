@@ -27,7 +27,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str) -> None:
+@pytest.mark.parametrize("count", [3, 40], ids=["few rows", "many rows (COPY on PostgreSQL)"])
+def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -> None:
     store = open_store(store_url)
     when = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
     run_id = str(uuid.uuid4())
@@ -62,7 +63,7 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str) -> None:
             "outputs": {"rows": [{"id": i, "name": None}], "empty": {}},
             "errors": None,
         }
-        for i in range(3)
+        for i in range(count)
     ]
     exchange = {
         "execution_id": run_id,

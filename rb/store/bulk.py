@@ -7,7 +7,8 @@ per-row work costs more than a no-op step itself, so the hot inserts skip it:
 - SQLite: one INSERT with a VALUES group per row. The driver lets go of the
   lock once per statement, not once per row, and each time it does, the
   run's thread pays a switch to get it back.
-- PostgreSQL (psycopg 3): COPY ... FROM STDIN, which psycopg formats in C.
+- PostgreSQL (psycopg 3): COPY ... FROM STDIN, which psycopg formats in C,
+  for many rows; the same multi-row INSERT as SQLite for a few.
 - Anything else: the driver's executemany.
 
 Values are converted as SQLAlchemy would convert them (the column types' own
@@ -30,6 +31,9 @@ from sqlalchemy.engine import Connection, Dialect
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 # Well under SQLite's 32,766 bound parameters for the widest table.
 _ROWS_PER_STATEMENT = 500
+# COPY costs two more round trips than an INSERT: worth it for many rows only
+# (a run's end, a long run's backlog), not for the few of a short run.
+_COPY_FROM = 32
 _CACHE: dict[tuple[str, str, str], BulkInsert] = {}
 
 
@@ -49,27 +53,30 @@ class BulkInsert:
         self.columns = tuple(c.name for c in table.columns if not _generated(c))
         by_name = {c.name: c for c in table.columns}
         self._copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
+        self._copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
+        compiled = table.insert().compile(
+            dialect=dialect, column_keys=list(self.columns), for_executemany=True
+        )
+        sql = compiled.string
+        if dialect.paramstyle == "pyformat":
+            order = _PYFORMAT.findall(sql)
+            sql = _PYFORMAT.sub("%s", sql)
+        else:
+            order = list(compiled.positiontup or ())
+        head, sep, group = sql.partition(" VALUES ")
+        if not sep or sorted(order) != sorted(self.columns):  # pragma: no cover - a bug
+            raise AssertionError(f"cannot bind {table.name} positionally: {sql}")
+        if self._copy and order != list(self.columns):  # pragma: no cover - a bug
+            raise AssertionError(f"COPY and INSERT order differ for {table.name}")
+        self._head, self._group = head + sep, group
+        self._multi_values = dialect.name == "sqlite" or self._copy
+        processors: list[Callable[[Any], Any] | None]
         if self._copy:
-            self._copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
-            order = list(self.columns)
-            processors: list[Callable[[Any], Any] | None] = [
+            # JSON as text: COPY takes it as is, and the INSERT casts it (::JSONB).
+            processors = [
                 json.dumps if isinstance(by_name[name].type, JSON) else None for name in order
             ]
         else:
-            compiled = table.insert().compile(
-                dialect=dialect, column_keys=list(self.columns), for_executemany=True
-            )
-            sql = compiled.string
-            if dialect.paramstyle == "pyformat":
-                order = _PYFORMAT.findall(sql)
-                sql = _PYFORMAT.sub("%s", sql)
-            else:
-                order = list(compiled.positiontup or ())
-            head, sep, group = sql.partition(" VALUES ")
-            if not sep or sorted(order) != sorted(self.columns):  # pragma: no cover - a bug
-                raise AssertionError(f"cannot bind {table.name} positionally: {sql}")
-            self._head, self._group = head + sep, group
-            self._multi_values = dialect.name == "sqlite"
             processors = [
                 by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
             ]
@@ -94,7 +101,7 @@ class BulkInsert:
         """Insert `rows` (from `values`) in the connection's open transaction."""
         if not rows:
             return
-        if self._copy:
+        if self._copy and len(rows) >= _COPY_FROM:
             raw = conn.connection.driver_connection
             assert raw is not None
             with raw.cursor() as cursor, cursor.copy(self._copy_sql) as copy:
