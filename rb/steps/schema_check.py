@@ -80,7 +80,7 @@ SCHEMA_CHECK = StepType(
         "properties": {
             "entities": {
                 "type": "array",
-                "description": "The items to check (one value is checked as a list of one).",
+                "description": "The items to check: a list, or a ${...} expression giving one.",
             },
             "schema": {
                 "type": ["string", "object"],
