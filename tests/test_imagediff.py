@@ -26,7 +26,7 @@ import pytest
 import rb.imagediff as imagediff
 from rb.commands.diff import diff
 from rb.errors import EXIT_USAGE, UsageError
-from rb.imagediff import DiffResult, pixelmatch
+from rb.imagediff import DiffResult, antialiasing, color, pixelmatch
 from rb.png_io import decode_png, encode_png, load_png, load_pngs, save_png
 
 from .conftest import DATA
@@ -98,8 +98,9 @@ def test_batching_and_the_background_thread_change_nothing(
     case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = fixture(case["a"]), fixture(case["b"])
-    monkeypatch.setattr(imagediff, "_CHUNK", 97)  # many small batches
-    monkeypatch.setattr(imagediff, "_BAND_GAP", 0)  # one row band per changed row group
+    monkeypatch.setattr(color, "_BATCH", 97)  # many small batches
+    monkeypatch.setattr(antialiasing, "_CHUNK", 97)
+    monkeypatch.setattr(antialiasing, "_BAND_GAP", 0)  # one row band per changed row group
     monkeypatch.setattr(imagediff, "_BACKGROUND_THREAD_MIN", 0)  # grey drawn in the thread
     result = pixelmatch(a, b, **options(case))
     assert result.mismatched == case["expected"][REF]
@@ -202,8 +203,8 @@ def test_random_images_equal_the_reference_port(seed: int) -> None:
 
 
 def test_the_integer_luma_key_orders_neighbours_as_pixelmatch_does() -> None:
-    """The premise of the float-free detector for opaque pixels (see rb/imagediff.py)."""
-    w1, w2, w3 = imagediff._KEY
+    """The premise of the float-free detector for opaque pixels (rb/imagediff/antialiasing.py)."""
+    w1, w2, w3 = antialiasing._KEY
     d = np.arange(-255, 256, dtype=np.int64)
     partial = d[:, None] * w1 + d[None, :] * w2  # every (dr, dg)
     # no non-zero channel difference has a zero key: db = -partial / w3 is never whole
@@ -223,10 +224,10 @@ def test_the_integer_luma_key_orders_neighbours_as_pixelmatch_does() -> None:
     second[:1000] = first[:1000]  # equal
 
     def y(d: Any) -> Any:
-        return d[:, 0] * imagediff._Y[0] + d[:, 1] * imagediff._Y[1] + d[:, 2] * imagediff._Y[2]
+        return d[:, 0] * color._Y[0] + d[:, 1] * color._Y[1] + d[:, 2] * color._Y[2]
 
     def key(d: Any) -> Any:
-        return d @ np.array(imagediff._KEY, np.int64)
+        return d @ np.array(antialiasing._KEY, np.int64)
 
     assert np.array_equal(np.sign(y(first)), np.sign(key(first)))
     assert np.array_equal(y(first) < y(second), key(first) < key(second))

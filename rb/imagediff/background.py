@@ -1,0 +1,72 @@
+"""The diff image's background: pixelmatch's grey rendering of img1.
+
+The grey is computed once per run of equal pixels along a row, and for large
+images on a second thread while the images are compared.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from rb.imagediff.color import _U32, _Y, _bytes
+
+
+def _gray(img32: _U32, alpha: float) -> _U32:
+    """pixelmatch's drawGrayPixel for every pixel, as RGBA words.
+
+    The grey depends only on the pixel, so it is computed once per run of equal
+    pixels (a screenshot row is mostly long runs) and repeated: the same bytes
+    as computing it for each pixel.
+    """
+    n = img32.size
+    if n == 0:
+        return np.zeros(0, np.uint32)
+    changes = np.flatnonzero(img32[1:] != img32[:-1])
+    bounds = np.empty(changes.size + 2, np.intp)
+    bounds[0] = 0
+    np.add(changes, 1, out=bounds[1:-1])
+    bounds[-1] = n
+    starts = bounds[:-1]
+    pixels = _bytes(img32[starts])
+    # 255 + (r * 0.29889531 + g * 0.58662247 + b * 0.11448223 - 255) * alpha * a / 255
+    val = pixels[:, 0] * _Y[0]
+    val += pixels[:, 1] * _Y[1]
+    val += pixels[:, 2] * _Y[2]
+    val -= 255
+    val *= alpha
+    val *= pixels[:, 3]
+    val /= 255
+    val += 255
+    # stored into a Uint8Array: truncated, then wrapped modulo 256
+    level = (val.astype(np.int64) & 0xFF).astype(np.uint8)
+    rgba = np.empty((starts.size, 4), np.uint8)
+    rgba[:, :3] = level[:, None]
+    rgba[:, 3] = 255
+    gray: _U32 = np.repeat(rgba.reshape(-1).view(np.uint32), np.diff(bounds))
+    return gray
+
+
+class _GrayInBackground(threading.Thread):
+    """_gray on a thread of its own, overlapping the comparison (NumPy releases the GIL)."""
+
+    def __init__(self, img32: _U32, alpha: float) -> None:
+        super().__init__(name="rb-imagediff-gray", daemon=True)
+        self._args = (img32, alpha)
+        self._value: _U32 | None = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = _gray(*self._args)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> _U32:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
