@@ -60,6 +60,18 @@ def postgres_url() -> str:
     return postgres_url()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """An empty store: a SQLite file, or a fresh schema in the PostgreSQL test database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/store.db"
+        return
+    from .services import postgres_schema, postgres_url
+
+    with postgres_schema(postgres_url()) as url:
+        yield url
+
+
 @pytest.fixture
 def pg_table(postgres_url: str):
     """A unique PostgreSQL table name, dropped after the test."""

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,19 +15,9 @@ import sqlalchemy
 
 from .conftest import ROOT, run_rb
 from .servers import TestServer
-from .services import postgres_schema, postgres_url
+from .services import postgres_url
 
 CANARY = "store-canary-5d1c0b7e"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store: a SQLite file, or a fresh schema in the PostgreSQL test database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/store.db"
-        return
-    with postgres_schema(postgres_url()) as url:
-        yield url
 
 
 def rb(*args: str, db: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess[str]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +12,6 @@ from rb.store.bulk import BulkInsert
 from rb.store.database import open_store
 from rb.store.handoff import Handoff
 from rb.store.tables import exchanges, executions, step_logs
-
-from .services import postgres_schema, postgres_url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/store.db"
-        return
-    with postgres_schema(postgres_url()) as url:
-        yield url
 
 
 @pytest.mark.parametrize("count", [3, 40], ids=["few rows", "many rows (COPY on PostgreSQL)"])

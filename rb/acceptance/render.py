@@ -13,6 +13,7 @@ from xml.etree import ElementTree as ET
 from rb.acceptance.observed import step_state
 from rb.acceptance.runner import PackResult, ScenarioResult
 from rb.report import JUnitCase, junit_suite, junit_text
+from rb.wording import plural
 
 _COLUMNS = ("RUNBOOK", "SCENARIO", "STATUS", "CHECKS", "RESULT")
 
@@ -51,7 +52,7 @@ def text_report(results: Sequence[PackResult]) -> list[str]:
             lines += [f"  {v.text()}" for v in s.failures]
             lines += ["  The run:"] + [f"    {line}" for line in summary_lines(s.result)]
     total, failed = counts(results)
-    packs = f"{len(results)} pack{'s' if len(results) != 1 else ''}"
+    packs = plural(len(results), "pack")
     scenarios = f"{total} scenario{'s' if total != 1 else ''}"
     lines += ["", f"{scenarios} in {packs}: {total - failed} passed, {failed} failed"]
     return lines

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from rb.diagnostics import Diagnostic, Severity
 from rb.validate import FileReport
+from rb.wording import plural
 
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m"}
 _RESET = "\033[0m"
@@ -46,14 +47,10 @@ def summary(reports: Sequence[FileReport]) -> str:
     errors = sum(d.severity is Severity.ERROR for d in _all(reports))
     warnings = sum(d.severity is Severity.WARNING for d in _all(reports))
     files = len(reports)
-    checked = f"{files} runbook{'s' if files != 1 else ''} checked"
+    checked = f"{plural(files, 'runbook')} checked"
     if not errors and not warnings:
         return f"{checked}: no problems"
-    return f"{checked}: {_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
+    return f"{checked}: {plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
 def github_annotation(d: Diagnostic) -> str:

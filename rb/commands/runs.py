@@ -13,7 +13,7 @@ from rb.errors import EXIT_OK, UsageError
 from rb.report import dumps
 from rb.store.database import open_store
 from rb.store.export import fixture_from_run
-from rb.store.queries import list_runs, load_run, reap_interrupted
+from rb.store.queries import iso, list_runs, load_run, reap_interrupted
 
 _AGO = re.compile(r"(\d+)([smhd])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -31,14 +31,6 @@ def parse_since(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return str(value.isoformat())
-
-
 def _plain_run(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -47,8 +39,8 @@ def _plain_run(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "world": row["world"],
         "actor": row["actor_id"],
-        "started_at": _iso(row["started_at"]),
-        "completed_at": _iso(row["completed_at"]),
+        "started_at": iso(row["started_at"]),
+        "completed_at": iso(row["completed_at"]),
         "duration_seconds": row["duration_seconds"],
         "replay_of": row["replay_of"],
     }
@@ -84,7 +76,7 @@ def runs_list(
     out.write(f"{'ID':<10}{'RUNBOOK':<32}{'STATUS':<13}{'STARTED (UTC)':<21}{'TIME':>9}  ACTOR\n")
     for r in rows:
         took = f"{r['duration_seconds']:.2f}s" if r["duration_seconds"] is not None else "-"
-        started = (_iso(r["started_at"]) or "")[:19].replace("T", " ")
+        started = (iso(r["started_at"]) or "")[:19].replace("T", " ")
         out.write(
             f"{r['id'][:8]:<10}{r['runbook_id'][:31]:<32}{r['status']:<13}{started:<21}"
             f"{took:>9}  {r['actor_id']}\n"
@@ -108,7 +100,7 @@ def runs_show(
             "metadata": meta,
             "steps": [
                 {
-                    k: (_iso(v) if k.endswith("_at") else v)
+                    k: (iso(v) if k.endswith("_at") else v)
                     for k, v in s.items()
                     if k not in ("id", "execution_id")
                 }
@@ -125,7 +117,7 @@ def runs_show(
     out.write(f"execution {r['id']}\n")
     out.write(f"  runbook   {r['runbook_id']} {r['runbook_version']} ({r['definition_path']})\n")
     out.write(f"  status    {r['status']}  ({r['world']}, by {r['actor_id']})\n")
-    out.write(f"  started   {_iso(r['started_at'])}\n")
+    out.write(f"  started   {iso(r['started_at'])}\n")
     if r["duration_seconds"] is not None:
         out.write(f"  duration  {r['duration_seconds']:.3f}s\n")
     if r["replay_of"]:

@@ -7,13 +7,12 @@ client sees is exactly what an audit of the store would see.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rb.model import Runbook
 from rb.server.catalog import Entry
-from rb.store.queries import Run
+from rb.store.queries import Run, iso
 
 # rb's statuses as the seed's GraphQL enum has them: an interrupted run (its
 # process died) did not complete, which the enum can only call ABORTED.
@@ -24,13 +23,6 @@ GRAPHQL_STATUS = {
     "aborted": "ABORTED",
     "interrupted": "ABORTED",
 }
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 with offset (SQLite hands back naive UTC times)."""
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def execution_json(run: Run) -> dict[str, Any]:

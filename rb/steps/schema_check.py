@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rb.step_type import StepType
+from rb.wording import plural
 
 if TYPE_CHECKING:
     from rb.engine.context import StepContext
@@ -67,7 +68,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _summary(result: Any) -> str:
     errors = result["error_count"]
-    return f"{result['valid_count']} valid, {errors} error{'s' if errors != 1 else ''}"
+    return f"{result['valid_count']} valid, {plural(errors, 'error')}"
 
 
 SCHEMA_CHECK = StepType(

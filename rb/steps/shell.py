@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rb.step_type import StepType, strings_object
+from rb.wording import plural
 
 if TYPE_CHECKING:
     from rb.engine.context import StepContext
@@ -46,7 +47,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _summary(result: Any) -> str:
     lines = len(result["stdout"].splitlines())
-    return f"exit {result['exit_code']}, {lines} line{'s' if lines != 1 else ''} of output"
+    return f"exit {result['exit_code']}, {plural(lines, 'line')} of output"
 
 
 SHELL = StepType(

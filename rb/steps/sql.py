@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rb.step_type import StepType
+from rb.wording import plural
 
 if TYPE_CHECKING:
     from rb.engine.context import StepContext
@@ -25,7 +26,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _summary(result: Any) -> str:
     n = result["row_count"]
-    return f"{n} row{'s' if n != 1 else ''}"
+    return plural(n, "row")
 
 
 SQL_QUERY = StepType(

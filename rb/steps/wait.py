@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rb.step_type import StepType, strings_object
+from rb.wording import plural
 
 if TYPE_CHECKING:
     from rb.engine.context import StepContext
@@ -44,7 +45,7 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
         if world.monotonic() - start + interval > deadline:
             raise StepError(
                 f"condition {inputs['until']} still false after {deadline:g}s "
-                f"({polls} poll{'s' * (polls != 1)})",
+                f"({plural(polls, 'poll')})",
                 kind="timeout",
             )
         await world.sleep(interval)
@@ -52,9 +53,8 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def _summary(result: Any) -> str:
     if result["polls"]:
-        polls = result["polls"]
         return (
-            f"condition true after {result['waited_seconds']:g}s, {polls} poll{'s' * (polls != 1)}"
+            f"condition true after {result['waited_seconds']:g}s, {plural(result['polls'], 'poll')}"
         )
     return f"waited {result['waited_seconds']:g}s"
 

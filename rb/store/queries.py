@@ -51,6 +51,12 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def iso(value: datetime | None) -> str | None:
+    """A stored time as ISO 8601 with its offset (None stays None)."""
+    aware = _aware(value)
+    return None if aware is None else aware.isoformat()
+
+
 def list_runs(
     store: Store,
     *,

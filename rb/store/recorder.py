@@ -19,6 +19,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from rb.engine.events import (
@@ -105,9 +106,10 @@ class Recorder:
             "step_id": step_id,
             "attempt": self._attempt.get(step_id, 1),
             "kind": kind,
-            "request": dict(request),
-            "response": None if response is None else dict(response),
-            "error": None if error is None else dict(error),
+            # Already detached from the live objects by the recording world.
+            "request": request,
+            "response": response,
+            "error": error,
             "latency_seconds": latency,
         }
         self._queue.put((_INSERT_EXCHANGE, row, None))
@@ -251,28 +253,23 @@ class Recorder:
     def _commit(self, conn: Any, items: list[tuple[Any, Any, Event | None]]) -> None:
         if self.error is not None or conn is None:
             return  # already failing: keep the run going, report at the end
-        if all(statement is None for statement, _, _ in items):
-            return  # only events to pass on (a step started): nothing to make durable
+        # Events with nothing to write (a step started) are only passed on.
+        writes = [(statement, row) for statement, row, _ in items if statement is not None]
+        if not writes:
+            return
         try:
             with self.store.transaction(conn):
-                kind: str | None = None
-                rows: list[tuple[Any, ...]] = []
-                for statement, row, _ in items:
-                    if statement is None:
-                        continue
-                    if isinstance(statement, str):
-                        if statement != kind and rows:
-                            self._inserts[kind or statement].run(conn, rows)
-                            rows = []
-                        kind = statement
-                        rows.append(self._inserts[statement].values(row))
-                        continue
-                    if rows:  # an update after inserts: keep their order
-                        self._inserts[kind or ""].run(conn, rows)
-                        rows = []
-                    conn.execute(statement)
-                if rows:
-                    self._inserts[kind or ""].run(conn, rows)
+                # Consecutive rows of one table go in one insert; updates keep
+                # their place in the order.
+                for key, group in groupby(
+                    writes, key=lambda w: w[0] if isinstance(w[0], str) else id(w)
+                ):
+                    if isinstance(key, str):
+                        insert = self._inserts[key]
+                        insert.run(conn, [insert.values(row) for _, row in group])
+                    else:
+                        for statement, _ in group:
+                            conn.execute(statement)
         except StoreError as exc:
             self.error = str(exc)
 
