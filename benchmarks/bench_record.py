@@ -6,17 +6,20 @@ A 1,000-step no-op chain (wait 0 s) under a fixture world:
 - recorded to PostgreSQL (127.0.0.1:5432, database `test`, a scratch schema);
 then the time to replay the SQLite recording (load, run, compare).
 
-Run: .venv/bin/python benchmarks/bench_record.py [--steps N] [--repeat N]
+The three take turns in rounds; each round's recorded time is divided by its
+own unrecorded one, and the median of those ratios is reported.
+
+Run: .venv/bin/python -m benchmarks.bench_record [--steps N] [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 
 import sqlalchemy
 
@@ -32,19 +35,10 @@ from rb.world.fixture_format import from_data
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     book = make_runbook(args.steps, "chain")
     folder = tempfile.mkdtemp(prefix="rb-bench-")
@@ -57,17 +51,27 @@ def main() -> None:
     for url in (sqlite, postgres):
         open_store(url).dispose()  # migrate before timing
 
-    def run(record: bool, db: str | None = None) -> str | None:
+    def run(db: str | None) -> str | None:
         world = FixtureWorld(from_data({}))
-        result, run_id = run_recorded(book, world, params={}, record=record, db=db)
+        result, run_id = run_recorded(book, world, params={}, record=db is not None, db=db)
         assert result.status == "success"
         return run_id
 
+    modes = {"not recorded": None, "recorded to SQLite": sqlite, "recorded to PostgreSQL": postgres}
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
     try:
-        bare = timed(lambda: run(False), args.repeat)
-        on_sqlite = timed(lambda: run(True, sqlite), args.repeat)
-        on_postgres = timed(lambda: run(True, postgres), args.repeat)
-        last = run(True, sqlite)
+        # Rounds, not blocks: the three take turns (in a rotating order), so a
+        # slow spell of this shared machine hits all of them alike, and each
+        # round gives its own ratio.
+        for i in range(args.repeat + 2):
+            order = list(modes)[i % 3 :] + list(modes)[: i % 3]
+            for mode in order:
+                gc.collect()
+                start = time.perf_counter()
+                run(modes[mode])
+                if i >= 2:  # the first two rounds warm caches and connections
+                    times[mode].append(time.perf_counter() - start)
+        last = run(sqlite)
         assert last is not None
         store = open_store(sqlite)
 
@@ -75,25 +79,34 @@ def main() -> None:
             recording = load_run(store, last)
             world = FixtureWorld(from_data(fixture_from_run(recording)))
             result, _ = run_recorded(book, world, params={}, record=False)
+            assert result.status == "success"
             assert compare(recording, result, world).verified
 
-        replay_time = timed(replay, args.repeat)
+        replays = []
+        for _ in range(args.repeat):
+            gc.collect()
+            start = time.perf_counter()
+            replay()
+            replays.append(time.perf_counter() - start)
     finally:
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
     n = args.steps
-    print(f"{n}-step no-op chain, fixture world, median of {args.repeat}")
-    print(f"{'not recorded':<26}{bare * 1000:>9.1f} ms")
-    for label, value in (
-        ("recorded to SQLite", on_sqlite),
-        ("recorded to PostgreSQL", on_postgres),
-    ):
+    bare = times["not recorded"]
+    print(f"{n}-step no-op chain, fixture world, {args.repeat} rounds; medians")
+    print(f"{'not recorded':<26}{statistics.median(bare) * 1000:>9.1f} ms")
+    for mode in list(modes)[1:]:
+        value = statistics.median(times[mode])
+        ratios = sorted(t / b - 1 for t, b in zip(times[mode], bare, strict=True))
+        quarter = len(ratios) // 4
         print(
-            f"{label:<26}{value * 1000:>9.1f} ms  +{(value / bare - 1) * 100:.0f} %  "
-            f"({(value - bare) / n * 1e6:.0f} us/step)"
+            f"{mode:<26}{value * 1000:>9.1f} ms  +{statistics.median(ratios) * 100:.0f} % "
+            f"(middle half of rounds: +{ratios[quarter] * 100:.0f} to "
+            f"+{ratios[-1 - quarter] * 100:.0f} %; "
+            f"{(value - statistics.median(bare)) / n * 1e6:.0f} us/step)"
         )
-    print(f"{'replay (load+run+compare)':<26}{replay_time * 1000:>9.1f} ms")
+    print(f"{'replay (load+run+compare)':<26}{statistics.median(replays) * 1000:>9.1f} ms")
 
 
 if __name__ == "__main__":

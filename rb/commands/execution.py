@@ -57,13 +57,13 @@ def run_recorded(
     recorder = None
     if record:
         from rb.store.database import open_store
-        from rb.store.queries import reap_interrupted
         from rb.store.recorder import Recorder
         from rb.world.recording import RecordingWorld
 
+        # A store of our own: reap runs whose process died (the server reaps its own).
+        reap = store is None
         if store is None:
             store = open_store(db)
-            reap_interrupted(store)
         recorder = Recorder(
             store,
             runbook,
@@ -73,6 +73,7 @@ def run_recorded(
             facts=world.facts,
             replay_of=replay_of,
             downstream=listeners,  # told of each event once it is committed
+            reap=reap,
         )
         bus.subscribe(recorder)
         world = RecordingWorld(world, recorder)

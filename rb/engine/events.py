@@ -97,6 +97,10 @@ class RunFinished:
     status: str  # success | failure | aborted
     duration_seconds: float
     error: str = ""
+    # What the run read of its surroundings: environment values (masked) and
+    # the names of the secrets, never their values.
+    env_read: Mapping[str, str] = field(default_factory=dict)
+    secrets_read: tuple[str, ...] = ()
 
 
 Event = (

@@ -121,7 +121,11 @@ async def execute(
         else:
             status, error = "success", ""
     duration = world.monotonic() - start
-    bus.publish(RunFinished(execution_id, status, duration, masker.text(error)))
+    env_read = {k: masker.text(world.env[k]) for k in sorted(scope.env_read)}
+    secrets_read = tuple(sorted(scope.secrets_read))
+    bus.publish(
+        RunFinished(execution_id, status, duration, masker.text(error), env_read, secrets_read)
+    )
     return ExecutionResult(
         execution_id=execution_id,
         runbook_id=runbook.id,
@@ -133,8 +137,8 @@ async def execute(
         kpis=kpis,
         error=masker.text(error),
         mask=masker.data,
-        env_read={k: masker.text(world.env[k]) for k in sorted(scope.env_read)},
-        secrets_read=tuple(sorted(scope.secrets_read)),
+        env_read=env_read,
+        secrets_read=secrets_read,
     )
 
 

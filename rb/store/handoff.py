@@ -28,7 +28,15 @@ class Handoff(Generic[T]):
         """Append `item`; wake the consumer if it is waiting."""
         self._items.append(item)
         if self._idle:
+            # Once: the consumer may wait a while for the interpreter lock
+            # after the wake-up, and every `set` meanwhile would take the
+            # event's lock again for nothing.
+            self._idle = False
             self._wake.set()
+
+    def pending(self) -> int:
+        """How many items wait to be taken."""
+        return len(self._items)
 
     def take(self, limit: int, timeout: float) -> list[T]:
         """Up to `limit` items, waiting at most `timeout` seconds for the first.

@@ -26,10 +26,13 @@ class Run:
         return str(self.row["id"])
 
 
-def reap_interrupted(store: Store) -> list[str]:
-    """Mark runs whose process is gone as `interrupted`; returns their ids."""
+def reap_interrupted(store: Store, conn: Any = None) -> list[str]:
+    """Mark runs whose process is gone as `interrupted`; returns their ids.
+
+    On `conn` (from `store.connect`) when given, else on a connection of its own.
+    """
     now = datetime.now(UTC)
-    with store.begin() as conn:
+    with store.transaction(conn) if conn is not None else store.begin() as conn:
         running = conn.execute(
             executions.select()
             .with_only_columns(executions.c.id, executions.c.lease, executions.c.heartbeat_at)

@@ -18,7 +18,8 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from contextlib import ExitStack, suppress
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
@@ -40,6 +41,7 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.database import Store, StoreError
 from rb.store.handoff import Handoff
+from rb.store.queries import reap_interrupted
 from rb.store.tables import exchanges, executions, step_logs
 
 _STOP = object()
@@ -50,6 +52,23 @@ _INSERT_EXECUTION = "execution"
 _INSERT_STEP = "step"
 _INSERT_EXCHANGE = "exchange"
 _TABLES = {_INSERT_EXECUTION: executions, _INSERT_STEP: step_logs, _INSERT_EXCHANGE: exchanges}
+# A step's row is built as a tuple in this order (the table's), not as a dict.
+_STEP_COLUMNS = (
+    "execution_id",
+    "step_id",
+    "seq",
+    "started_at",
+    "completed_at",
+    "status",
+    "attempts",
+    "duration_seconds",
+    "summary",
+    "inputs",
+    "outputs",
+    "errors",
+)
+# What the run's thread queues for the writer: statement, row, event to pass on.
+Item = tuple[Any, Any, Event | None]
 
 
 class Recorder:
@@ -66,6 +85,7 @@ class Recorder:
         facts: Mapping[str, Any],
         replay_of: str | None = None,
         downstream: Sequence[Listener] = (),
+        reap: bool = False,
     ) -> None:
         self.store = store
         self.runbook = runbook
@@ -75,18 +95,32 @@ class Recorder:
         self.facts = dict(facts)
         self.replay_of = replay_of
         self.downstream = list(downstream)
+        self._reap = reap
         self.execution_id: str | None = None
         self.error: str | None = None
         self._seq = 0
         self._step_seq = 0
         self._attempt: dict[str, int] = {}
-        self._started: dict[str, datetime] = {}
         self._assumptions: list[dict[str, Any]] = []
         self._kpis: list[dict[str, Any]] = []
         self._metadata: dict[str, Any] = {}
         self._queue: Handoff[Any] = Handoff()
         dialect = store.engine.dialect
         self._inserts = {kind: bulk_insert(table, dialect) for kind, table in _TABLES.items()}
+        if self._inserts[_INSERT_STEP].columns != _STEP_COLUMNS:  # pragma: no cover - a bug
+            raise AssertionError("step rows are built in another order than the table's")
+        self._handlers: dict[type, Callable[[Any], Item | None]] = {
+            StepStarted: self._on_step_started,
+            StepSucceeded: self._on_step_ended,
+            StepFailed: self._on_step_ended,
+            StepSkipped: self._on_step_ended,
+            RunStarted: self._on_run_started,
+            AssumptionChecked: self._on_assumption,
+            KpiChecked: self._on_kpi,
+            RunFinished: self._on_run_finished,
+        }
+        self._connection = ExitStack()  # the writer's, opened when the run starts
+        self._conn: Any = None
         self._writer = threading.Thread(target=self._write_loop, name="rb-recorder", daemon=True)
 
     # On the run's thread: turn events and exchanges into queued rows. ---------
@@ -115,54 +149,91 @@ class Recorder:
         self._queue.put((_INSERT_EXCHANGE, row, None))
 
     def __call__(self, event: Event) -> None:
-        statement: Any = None
-        row: Any = None
-        # The two events every step sends come first: this is the run's thread.
-        if isinstance(event, StepStarted):
-            self._attempt[event.step_id] = event.attempt
-            if event.step_id not in self._started:
-                self._started[event.step_id] = self._wall()
+        handler = self._handlers.get(type(event))
+        item = handler(event) if handler is not None else None
+        if item is None:
             if not self.downstream:
                 return  # nothing to write and nobody to tell
-        elif isinstance(event, StepSucceeded | StepFailed | StepSkipped):
-            statement, row = _INSERT_STEP, self._step_row(event)
-        elif isinstance(event, RunStarted):
-            statement, row = _INSERT_EXECUTION, self._execution_row(event)
-            event = dataclasses.replace(
-                event, execution_id=self.execution_id or event.execution_id, world=self.world
-            )
-            self._writer.start()
-        elif isinstance(event, AssumptionChecked):
-            self._assumptions.append(
-                {"id": event.assumption_id, "ok": event.ok, "detail": event.detail}
-            )
-        elif isinstance(event, KpiChecked):
-            self._kpis.append(
-                {
-                    "name": event.name,
-                    "measured": event.measured,
-                    "ok": event.ok,
-                    "detail": event.detail,
-                }
-            )
-        elif isinstance(event, RunFinished):
-            statement = (
-                executions.update()
-                .where(executions.c.id == self.execution_id)
-                .values(
-                    status=event.status,
-                    completed_at=self._wall(),
-                    duration_seconds=event.duration_seconds,
-                    heartbeat_at=datetime.now(UTC),
-                )
-            )
-            row = {}
-            if self.execution_id is not None:
-                event = dataclasses.replace(event, execution_id=self.execution_id)
+            item = (None, None, event)
         if self._writer.ident is not None:
-            self._queue.put((statement, row, event))
+            self._queue.put(item)
         else:  # before RunStarted there is nothing to write yet
             self._deliver([event])
+
+    # Handlers return what to queue (statement, row, event to pass on), or
+    # None when there is nothing to write. The two every step sends come
+    # first: they run on the run's thread once per step, so they are lean.
+    def _on_step_started(self, event: StepStarted) -> None:
+        self._attempt[event.step_id] = event.attempt  # for the exchanges that follow
+
+    def _on_step_ended(self, event: StepSucceeded | StepFailed | StepSkipped) -> Item:
+        self._step_seq += 1
+        step_id = event.step_id
+        row: tuple[Any, ...]
+        if isinstance(event, StepSucceeded):
+            row = (
+                "succeeded",
+                event.attempts,
+                event.duration_seconds,
+                event.summary,
+                event.inputs,
+                dict(event.outputs),
+                None,
+            )
+        elif isinstance(event, StepFailed):
+            error = {"message": event.error}
+            row = ("failed", event.attempts, event.duration_seconds, None, event.inputs, None)
+            row += (error,)
+        else:
+            row = ("skipped", 0, None, None, None, None, {"reason": event.reason})
+        # In the table's column order (checked in __init__).
+        completed = self._wall()
+        # A step's duration runs from its start to now: no clock read when it starts.
+        duration = row[2]
+        started = None if duration is None else completed - timedelta(seconds=duration)
+        values = (self.execution_id, step_id, self._step_seq, started, completed)
+        return _INSERT_STEP, (*values, *row), event
+
+    def _on_run_started(self, event: RunStarted) -> Item:
+        row = self._execution_row(event)
+        self._open_connection()
+        self._writer.start()
+        # Listeners hear of the run as recorded: under its stored id and world.
+        told = dataclasses.replace(event, execution_id=row["id"], world=self.world)
+        return _INSERT_EXECUTION, row, told
+
+    def _on_assumption(self, event: AssumptionChecked) -> None:
+        assumption = {"id": event.assumption_id, "ok": event.ok, "detail": event.detail}
+        self._assumptions.append(assumption)
+
+    def _on_kpi(self, event: KpiChecked) -> None:
+        self._kpis.append(
+            {"name": event.name, "measured": event.measured, "ok": event.ok, "detail": event.detail}
+        )
+
+    def _on_run_finished(self, event: RunFinished) -> Item:
+        # Status, timings and what the run read and found, in one update.
+        metadata = {
+            **self._metadata,
+            "assumptions": self._assumptions,
+            "kpis": self._kpis,
+            "error": event.error,
+            "env": dict(event.env_read),
+            "secrets": list(event.secrets_read),  # names only
+        }
+        statement = (
+            executions.update()
+            .where(executions.c.id == self.execution_id)
+            .values(
+                status=event.status,
+                completed_at=self._wall(),
+                duration_seconds=event.duration_seconds,
+                heartbeat_at=datetime.now(UTC),
+                metadata=metadata,
+            )
+        )
+        stored_id = self.execution_id or event.execution_id
+        return statement, {}, dataclasses.replace(event, execution_id=stored_id)
 
     def _wall(self) -> datetime:
         value = self.now()
@@ -200,45 +271,31 @@ class Recorder:
             "metadata": self._metadata,
         }
 
-    def _step_row(self, event: StepSucceeded | StepFailed | StepSkipped) -> dict[str, Any]:
-        self._step_seq += 1
-        errors: dict[str, str] | None = None
-        if isinstance(event, StepFailed):
-            errors = {"message": event.error}
-        elif isinstance(event, StepSkipped):
-            errors = {"reason": event.reason}
-        return {
-            "execution_id": self.execution_id,
-            "step_id": event.step_id,
-            "seq": self._step_seq,
-            "started_at": self._started.get(event.step_id),
-            "completed_at": self._wall(),
-            "status": {StepSucceeded: "succeeded", StepFailed: "failed"}.get(
-                type(event), "skipped"
-            ),
-            "attempts": getattr(event, "attempts", 0),
-            "duration_seconds": getattr(event, "duration_seconds", None),
-            "summary": getattr(event, "summary", None),
-            "inputs": getattr(event, "inputs", None),
-            "outputs": dict(event.outputs) if isinstance(event, StepSucceeded) else None,
-            "errors": errors,
-        }
-
     # On the writer thread: commit, then tell the other listeners. ------------
+    def _open_connection(self) -> None:
+        """The writer's connection, for the whole run, opened on the run's thread.
+
+        Opened here, before the writer starts, because each round trip made
+        on the writer costs it a wait for the interpreter lock (up to the
+        switch interval) once the run holds it. Autocommit: each statement
+        commits itself, with no BEGIN and COMMIT round trips.
+        """
+        try:
+            conn = self._connection.enter_context(self.store.connect())
+            self._conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        except StoreError as exc:  # keep the run going and delivering; report at the end
+            self.error = str(exc)
+
     def _write_loop(self) -> None:
         try:
-            # One connection for the whole run: no pool checkout, no ping per
-            # batch. Autocommit: each statement commits itself, so no BEGIN and
-            # COMMIT round trips, each of which costs this thread a wait for the
-            # interpreter lock while the run holds it.
-            with self.store.connect() as conn:
-                self._drain(conn.execution_options(isolation_level="AUTOCOMMIT"))
-        except StoreError as exc:  # could not connect: keep delivering, report at the end
-            self.error = self.error or str(exc)
-            self._drain(None)
+            self._drain(self._conn)
+        finally:
+            self._connection.close()
 
     def _drain(self, conn: Any) -> None:
         while True:
+            if self._reap and not self._queue.pending():
+                self._reap_dead(conn)  # a quiet moment (a live run waiting on the world)
             batch = self._queue.take(_BATCH, timeout=lease.HEARTBEAT_SECONDS)
             if not batch:
                 self._beat(conn)
@@ -248,7 +305,18 @@ class Recorder:
             self._commit(conn, items)
             self._deliver([event for _, _, event in items if event is not None])
             if stop:
+                if self._reap:  # never quiet: reap once the run is recorded
+                    self._reap_dead(conn)
                 return
+
+    def _reap_dead(self, conn: Any) -> None:
+        """Mark runs whose process died as interrupted (a side job of this writer)."""
+        self._reap = False
+        if conn is None or self.error is not None:
+            return
+        # Not this run's business if it fails: the next command to open the store reaps.
+        with suppress(StoreError):
+            reap_interrupted(self.store, conn)
 
     def _commit(self, conn: Any, items: list[tuple[Any, Any, Event | None]]) -> None:
         if self.error is not None or conn is None:
@@ -297,28 +365,17 @@ class Recorder:
         if self._writer.ident is not None:
             self._queue.put(_STOP)
             self._writer.join()
+        else:
+            self._connection.close()
 
     def finish(self, result: ExecutionResult) -> None:
-        """What the run read and found, into the execution's metadata."""
+        """Wait until the run is recorded; StoreError if recording failed.
+
+        What the run read and found went into the execution's row with its
+        end (RunFinished), in the writer's last transaction.
+        """
         self.close()
         if self.error is not None:
             raise StoreError(
                 f"recording failed ({self.error}); the run itself ended {result.status}"
-            )
-        if self.execution_id is None:
-            return
-        # The metadata written at the start, completed: no need to read it back.
-        metadata = {
-            **self._metadata,
-            "assumptions": self._assumptions,
-            "kpis": self._kpis,
-            "error": result.error,
-            "env": result.env_read,
-            "secrets": list(result.secrets_read),  # names only
-        }
-        with self.store.begin() as conn:
-            conn.execute(
-                executions.update()
-                .where(executions.c.id == self.execution_id)
-                .values(metadata=metadata)
             )
