@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
+from rb.store import json_text
 from rb.store.bulk import BulkInsert
 from rb.store.database import open_store
 from rb.store.handoff import Handoff
@@ -34,7 +36,8 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
         "metadata": {"params": {"n": 1}, "quote": 'it\'s "odd"\n\ttabbed\\'},
     }
     # Tricky values: text that COPY and multi-row VALUES must escape, nested JSON,
-    # unicode, repeated values (remembered) followed by a different one.
+    # unicode, repeated values (converted once) followed by a different one, and
+    # equal values of different types (1 == 1.0 == True) that must stay apart.
     steps = [
         {
             "execution_id": run_id,
@@ -46,7 +49,7 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
             "attempts": 1,
             "duration_seconds": 0.25,
             "summary": "ok \\N\ttab\nnewline é",
-            "inputs": {"url": "https://x/?a=1&b=%20"},
+            "inputs": {"url": "https://x/?a=1&b=%20", "n": [1, 1.0, True][i % 3]},
             "outputs": {"rows": [{"id": i, "name": None}], "empty": {}},
             "errors": None,
         }
@@ -67,7 +70,7 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
     with store.begin() as conn:
         for table, rows in ((executions, [execution]), (step_logs, steps), (exchanges, [exchange])):
             insert = BulkInsert(table, dialect)
-            insert.run(conn, [insert.values(row) for row in rows])
+            insert.run(conn, insert.rows(rows))
     with store.begin() as conn:
         got_execution = conn.execute(executions.select()).one()._asdict()
         got_steps = [r._asdict() for r in conn.execute(step_logs.select().order_by("seq"))]
@@ -79,8 +82,22 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
             k: want[k] for k in ("summary", "inputs", "outputs", "errors", "status")
         }
         assert got["completed_at"].replace(tzinfo=UTC) == want["completed_at"]
+        assert type(got["inputs"]["n"]) is type(want["inputs"]["n"])
     assert got_exchange["response"] is None
     assert got_exchange["error"] == exchange["error"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 1.0, "b": [1, True, None, 'é"\\'], "nan": float("nan")}, "text", 3, None, [], {}],
+)
+def test_stored_json_text_is_json_dumps(value: object) -> None:
+    assert json_text.dumps(value) == json.dumps(value)
+
+
+def test_stored_json_text_rejects_what_json_cannot_hold() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json_text.dumps({"when": object()})
 
 
 def test_handoff_passes_every_item_in_order_across_threads() -> None:

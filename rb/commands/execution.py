@@ -60,10 +60,12 @@ def run_recorded(
         from rb.store.recorder import Recorder
         from rb.world.recording import RecordingWorld
 
-        # A store of our own: reap runs whose process died (the server reaps its own).
-        reap = store is None
+        # A store of our own: reap runs whose process died, once per process
+        # (the server reaps its own).
+        reap = False
         if store is None:
             store = open_store(db)
+            reap, store.reaped = not store.reaped, True
         recorder = Recorder(
             store,
             runbook,

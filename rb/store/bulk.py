@@ -18,7 +18,6 @@ so rows read back through the tables exactly as if SQLAlchemy had written them.
 
 from __future__ import annotations
 
-import json
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Table
 from sqlalchemy.engine import Connection, Dialect
+
+from rb.store import json_text
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
 # Well under SQLite's 32,766 bound parameters for the widest table.
@@ -85,28 +86,41 @@ class BulkInsert:
         self._in_order = self._order == tuple(range(len(self.columns)))
         self._getter = operator.itemgetter(*order)
         self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
-            (i, _remember_last(p)) for i, p in enumerate(processors) if p is not None
+            (i, p) for i, p in enumerate(processors) if p is not None
         )
 
-    def values(self, row: Mapping[str, Any] | tuple[Any, ...]) -> tuple[Any, ...]:
-        """A row as the driver takes it (its column order, each value converted).
+    def rows(self, rows: Sequence[Mapping[str, Any] | tuple[Any, ...]]) -> list[list[Any]]:
+        """Rows as the driver takes them: its column order, each value converted.
 
-        `row` maps column names to values, or is a tuple in `columns` order.
+        A row maps column names to values, or is a tuple in `columns` order.
+        Conversion goes column by column, and a value equal to the one above
+        it reuses that one's conversion: consecutive rows often repeat one (a
+        frozen clock's timestamps, the same inputs), and comparing is much
+        cheaper than formatting or serializing.
         """
-        if isinstance(row, tuple):
-            plain = list(row) if self._in_order else [row[i] for i in self._order]
-        else:
-            try:
-                plain = list(self._getter(row))  # in C: this runs once per recorded row
-            except KeyError:  # a column left out is NULL
-                plain = [row.get(self.columns[i]) for i in self._order]
+        plain = [self._plain(row) for row in rows]
         for i, process in self._processors:
-            if plain[i] is not None:
-                plain[i] = process(plain[i])
-        return tuple(plain)
+            above: Any = _NOTHING
+            converted: Any = None
+            for values in plain:
+                value = values[i]
+                if value is None:
+                    continue
+                if value is not above and not _same(value, above):
+                    above, converted = value, process(value)
+                values[i] = converted
+        return plain
 
-    def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert `rows` (from `values`) in the connection's open transaction."""
+    def _plain(self, row: Mapping[str, Any] | tuple[Any, ...]) -> list[Any]:
+        if isinstance(row, tuple):
+            return list(row) if self._in_order else [row[i] for i in self._order]
+        try:
+            return list(self._getter(row))  # in C: this runs once per recorded row
+        except KeyError:  # a column left out is NULL
+            return [row.get(self.columns[i]) for i in self._order]
+
+    def run(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert `rows` (from `rows`) in the connection's open transaction."""
         if not rows:
             return
         if self._copy and len(rows) >= _COPY_FROM:
@@ -128,30 +142,29 @@ class BulkInsert:
 def _copy_text(kind: Any) -> Callable[[Any], Any] | None:
     """How a value of column type `kind` goes into COPY's text (None: as it is)."""
     if isinstance(kind, JSON):
-        return json.dumps
+        return json_text.dumps
     if isinstance(kind, DateTime):
         return datetime.isoformat
     return None
 
 
-def _remember_last(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`process`, skipped when a value equals the previous one.
+def _same(value: Any, above: Any) -> bool:
+    """Whether `value` converts exactly as `above` did.
 
-    Consecutive rows often repeat a value (a frozen clock's timestamps, the
-    same inputs); comparing is much cheaper than formatting or serializing.
+    Equality alone is not enough: 1 == 1.0 == True, and two times of one
+    instant in different zones are equal, yet each is written differently.
+    Containers are compared only when empty (their contents could differ so).
     """
-    last: tuple[Any, Any] = (_NOTHING, None)
-
-    def remembered(value: Any) -> Any:
-        nonlocal last
-        seen, out = last  # one read: the pair is replaced whole, never changed
-        if type(value) is type(seen) and value == seen:
-            return out
-        out = process(value)
-        last = (value, out)
-        return out
-
-    return remembered
+    kind = type(value)
+    if kind is not type(above):
+        return False
+    if kind is str:
+        return bool(value == above)
+    if kind is datetime:
+        return bool(value == above and value.tzinfo is above.tzinfo)
+    if kind is dict or kind is list:
+        return not value and not above
+    return False
 
 
 _NOTHING = object()

@@ -36,8 +36,9 @@ def resolve_url(given: str | None = None) -> str:
 class Store:
     """A connection pool to one store database.
 
-    `pool_size` sizes the pool for a process that records many runs at once
-    (`rb serve`); commands keep SQLAlchemy's default.
+    `pool_size` sizes the pool for a long-lived process that records many
+    runs at once (`rb serve`), whose connections are checked before use;
+    commands keep SQLAlchemy's default.
     """
 
     def __init__(self, url: str, *, pool_size: int | None = None) -> None:
@@ -53,15 +54,21 @@ class Store:
                     path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
                     raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
-        # A server connection can go stale; a local SQLite file cannot.
-        options: dict[str, Any] = {"pool_pre_ping": not full.startswith("sqlite")}
+        from rb.store import json_text
+
+        options: dict[str, Any] = {"json_serializer": json_text.dumps}
         if pool_size is not None and ":memory:" not in full:
             options.update(pool_size=pool_size, max_overflow=pool_size)
+            # A long-lived process's connections can outlive a database
+            # restart; a command's are fresh, and a ping is a round trip.
+            options.update(pool_pre_ping=not full.startswith("sqlite"))
         try:
             self.engine = sqlalchemy.create_engine(full, **options)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot use database {self.shown}: {exc}") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # Whether this process has marked the runs of dead processes interrupted.
+        self.reaped = False
         if self.is_sqlite:
             sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -99,13 +106,13 @@ class Store:
         import sqlalchemy
 
         with self.connect() as conn:
-            # One query, no catalogue lookups: every recorded run starts here.
+            # One query, no catalogue lookups, and in autocommit no BEGIN or
+            # ROLLBACK round trips: every recorded run starts here.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             try:
                 value = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
             except sqlalchemy.exc.DBAPIError:  # no such table: an empty database
-                conn.rollback()
                 return None
-            conn.rollback()
             return str(value) if value else None
 
     def upgrade(self) -> str:

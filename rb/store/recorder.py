@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from typing import Any
 
 from rb.engine.events import (
@@ -157,6 +156,11 @@ class Recorder:
             item = (None, None, event)
         if self._writer.ident is not None:
             self._queue.put(item)
+            if type(event) is RunFinished:
+                # Wait for the writer here, not after the event loop's teardown:
+                # with this thread waiting, the writer has the interpreter lock
+                # to itself instead of a turn per switch interval.
+                self.close()
         else:  # before RunStarted there is nothing to write yet
             self._deliver([event])
 
@@ -300,10 +304,12 @@ class Recorder:
             if not batch:
                 self._beat(conn)
                 continue
-            stop = any(item is _STOP for item in batch)
-            items = [item for item in batch if item is not _STOP]
-            self._commit(conn, items)
-            self._deliver([event for _, _, event in items if event is not None])
+            stop = _STOP in batch
+            if stop:
+                batch = [item for item in batch if item is not _STOP]
+            self._commit(conn, batch)
+            if self.downstream:
+                self._deliver([event for _, _, event in batch if event is not None])
             if stop:
                 if self._reap:  # never quiet: reap once the run is recorded
                     self._reap_dead(conn)
@@ -318,28 +324,36 @@ class Recorder:
         with suppress(StoreError):
             reap_interrupted(self.store, conn)
 
-    def _commit(self, conn: Any, items: list[tuple[Any, Any, Event | None]]) -> None:
+    def _commit(self, conn: Any, items: list[Item]) -> None:
         if self.error is not None or conn is None:
             return  # already failing: keep the run going, report at the end
-        # Events with nothing to write (a step started) are only passed on.
-        writes = [(statement, row) for statement, row, _ in items if statement is not None]
-        if not writes:
-            return
         try:
             with self.store.transaction(conn):
                 # Consecutive rows of one table go in one insert; updates keep
-                # their place in the order.
-                for key, group in groupby(
-                    writes, key=lambda w: w[0] if isinstance(w[0], str) else id(w)
-                ):
-                    if isinstance(key, str):
-                        insert = self._inserts[key]
-                        insert.run(conn, [insert.values(row) for _, row in group])
+                # their place in the order. Events with nothing to write (a
+                # step started) are only passed on.
+                kind: str | None = None
+                rows: list[Any] = []
+                for statement, row, _ in items:
+                    if statement is None:
+                        continue
+                    if statement.__class__ is str:
+                        if statement is not kind:
+                            self._insert(conn, kind, rows)
+                            kind, rows = statement, []
+                        rows.append(row)
                     else:
-                        for statement, _ in group:
-                            conn.execute(statement)
+                        self._insert(conn, kind, rows)
+                        kind, rows = None, []
+                        conn.execute(statement)
+                self._insert(conn, kind, rows)
         except StoreError as exc:
             self.error = str(exc)
+
+    def _insert(self, conn: Any, kind: str | None, rows: list[Any]) -> None:
+        if kind is not None and rows:
+            insert = self._inserts[kind]
+            insert.run(conn, insert.rows(rows))
 
     def _deliver(self, events: list[Event]) -> None:
         for event in events:
@@ -361,12 +375,12 @@ class Recorder:
 
     # After the run. -----------------------------------------------------------
     def close(self) -> None:
-        """Wait until everything queued is committed and delivered."""
-        if self._writer.ident is not None:
+        """Wait until everything queued is committed and delivered (once is enough)."""
+        if self._writer.ident is None:
+            self._connection.close()
+        elif self._writer.is_alive():
             self._queue.put(_STOP)
             self._writer.join()
-        else:
-            self._connection.close()
 
     def finish(self, result: ExecutionResult) -> None:
         """Wait until the run is recorded; StoreError if recording failed.
