@@ -31,8 +31,11 @@ from sqlalchemy.engine import Connection, Dialect
 from rb.store import json_text
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
-# Well under SQLite's 32,766 bound parameters for the widest table.
-_ROWS_PER_STATEMENT = 500
+# Rows per multi-row INSERT: powers of two up to this (well under SQLite's
+# 32,766 bound parameters for the widest table). A statement of a new length
+# is parsed anew, which costs more than inserting its rows; with a few fixed
+# lengths each is parsed once and then found in the driver's statement cache.
+_ROWS_PER_STATEMENT = 512
 # COPY costs two more round trips than an INSERT: worth it for many rows only
 # (a run's end, a long run's backlog), not for the few of a short run.
 _COPY_FROM = 32
@@ -71,6 +74,7 @@ class BulkInsert:
         if self._copy and order != list(self.columns):  # pragma: no cover - a bug
             raise AssertionError(f"COPY and INSERT order differ for {table.name}")
         self._head, self._group = head + sep, group
+        self._statements: dict[int, str] = {}
         self._multi_values = dialect.name == "sqlite" or self._copy
         processors: list[Callable[[Any], Any] | None]
         if self._copy:
@@ -133,10 +137,19 @@ class BulkInsert:
         if not self._multi_values:
             conn.exec_driver_sql(self._head + self._group, list(rows))
             return
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            sql = self._head + ", ".join([self._group] * len(chunk))
-            conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
+        start = 0
+        while start < len(rows):
+            size = min(_ROWS_PER_STATEMENT, 1 << (len(rows) - start).bit_length() - 1)
+            chunk = rows[start : start + size]
+            conn.exec_driver_sql(self._statement(size), tuple(chain.from_iterable(chunk)))
+            start += size
+
+    def _statement(self, rows: int) -> str:
+        """The INSERT of `rows` rows (one text per length, made once)."""
+        sql = self._statements.get(rows)
+        if sql is None:
+            sql = self._statements[rows] = self._head + ", ".join([self._group] * rows)
+        return sql
 
 
 def _copy_text(kind: Any) -> Callable[[Any], Any] | None:

@@ -24,10 +24,10 @@ class Handoff(Generic[T]):
         self._wake = threading.Event()
         self._idle = False
 
-    def put(self, item: T) -> None:
-        """Append `item`; wake the consumer if it is waiting."""
+    def put(self, item: T, *, wake: bool = False) -> None:
+        """Append `item`; wake the consumer if it is waiting (or if `wake`)."""
         self._items.append(item)
-        if self._idle:
+        if self._idle or wake:
             # Once: the consumer may wait a while for the interpreter lock
             # after the wake-up, and every `set` meanwhile would take the
             # event's lock again for nothing.
@@ -50,8 +50,5 @@ class Handoff(Generic[T]):
                 self._wake.wait(timeout)
             self._idle = False
             self._wake.clear()
-        batch: list[T] = []
         items = self._items
-        while items and len(batch) < limit:
-            batch.append(items.popleft())
-        return batch
+        return [items.popleft() for _ in range(min(limit, len(items)))]

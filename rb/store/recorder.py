@@ -44,7 +44,7 @@ from rb.store.queries import reap_interrupted
 from rb.store.tables import exchanges, executions, step_logs
 
 _STOP = object()
-_BATCH = 500  # most items one transaction takes
+_BATCH = 2048  # most items one transaction takes
 # The hot inserts go straight to the driver (rb/store/bulk.py); consecutive
 # rows of one table are sent in one executemany.
 _INSERT_EXECUTION = "execution"
@@ -379,7 +379,7 @@ class Recorder:
         if self._writer.ident is None:
             self._connection.close()
         elif self._writer.is_alive():
-            self._queue.put(_STOP)
+            self._queue.put(_STOP, wake=True)  # the last item: never left waiting
             self._writer.join()
 
     def finish(self, result: ExecutionResult) -> None:
