@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,11 @@ def test_recording_replay_and_export_on_both_backends(store_url: str, tmp_path: 
     )
     shown = json.loads(rb("runs", "show", run["id"][:6], "--format", "json", db=store_url).stdout)
     assert [s["step_id"] for s in shown["steps"]][:3] == ["ingest", "validate", "enrich"]
+    for step in shown["steps"]:  # a step's recorded times span its recorded duration
+        took = datetime.fromisoformat(step["completed_at"]) - datetime.fromisoformat(
+            step["started_at"]
+        )
+        assert abs(took.total_seconds() - step["duration_seconds"]) < 1e-5, step
     assert shown["metadata"]["legal_basis"].startswith("Per IC Policy 12.3")
     assert shown["metadata"]["secrets"] == ["API_TOKEN"]  # the name, never the value
     kinds = [e["kind"] for e in shown["exchanges"]]

@@ -5,10 +5,11 @@ event and exchange into rows and queues them; a writer thread commits
 whatever has queued up in one transaction (group commit), and only then
 passes those events on to the other listeners (console, reports, the
 server's streams). So a step the console shows as done is already durable, a
-killed process loses only what nobody was told about, and the run itself
-never waits for the disk. Those listeners hear of the run as recorded: its
-start and end events carry the recorded execution id and world. While
-nothing happens the writer refreshes the execution's heartbeat.
+killed process loses only what nobody was told about, and the run waits for
+the disk only at its end, for what is still queued. Those listeners hear of
+the run as recorded: its start and end events carry the recorded execution
+id and world. While nothing happens the writer refreshes the execution's
+heartbeat.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from rb.store.tables import exchanges, executions, step_logs
 _STOP = object()
 _BATCH = 2048  # most items one transaction takes
 # The hot inserts go straight to the driver (rb/store/bulk.py); consecutive
-# rows of one table are sent in one executemany.
+# rows of one table are sent together.
 _INSERT_EXECUTION = "execution"
 _INSERT_STEP = "step"
 _INSERT_EXCHANGE = "exchange"
@@ -186,15 +187,15 @@ class Recorder:
             )
         elif isinstance(event, StepFailed):
             error = {"message": event.error}
-            row = ("failed", event.attempts, event.duration_seconds, None, event.inputs, None)
-            row += (error,)
+            took = event.duration_seconds
+            row = ("failed", event.attempts, took, None, event.inputs, None, error)
         else:
             row = ("skipped", 0, None, None, None, None, {"reason": event.reason})
-        # In the table's column order (checked in __init__).
         completed = self._wall()
         # A step's duration runs from its start to now: no clock read when it starts.
         duration = row[2]
         started = None if duration is None else completed - timedelta(seconds=duration)
+        # In the table's column order (checked in __init__).
         values = (self.execution_id, step_id, self._step_seq, started, completed)
         return _INSERT_STEP, (*values, *row), event
 
