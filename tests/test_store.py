@@ -186,19 +186,19 @@ steps:
   - {id: first, type: shell, inputs: {command: "true"}}
   - {id: second, type: shell, depends_on: [first], inputs: {command: "true"}}
   - id: hang
-    type: shell
+    type: data_fetch
     depends_on: [second]
-    inputs:
-      command: PYTHON
-      # Blocks on stdin, so it ends when its parent (rb, killed) closes the pipe.
-      args: ["-c", "import sys; sys.stdin.read()"]
+    timeout_seconds: 300
+    # The test server answers /slow only when released: this step is still
+    # running when rb is killed, however long the run takes to get there.
+    inputs: {source_url: "SLOW_URL"}
 """
 
 
 def test_a_killed_run_keeps_its_finished_steps_and_shows_interrupted(
-    store_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path, http_server: TestServer
 ) -> None:
-    (tmp_path / "rb.yaml").write_text(KILLABLE.replace("PYTHON", sys.executable))
+    (tmp_path / "rb.yaml").write_text(KILLABLE.replace("SLOW_URL", http_server.url("/slow")))
     with subprocess.Popen(
         [sys.executable, "-m", "rb", "run", "rb.yaml", "--db", store_url],
         cwd=tmp_path,

@@ -1,22 +1,20 @@
-"""The recorder's fast path writes exactly what SQLAlchemy would, on both backends."""
+"""The recorder's fast path (its writer process) writes exactly what SQLAlchemy would."""
 
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from rb.store import json_text
+from rb.store import json_text, writer, writer_process
 from rb.store.bulk import BulkInsert
 from rb.store.database import open_store
-from rb.store.handoff import Handoff
 from rb.store.tables import exchanges, executions, step_logs
 
 
-@pytest.mark.parametrize("count", [3, 40], ids=["few rows", "many rows (COPY on PostgreSQL)"])
+@pytest.mark.parametrize("count", [1, 40], ids=["one row", "many rows (COPY on PostgreSQL)"])
 def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -> None:
     store = open_store(store_url)
     when = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
@@ -67,10 +65,18 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
         "latency_seconds": 0.5,
     }
     dialect = store.engine.dialect
-    with store.begin() as conn:
-        for table, rows in ((executions, [execution]), (step_logs, steps), (exchanges, [exchange])):
+    with store.begin() as conn:  # the execution's row: inserted by the recording process
+        insert = BulkInsert(executions, dialect)
+        insert.run(conn, insert.rows([execution]))
+    # Steps and exchanges: by the writer process's code, on its own connection.
+    driver, target, setup, _, _ = writer._connection(store)
+    database = writer_process._Database(driver, target, setup)
+    try:
+        for table, rows in ((step_logs, steps), (exchanges, [exchange])):
             insert = BulkInsert(table, dialect)
-            insert.run(conn, insert.rows(rows))
+            database.insert(insert.statements(), insert.rows(rows))
+    finally:
+        database.conn.close()
     with store.begin() as conn:
         got_execution = conn.execute(executions.select()).one()._asdict()
         got_steps = [r._asdict() for r in conn.execute(step_logs.select().order_by("seq"))]
@@ -98,20 +104,3 @@ def test_stored_json_text_is_json_dumps(value: object) -> None:
 def test_stored_json_text_rejects_what_json_cannot_hold() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         json_text.dumps({"when": object()})
-
-
-def test_handoff_passes_every_item_in_order_across_threads() -> None:
-    handoff: Handoff[int] = Handoff()
-    received: list[int] = []
-
-    def consume() -> None:
-        while len(received) < 10_000:
-            received.extend(handoff.take(500, timeout=5))
-
-    consumer = threading.Thread(target=consume)
-    consumer.start()
-    for i in range(10_000):
-        handoff.put(i)
-    consumer.join()
-    assert received == list(range(10_000))
-    assert handoff.take(10, timeout=0) == []

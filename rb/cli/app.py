@@ -211,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if getattr(args, "no_record", True) is False:
+        # The store's writer process starts while the command loads.
+        from rb.store.writer_process import prestart
+
+        prestart()
     if args.command in SPLIT_COMMANDS:
         return int(_split_module(args.command).run(args))
     if args.command == "validate":

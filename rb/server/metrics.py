@@ -73,7 +73,7 @@ class Metrics:
 
 
 class _RunMetrics:
-    """Observes one run's events (on its recorder's thread)."""
+    """Observes one run's events (on its recorder's threads)."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics

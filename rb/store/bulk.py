@@ -1,19 +1,15 @@
-"""Inserting many rows of one table straight through the database driver.
+"""Rows of one table as the database driver takes them, and their statements.
 
-The recorder writes a row per finished step and per exchange while the run
-goes on, on a thread that shares the interpreter lock with it. SQLAlchemy's
-per-row work costs more than a no-op step itself, so the hot inserts skip it:
-
-- SQLite: one INSERT with a VALUES group per row. The driver lets go of the
-  lock once per statement, not once per row, and each time it does, the
-  run's thread pays a switch to get it back.
-- PostgreSQL (psycopg 3): COPY ... FROM STDIN for many rows, with JSON and
-  times already text; the same multi-row INSERT as SQLite for a few.
-- Anything else: the driver's executemany.
+The recorder turns a row per finished step and per exchange into driver
+values on the run's thread (SQLAlchemy's per-row work costs more than a no-op
+step itself) and its writer process (rb/store/writer_process.py) inserts
+them: with COPY ... FROM STDIN on PostgreSQL (psycopg 3), with the driver's
+executemany of a one-row INSERT on SQLite.
 
 Values are converted as SQLAlchemy would convert them (the column types' own
-bind processors; for COPY, JSON as `json.dumps` text and times as ISO 8601),
-so rows read back through the tables exactly as if SQLAlchemy had written them.
+bind processors; on PostgreSQL JSON as `json.dumps` text and times as ISO
+8601, which COPY and the INSERT's casts both take), so rows read back
+through the tables exactly as if SQLAlchemy had written them.
 """
 
 from __future__ import annotations
@@ -22,7 +18,6 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Table
@@ -31,14 +26,6 @@ from sqlalchemy.engine import Connection, Dialect
 from rb.store import json_text
 
 _PYFORMAT = re.compile(r"%\((\w+)\)s")
-# Rows per multi-row INSERT: powers of two up to this (well under SQLite's
-# 32,766 bound parameters for the widest table). A statement of a new length
-# is parsed anew, which costs more than inserting its rows; with a few fixed
-# lengths each is parsed once and then found in the driver's statement cache.
-_ROWS_PER_STATEMENT = 512
-# COPY costs two more round trips than an INSERT: worth it for many rows only
-# (a run's end, a long run's backlog), not for the few of a short run.
-_COPY_FROM = 32
 _CACHE: dict[tuple[str, str, str], BulkInsert] = {}
 
 
@@ -52,7 +39,7 @@ def bulk_insert(table: Table, dialect: Dialect) -> BulkInsert:
 
 
 class BulkInsert:
-    """One table's INSERT for one dialect; `run` sends many rows at once."""
+    """One table's INSERT for one dialect, and its rows as the driver takes them."""
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.columns = tuple(c.name for c in table.columns if not _generated(c))
@@ -74,8 +61,6 @@ class BulkInsert:
         if self._copy and order != list(self.columns):  # pragma: no cover - a bug
             raise AssertionError(f"COPY and INSERT order differ for {table.name}")
         self._head, self._group = head + sep, group
-        self._statements: dict[int, str] = {}
-        self._multi_values = dialect.name == "sqlite" or self._copy
         processors: list[Callable[[Any], Any] | None]
         if self._copy:
             # JSON as text: COPY takes it as is, and the INSERT casts it (::JSONB).
@@ -124,32 +109,12 @@ class BulkInsert:
             return [row.get(self.columns[i]) for i in self._order]
 
     def run(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert `rows` (from `rows`) in the connection's open transaction."""
-        if not rows:
-            return
-        if self._copy and len(rows) >= _COPY_FROM:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            with raw.cursor() as cursor, cursor.copy(self._copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        if not self._multi_values:
-            conn.exec_driver_sql(self._head + self._group, list(rows))
-            return
-        start = 0
-        while start < len(rows):
-            size = min(_ROWS_PER_STATEMENT, 1 << (len(rows) - start).bit_length() - 1)
-            chunk = rows[start : start + size]
-            conn.exec_driver_sql(self._statement(size), tuple(chain.from_iterable(chunk)))
-            start += size
+        """Insert `rows` (from `rows`) on a connection of this process."""
+        conn.exec_driver_sql(self._head + self._group, [tuple(row) for row in rows])
 
-    def _statement(self, rows: int) -> str:
-        """The INSERT of `rows` rows (one text per length, made once)."""
-        sql = self._statements.get(rows)
-        if sql is None:
-            sql = self._statements[rows] = self._head + ", ".join([self._group] * rows)
-        return sql
+    def statements(self) -> tuple[str, str | None]:
+        """The one-row INSERT, and the COPY where the driver has one."""
+        return self._head + self._group, self._copy_sql if self._copy else None
 
 
 def _copy_text(kind: Any) -> Callable[[Any], Any] | None:

@@ -1,13 +1,12 @@
 """Writing a run to the store while it happens, without slowing it down.
 
 The recorder is the only direct listener on the event bus. It turns each
-event and exchange into rows and queues them for its writer
-(rb/store/writer.py), which commits whatever has queued up in one
-transaction and only then passes those events on to the other listeners
-(console, reports, the server's streams). So a step the console shows as
-done is already durable, a killed process loses only what nobody was told
-about, and the run waits for the disk only at its end, for what is still
-queued. Those listeners hear of the run as recorded: its start and end
+event and exchange into rows and hands them to its writer
+(rb/store/writer.py), which has a process of its own commit them and only
+then passes those events on to the other listeners (console, reports, the
+server's streams). So a step the console shows as done is already durable,
+and the run waits for the disk only at its end, for what is still being
+written. Those listeners hear of the run as recorded: its start and end
 events carry the recorded execution id and world.
 """
 
@@ -40,8 +39,8 @@ from rb.store.database import Store, StoreError
 from rb.store.tables import exchanges, executions, step_logs
 from rb.store.writer import Item, Writer
 
-# The hot inserts go straight to the driver (rb/store/bulk.py); consecutive
-# rows of one table are sent together.
+# The hot inserts go straight to the driver (rb/store/bulk.py), in the
+# writer process; consecutive rows of one table are sent together.
 _INSERT_EXECUTION = "execution"
 _INSERT_STEP = "step"
 _INSERT_EXCHANGE = "exchange"

@@ -1,25 +1,37 @@
-"""The recorder's writer: a thread that commits queued rows, then passes events on.
+"""The recorder's writer: a process of its own inserts the rows, then events pass on.
 
-The run's thread queues (statement, row, event) items; this thread takes
-whatever has queued up, writes it in one transaction (group commit) and only
-then tells the other listeners of those events. It keeps one connection for
-the whole run, refreshes the execution's heartbeat while nothing happens,
-and, as a side job, marks the runs of dead processes interrupted.
+A thread of this process would share the interpreter lock with the run: each
+time the driver let go of it, the writer waited up to a switch interval to
+get it back, so it fell behind and most rows were written at the end while
+the run waited. A writer process (rb/store/writer_process.py, one per store
+per process) inserts in parallel instead. The run's thread converts each row
+to what the driver takes and sends batches down a pipe; nothing it sends is
+lost if this process is killed, since the child commits all it has read.
+
+The execution's own row is inserted here, before the run goes on (the rows
+sent later refer to it), and its final update is made here once the child
+has acknowledged every row before it. Listeners hear of an event only once
+what came with it is committed: with listeners, every event is followed by
+a sync, and the child's acknowledgement delivers it (on this module's reader
+thread); without listeners rows go in batches and the end waits for one
+acknowledgement.
 """
 
 from __future__ import annotations
 
+import atexit
+import itertools
+import os
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
-from contextlib import ExitStack, suppress
-from datetime import UTC, datetime
+from contextlib import suppress
 from typing import Any
 
 from rb.engine.events import Event, Listener
-from rb.store import lease
+from rb.store import writer_process
 from rb.store.bulk import BulkInsert
-from rb.store.database import Store, StoreError
-from rb.store.handoff import Handoff
+from rb.store.database import SQLITE_PRAGMAS, Store, StoreError
 from rb.store.queries import reap_interrupted
 from rb.store.tables import executions
 
@@ -27,12 +39,13 @@ from rb.store.tables import executions
 # None when there is nothing to write), its row, and the event to pass on.
 Item = tuple[Any, Any, Event | None]
 
-_STOP = object()
-_BATCH = 2048  # most items one transaction takes
+_ROWS_PER_FRAME = 64
+_INSERT_EXECUTION = "execution"
+_tokens = itertools.count(1)
 
 
 class Writer:
-    """Writes one run's items on a thread of its own, then tells `downstream`."""
+    """Writes one run's items through the store's writer process."""
 
     def __init__(
         self,
@@ -45,44 +58,64 @@ class Writer:
         self.store = store
         self.inserts = inserts
         self.downstream = list(downstream)
-        self.execution_id: str | None = None  # whose heartbeat to refresh
+        self.execution_id: str | None = None
         self.error: str | None = None
+        self.started = False
         self._reap = reap
-        self._queue: Handoff[Any] = Handoff()
-        self._connection = ExitStack()
-        self._conn: Any = None
-        self._thread = threading.Thread(target=self._loop, name="rb-recorder", daemon=True)
-
-    @property
-    def started(self) -> bool:
-        return self._thread.ident is not None
+        self._token = next(_tokens)
+        self._child: _Child | None = None
+        self._rows: list[Any] = []  # rows of `_table`, as the recorder made them
+        self._table = ""
+        self._events: list[Event] = []  # to pass on after the next sync
+        self._seq = 0
+        self._unacked: deque[tuple[int, list[Event]]] = deque()
+        self._acked = threading.Condition()
 
     def start(self) -> None:
-        """Open the connection (on the calling thread), then start writing.
-
-        Opened here, on the run's thread before the run goes on, because each
-        round trip made on the writer costs it a wait for the interpreter lock
-        (up to the switch interval) once the run holds it. Autocommit: each
-        statement commits itself, with no BEGIN and COMMIT round trips.
-        """
+        """Begin the run (on the run's thread, before the run goes on)."""
+        self.started = True
         try:
-            conn = self._connection.enter_context(self.store.connect())
-            self._conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._child = _child_for(self.store)
+            self._child.attach(self)
         except StoreError as exc:  # keep the run going and delivering; report at the end
             self.error = str(exc)
-        self._thread.start()
 
     def put(self, item: Item) -> None:
-        """Queue `item` (from the run's thread); it never waits."""
-        self._queue.put(item)
+        """Take one item from the run's thread."""
+        statement, row, event = item
+        if statement.__class__ is str:
+            if statement == _INSERT_EXECUTION:
+                self._insert_execution(row)
+                if event is not None:
+                    self.deliver([event])
+                return
+            if statement != self._table or len(self._rows) >= _ROWS_PER_FRAME:
+                self._send_rows()
+                self._table = statement
+            self._rows.append(row)
+        elif statement is not None:  # the run's final update: after every row
+            self._wait_acknowledged()
+            self._execute(statement)
+            if event is not None:
+                self.deliver([event])
+            return
+        if event is not None and self.downstream:
+            self._events.append(event)
+            self._sync()
 
     def close(self) -> None:
-        """Wait until everything queued is committed and delivered (once is enough)."""
+        """Wait until everything sent is committed and delivered (once is enough)."""
         if not self.started:
-            self._connection.close()
-        elif self._thread.is_alive():
-            self._queue.put(_STOP, wake=True)  # the last item: never left waiting
-            self._thread.join()
+            return
+        self._wait_acknowledged()
+        child, self._child = self._child, None
+        if child is not None:
+            child.detach(self)
+        if self._reap:
+            self._reap = False
+            # Not this run's business if it fails: the next command to open the store reaps.
+            with suppress(StoreError):
+                reap_interrupted(self.store)
 
     def deliver(self, events: Sequence[Event]) -> None:
         """Tell every downstream listener of `events`, in order."""
@@ -90,79 +123,191 @@ class Writer:
             for listener in self.downstream:
                 listener(event)
 
-    # On the writer's thread. --------------------------------------------------
-    def _loop(self) -> None:
-        try:
-            self._drain(self._conn)
-        finally:
-            self._connection.close()
-
-    def _drain(self, conn: Any) -> None:
-        while True:
-            if self._reap and not self._queue.pending():
-                self._reap_dead(conn)  # a quiet moment (a live run waiting on the world)
-            batch = self._queue.take(_BATCH, timeout=lease.HEARTBEAT_SECONDS)
-            if not batch:
-                self._beat(conn)
-                continue
-            stop = _STOP in batch
-            if stop:
-                batch = [item for item in batch if item is not _STOP]
-            self._commit(conn, batch)
-            if self.downstream:
-                self.deliver([event for _, _, event in batch if event is not None])
-            if stop:
-                if self._reap:  # never quiet: reap once the run is recorded
-                    self._reap_dead(conn)
-                return
-
-    def _reap_dead(self, conn: Any) -> None:
-        """Mark runs whose process died as interrupted."""
-        self._reap = False
-        if conn is None or self.error is not None:
+    # Sending (the run's thread). -----------------------------------------------
+    def _send_rows(self) -> None:
+        if not self._rows:
             return
-        # Not this run's business if it fails: the next command to open the store reaps.
-        with suppress(StoreError):
-            reap_interrupted(self.store, conn)
+        rows, self._rows = self._rows, []
+        if self._child is None or self.error is not None:
+            return
+        insert = self.inserts[self._table]
+        self._child.send(("rows", self._token, self._table, insert.rows(rows)))
 
-    def _commit(self, conn: Any, items: list[Item]) -> None:
-        if self.error is not None or conn is None:
-            return  # already failing: keep the run going, report at the end
+    def _sync(self) -> None:
+        self._send_rows()
+        self._seq += 1
+        with self._acked:
+            self._unacked.append((self._seq, self._events))
+        self._events = []
+        if self._child is None or self.error is not None:
+            self._acknowledge(self._seq, self.error)
+            return
+        self._child.send(("sync", self._token, self._seq))
+
+    def _wait_acknowledged(self) -> None:
+        if not (self._rows or self._events or self._unacked or self._seq == 0):
+            return  # nothing sent since the last acknowledgement
+        self._sync()
+        with self._acked:
+            while self._unacked:
+                self._acked.wait()
+
+    def _insert_execution(self, row: Mapping[str, Any]) -> None:
+        self.execution_id = row["id"]
+        if self._child is not None:
+            self._child.send(("open", self._token, self.execution_id))
+        insert = self.inserts[_INSERT_EXECUTION]
         try:
-            with self.store.transaction(conn):
-                # Consecutive rows of one table go in one insert; updates keep
-                # their place in the order. Events with nothing to write (a
-                # step started) are only passed on.
-                kind: str | None = None
-                rows: list[Any] = []
-                for statement, row, _ in items:
-                    if statement is None:
-                        continue
-                    if statement.__class__ is str:
-                        if statement is not kind:
-                            self._insert(conn, kind, rows)
-                            kind, rows = statement, []
-                        rows.append(row)
-                    else:
-                        self._insert(conn, kind, rows)
-                        kind, rows = None, []
-                        conn.execute(statement)
-                self._insert(conn, kind, rows)
+            with self.store.begin() as conn:
+                insert.run(conn, insert.rows([row]))
+        except StoreError as exc:
+            self.error = self.error or str(exc)
+
+    def _execute(self, statement: Any) -> None:
+        if self.error is not None:
+            return
+        try:
+            with self.store.begin() as conn:
+                conn.execute(statement)
         except StoreError as exc:
             self.error = str(exc)
 
-    def _insert(self, conn: Any, kind: str | None, rows: list[Any]) -> None:
-        if kind is not None and rows:
-            insert = self.inserts[kind]
-            insert.run(conn, insert.rows(rows))
+    # Acknowledgements (the reader thread). --------------------------------------
+    def _acknowledge(self, seq: int, error: str | None) -> None:
+        """Everything up to `seq` is committed (or failed with `error`): pass it on."""
+        if error is not None and self.error is None:
+            self.error = error
+        ready: list[Event] = []
+        with self._acked:
+            while self._unacked and self._unacked[0][0] <= seq:
+                ready.extend(self._unacked.popleft()[1])
+        self.deliver(ready)
+        with self._acked:
+            self._acked.notify_all()
 
-    def _beat(self, conn: Any) -> None:
-        if conn is None or self.error is not None:
-            return
-        # A failure here is not reported: the next write will report a real problem.
-        with suppress(StoreError), self.store.transaction(conn):
-            conn.execute(
-                executions.update()
-                .where(executions.c.id == self.execution_id)
-                .values(heartbeat_at=datetime.now(UTC))
-            )
+
+class _Child:
+    """One writer process, shared by the runs recording to one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.shown = store.shown
+        try:
+            self.process = writer_process.started()
+        except OSError as exc:
+            raise StoreError(f"cannot start the writer for {self.shown}: {exc}") from None
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._in = self.process.stdin.fileno()
+        self._out = self.process.stdout.fileno()
+        self._lock = threading.Lock()  # one frame at a time
+        self._runs: dict[int, Writer] = {}
+        self.failure: str | None = None
+        self.send(("init", *_connection(store)))
+        self._reader = threading.Thread(target=self._read, name="rb-writer-acks", daemon=True)
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self.failure is None and self.process.poll() is None
+
+    def attach(self, run: Writer) -> None:
+        with self._lock:
+            self._runs[run._token] = run
+        if self.failure is not None:
+            raise StoreError(self.failure)
+
+    def detach(self, run: Writer) -> None:
+        with self._lock:
+            self._runs.pop(run._token, None)
+        self.send(("close", run._token))
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        data = memoryview(writer_process.frame(message))
+        with self._lock:
+            try:
+                while data:
+                    data = data[os.write(self._in, data) :]
+            except OSError:
+                pass  # the child is gone: the reader fails the runs
+
+    def close(self) -> None:
+        """End the child's input: it commits what it has read, then exits.
+
+        Nothing waits for that: every run already waited for its rows.
+        """
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+
+    def discard(self) -> None:
+        """Let go of a child that failed: its pipes closed, the process reaped."""
+        self.close()
+        self._reader.join()  # it ends at the end of the child's output
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.process.wait()
+
+    def _read(self) -> None:
+        while True:
+            message = writer_process.read_frame(self._out)
+            if message is None:
+                self._fail(self.failure or f"the writer for {self.shown} stopped")
+                return
+            kind = message[0]
+            if kind == "fatal":
+                self.failure = f"cannot reach database {self.shown}: {message[1]}"
+            elif kind in ("ok", "error"):
+                with self._lock:
+                    run = self._runs.get(message[1])
+                if run is not None:
+                    error = None if kind == "ok" else f"database {self.shown}: {message[2]}"
+                    run._acknowledge(message[2] if kind == "ok" else run._seq, error)
+
+    def _fail(self, error: str) -> None:
+        self.failure = error
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            run._acknowledge(run._seq, error)
+
+
+def _connection(store: Store) -> tuple[str, str, list[str], dict[str, Any], str]:
+    """What the child needs: driver, target, setup, each table's statements, heartbeat."""
+    url = store.engine.url
+    tables = {kind: insert.statements() for kind, insert in _inserts(store).items()}
+    if store.is_sqlite:
+        beat = f"UPDATE {executions.name} SET heartbeat_at = ? WHERE id = ?"
+        return "sqlite", url.database or "", list(SQLITE_PRAGMAS), tables, beat
+    target = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    beat = f"UPDATE {executions.name} SET heartbeat_at = %s WHERE id = %s"
+    return "postgresql", target, [], tables, beat
+
+
+def _inserts(store: Store) -> dict[str, BulkInsert]:
+    from rb.store.bulk import bulk_insert
+    from rb.store.tables import exchanges, step_logs
+
+    dialect = store.engine.dialect
+    return {"step": bulk_insert(step_logs, dialect), "exchange": bulk_insert(exchanges, dialect)}
+
+
+_CHILDREN: dict[str, _Child] = {}
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _child_for(store: Store) -> _Child:
+    with _CHILDREN_LOCK:
+        child = _CHILDREN.get(store.url)
+        if child is None or not child.alive:
+            if child is not None:
+                child.discard()
+            child = _CHILDREN[store.url] = _Child(store)
+        return child
+
+
+@atexit.register
+def _close_children() -> None:
+    # Whatever was sent is committed before this process ends.
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN.values())
+        _CHILDREN.clear()
+    for child in children:
+        child.close()

@@ -146,8 +146,8 @@ class RecordingWorld:
 def _plain(value: Any) -> dict[str, Any]:
     """A request or response as JSON data, detached from the live objects.
 
-    The row is written later, on the recorder's thread, so it must not share
-    anything a step could still change. A JSON round trip copies it in C, and
+    The row is converted later, when its batch goes to the writer process, so
+    it must not share anything a step could still change. A JSON round trip copies it in C, and
     is what the store does to it anyway; `asdict` (a deep copy) is the
     fallback for anything JSON cannot hold.
     """

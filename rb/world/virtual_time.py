@@ -30,8 +30,9 @@ class _JumpingSelector(selectors.DefaultSelector):
             return super().select(timeout)
         # Nothing real is awaited, so there is nothing to poll for: jump to
         # the next timer at once. Skipping the poll's system call matters:
-        # it lets go of the interpreter lock, and a recorder thread waiting
-        # for the lock would then cost a thread switch per loop iteration.
+        # it lets go of the interpreter lock, and another thread waiting for
+        # the lock (the recorder's reader of acknowledgements, a server's
+        # threads) would then cost a thread switch per loop iteration.
         # (A callback another thread schedules is already in the ready queue.)
         if timeout > 0:
             self.now += timeout

@@ -1,7 +1,8 @@
 """Each execution's events, kept in memory for any number of stream readers.
 
-The recorder tells a feed of each event on its writer thread, once the event
-is committed to the store; the feed hands it to the server's event loop,
+The recorder tells a feed of each event once the event is committed to the
+store (on the thread that reads the writer's acknowledgements, or the run's
+own for its first and last events); the feed hands it to the server's event loop,
 where readers wait. So a client streaming an execution never sees a step the
 store does not hold yet, and every reader sees the same events in the same
 order, from the first one, however late it connects.
@@ -39,7 +40,7 @@ class Published:
 
 
 class Feed:
-    """The events of one execution. `listener` is called on the recorder's thread;
+    """The events of one execution. `listener` is called on the recorder's threads;
     everything else runs on the server's event loop."""
 
     def __init__(self, registry: FeedRegistry, loop: asyncio.AbstractEventLoop) -> None:
@@ -47,7 +48,7 @@ class Feed:
         self._loop = loop
         self.events: list[Published] = []
         self.finished = False
-        # Set on the recorder's thread as soon as the run is recorded, so the
+        # Set by the recorder as soon as the run is recorded, so the
         # worker that ran it can read it back without waiting for the loop.
         self.execution_id: str | None = None
         self.started: asyncio.Future[str] = loop.create_future()

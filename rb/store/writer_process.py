@@ -1,0 +1,195 @@
+"""The writer process: inserts recorded rows, off the recording process's lock.
+
+This file is the program of that process (run as a script by `spawn`, one per
+store per recording process, see rb/store/writer.py) and the few helpers the
+recording process needs to start it and talk to it. It reads frames from
+stdin and answers on stdout; each
+frame is a 4-byte little-endian length and a `marshal`led tuple. Parent to
+child:
+
+- ("init", driver, target, setup, tables, beat): connect (driver "sqlite" with
+  a file path, or "postgresql" with a libpq URL), run the `setup` statements,
+  and learn each table's INSERT (and COPY) statement and the heartbeat UPDATE;
+- ("open", token, execution_id) / ("close", token): a run begins or ends;
+- ("rows", token, table, rows): insert driver-ready rows, in one transaction;
+- ("sync", token, seq): answer ("ok", token, seq) once everything before it
+  is committed, or ("error", token, message) if the run's rows failed.
+
+It answers ("ready",) after connecting, or ("fatal", message) and exits. While
+no frame comes it refreshes the heartbeat of the open runs. It exits at the
+end of its input: when the recording process dies, even by SIGKILL, whatever
+it had sent is still committed.
+
+Only the standard library and the database driver are imported here: the
+process starts while rb loads, so a recording command starts one early
+(`prestart`) and the run finds it ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import select
+import struct
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_HEADER = struct.Struct("<I")
+_BEAT_SECONDS = 15.0
+
+
+_prestarted: list[Any] = []
+
+
+def spawn() -> Any:
+    """Start a writer process; it waits for its init frame."""
+    import subprocess
+
+    # -P: neither this file's folder nor the current one on the module path;
+    # the process needs only the standard library and the database driver.
+    return subprocess.Popen(
+        [sys.executable, "-P", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0
+    )
+
+
+def prestart() -> None:
+    """Start a writer process now, for a recording about to begin."""
+    if not _prestarted:
+        with contextlib.suppress(OSError):  # `started` tries again and reports it
+            _prestarted.append(spawn())
+
+
+def started() -> Any:
+    """The process `prestart` started, or a new one (OSError if it cannot start)."""
+    return _prestarted.pop() if _prestarted else spawn()
+
+
+def read_frame(fd: int) -> Any:
+    """The next frame on `fd`, or None at the end of the input."""
+    header = _read_exactly(fd, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    body = _read_exactly(fd, size)
+    if body is None:
+        return None
+    return marshal.loads(body)
+
+
+def frame(value: Any) -> bytes:
+    """`value` as one frame."""
+    body = marshal.dumps(value)
+    return _HEADER.pack(len(body)) + body
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = os.read(fd, size)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+class _Database:
+    def __init__(self, driver: str, target: str, setup: list[str]) -> None:
+        self.driver = driver
+        if driver == "sqlite":
+            import sqlite3
+
+            self.conn: Any = sqlite3.connect(target, isolation_level=None)
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(target, autocommit=True)
+        for statement in setup:
+            self.conn.execute(statement)
+
+    def insert(self, table: tuple[str, str | None], rows: list[Any]) -> None:
+        insert, copy = table
+        if copy is not None and len(rows) > 1:
+            with self.conn.cursor() as cursor, cursor.copy(copy) as out:
+                for row in rows:
+                    out.write_row(row)
+            return
+        if self.driver == "sqlite":
+            self.conn.execute("BEGIN")
+            try:
+                self.conn.executemany(insert, rows)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+            return
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            cursor.executemany(insert, rows)
+
+    def beat(self, statement: str, execution_ids: list[str]) -> None:
+        now = datetime.now(UTC)
+        if self.driver == "sqlite":
+            now_text = now.strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy stores it
+            for execution_id in execution_ids:
+                self.conn.execute(statement, (now_text, execution_id))
+        else:
+            for execution_id in execution_ids:
+                self.conn.execute(statement, (now, execution_id))
+
+
+def main() -> int:
+    """Serve frames from stdin until it ends."""
+    out = sys.stdout.buffer
+    first = read_frame(0)
+    if first is None:
+        return 0
+    _, driver, target, setup, tables, beat = first
+    try:
+        database = _Database(driver, target, setup)
+    except Exception as exc:
+        out.write(frame(("fatal", _message(exc))))
+        out.flush()
+        return 1
+    out.write(frame(("ready",)))
+    out.flush()
+    open_runs: dict[Any, str] = {}
+    failed: dict[Any, str] = {}
+    while True:
+        waiting, _, _ = select.select([0], [], [], _BEAT_SECONDS)
+        if not waiting:
+            if open_runs:
+                # A failure here is not reported: the next write reports a real problem.
+                with contextlib.suppress(Exception):
+                    database.beat(beat, list(open_runs.values()))
+            continue
+        message = read_frame(0)
+        if message is None:
+            return 0
+        kind, token = message[0], message[1]
+        if kind == "rows":
+            if token not in failed:
+                try:
+                    database.insert(tables[message[2]], message[3])
+                except Exception as exc:
+                    failed[token] = _message(exc)
+        elif kind == "sync":
+            answer = (
+                ("error", token, failed[token]) if token in failed else ("ok", token, message[2])
+            )
+            out.write(frame(answer))
+            out.flush()
+        elif kind == "open":
+            open_runs[token] = message[2]
+        elif kind == "close":
+            open_runs.pop(token, None)
+            failed.pop(token, None)
+
+
+def _message(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
