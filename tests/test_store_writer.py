@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rb.commands.execution import run_recorded
+from rb.commands.execution import live_world, run_recorded
 from rb.engine.events import Event, StepSucceeded
 from rb.store import writer, writer_process
 from rb.store.database import StoreError, open_store
@@ -13,6 +13,7 @@ from rb.world.fixture import FixtureWorld
 from rb.world.fixture_format import from_data
 
 from .engine_helpers import runbook
+from .servers import TestServer
 
 CHAIN = """\
 id: chain
@@ -24,22 +25,40 @@ steps:
   - {id: three, type: wait, depends_on: [two], inputs: {seconds: 0}}
 """
 
+# Step `two` waits on the test server's /slow, which answers when released.
+HELD = """\
+id: held
+name: Held
+version: "1"
+steps:
+  - {id: one, type: wait, inputs: {seconds: 0}}
+  - id: two
+    type: data_fetch
+    depends_on: [one]
+    timeout_seconds: 120
+    inputs: {source_url: "SLOW_URL"}
+"""
 
-def test_a_writer_process_that_dies_fails_the_recording_clearly(store_url: str) -> None:
+
+def test_a_writer_process_that_dies_fails_the_recording_clearly(
+    store_url: str, http_server: TestServer
+) -> None:
     store = open_store(store_url)
     killed: list[int] = []
 
     def kill_the_writer(event: Event) -> None:
-        # Told only once the step is committed; then the writer goes away.
+        # Told once step one is committed, while step two is held: the
+        # writer goes away, then step two may finish.
         if isinstance(event, StepSucceeded) and not killed:
             process = writer._CHILDREN[store.url].process
             process.kill()
             killed.append(process.wait())
+            http_server.state.release.set()
 
     with pytest.raises(StoreError) as failed:
         run_recorded(
-            runbook(CHAIN),
-            FixtureWorld(from_data({})),
+            runbook(HELD.replace("SLOW_URL", http_server.url("/slow"))),
+            live_world(secrets={}, facts={}),
             params={},
             listeners=[kill_the_writer],
             db=store_url,
@@ -48,7 +67,7 @@ def test_a_writer_process_that_dies_fails_the_recording_clearly(store_url: str) 
     assert f"the writer for {store.shown} stopped" in str(failed.value)
     assert "the run itself ended success" in str(failed.value)
 
-    # What was acknowledged is kept; the next run gets a new writer.
+    # The next run gets a new writer.
     reap_interrupted(store)
     result, run_id = run_recorded(
         runbook(CHAIN), FixtureWorld(from_data({})), params={}, db=store_url

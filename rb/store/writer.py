@@ -68,6 +68,7 @@ class Writer:
         self._table = ""
         self._events: list[Event] = []  # to pass on after the next sync
         self._seq = 0
+        self._unsynced = False  # rows sent since the last sync
         self._unacked: deque[tuple[int, list[Event]]] = deque()
         self._acked = threading.Condition()
 
@@ -132,20 +133,24 @@ class Writer:
             return
         insert = self.inserts[self._table]
         self._child.send(("rows", self._token, self._table, insert.rows(rows)))
+        self._unsynced = True
 
     def _sync(self) -> None:
         self._send_rows()
+        self._unsynced = False
         self._seq += 1
         with self._acked:
             self._unacked.append((self._seq, self._events))
+            failed = self._child is None or self.error is not None
         self._events = []
-        if self._child is None or self.error is not None:
-            self._acknowledge(self._seq, self.error)
+        if failed:
+            self._acknowledge(None, None)
             return
+        assert self._child is not None
         self._child.send(("sync", self._token, self._seq))
 
     def _wait_acknowledged(self) -> None:
-        if not (self._rows or self._events or self._unacked or self._seq == 0):
+        if not (self._rows or self._events or self._unsynced or self._unacked):
             return  # nothing sent since the last acknowledgement
         self._sync()
         with self._acked:
@@ -173,13 +178,17 @@ class Writer:
             self.error = str(exc)
 
     # Acknowledgements (the reader thread). --------------------------------------
-    def _acknowledge(self, seq: int, error: str | None) -> None:
-        """Everything up to `seq` is committed (or failed with `error`): pass it on."""
-        if error is not None and self.error is None:
-            self.error = error
+    def _acknowledge(self, seq: int | None, error: str | None) -> None:
+        """Everything up to `seq` (None: all sent) is committed, or failed with `error`.
+
+        Either way its events are passed on: a failed recording is reported
+        at the end, and the run goes on.
+        """
         ready: list[Event] = []
         with self._acked:
-            while self._unacked and self._unacked[0][0] <= seq:
+            if error is not None and self.error is None:
+                self.error = error
+            while self._unacked and (seq is None or self._unacked[0][0] <= seq):
                 ready.extend(self._unacked.popleft()[1])
         self.deliver(ready)
         with self._acked:
@@ -199,6 +208,9 @@ class _Child:
         self._in = self.process.stdin.fileno()
         self._out = self.process.stdout.fileno()
         self._lock = threading.Lock()  # one frame at a time
+        # A lock of its own: the reader must never wait for a write to the
+        # child, which may be waiting for the reader to take its answers.
+        self._runs_lock = threading.Lock()
         self._runs: dict[int, Writer] = {}
         self.failure: str | None = None
         self.send(("init", *_connection(store)))
@@ -210,13 +222,13 @@ class _Child:
         return self.failure is None and self.process.poll() is None
 
     def attach(self, run: Writer) -> None:
-        with self._lock:
+        with self._runs_lock:
             self._runs[run._token] = run
         if self.failure is not None:
             raise StoreError(self.failure)
 
     def detach(self, run: Writer) -> None:
-        with self._lock:
+        with self._runs_lock:
             self._runs.pop(run._token, None)
         self.send(("close", run._token))
 
@@ -255,18 +267,18 @@ class _Child:
             if kind == "fatal":
                 self.failure = f"cannot reach database {self.shown}: {message[1]}"
             elif kind in ("ok", "error"):
-                with self._lock:
+                with self._runs_lock:
                     run = self._runs.get(message[1])
                 if run is not None:
                     error = None if kind == "ok" else f"database {self.shown}: {message[2]}"
-                    run._acknowledge(message[2] if kind == "ok" else run._seq, error)
+                    run._acknowledge(message[2] if kind == "ok" else None, error)
 
     def _fail(self, error: str) -> None:
         self.failure = error
-        with self._lock:
+        with self._runs_lock:
             runs = list(self._runs.values())
         for run in runs:
-            run._acknowledge(run._seq, error)
+            run._acknowledge(None, error)
 
 
 def _connection(store: Store) -> tuple[str, str, list[str], dict[str, Any], str]:
