@@ -13,7 +13,8 @@ child:
 - ("open", token, execution_id) / ("close", token): a run begins or ends;
 - ("rows", token, table, rows): insert driver-ready rows, in one transaction;
 - ("sync", token, seq): answer ("ok", token, seq) once everything before it
-  is committed, or ("error", token, message) if the run's rows failed.
+  is committed, or ("error", token, message) if the run's rows failed; while
+  more frames are waiting the answer waits too, and covers later syncs.
 
 It answers ("ready",) after connecting, or ("fatal", message) and exits. While
 no frame comes it refreshes the heartbeat of the open runs. It exits at the
@@ -38,6 +39,7 @@ from typing import Any
 
 _HEADER = struct.Struct("<I")
 _BEAT_SECONDS = 15.0
+_MOST_HELD = 64  # frames an answer may wait behind, so a busy input cannot starve it
 
 
 _prestarted: list[Any] = []
@@ -162,9 +164,21 @@ def main() -> int:
     out.flush()
     open_runs: dict[Any, str] = {}
     failed: dict[Any, str] = {}
+    # Answers to syncs wait while more frames are already there: one answer
+    # then covers a burst (an answer acknowledges everything up to its seq),
+    # and the recording process wakes once for it, not once per event.
+    answers: dict[Any, tuple[Any, ...]] = {}
+    held = 0
     while True:
-        waiting, _, _ = select.select([0], [], [], _BEAT_SECONDS)
-        if not waiting:
+        waiting, _, _ = select.select([0], [], [], 0 if answers else _BEAT_SECONDS)
+        if not waiting or held >= _MOST_HELD:
+            if answers:
+                for answer in answers.values():
+                    out.write(frame(answer))
+                out.flush()
+                answers.clear()
+                held = 0
+                continue
             if open_runs:
                 # A failure here is not reported: the next write reports a real problem.
                 with contextlib.suppress(Exception):
@@ -174,6 +188,7 @@ def main() -> int:
         if message is None:
             return 0
         kind, token = message[0], message[1]
+        held += bool(answers)
         if kind == "rows":
             if token not in failed:
                 try:
@@ -181,11 +196,8 @@ def main() -> int:
                 except Exception as exc:
                     failed[token] = _message(exc)
         elif kind == "sync":
-            answer = (
-                ("error", token, failed[token]) if token in failed else ("ok", token, message[2])
-            )
-            out.write(frame(answer))
-            out.flush()
+            error = failed.get(token)
+            answers[token] = ("ok", token, message[2]) if error is None else ("error", token, error)
         elif kind == "open":
             open_runs[token] = message[2]
         elif kind == "close":
