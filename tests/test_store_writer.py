@@ -15,29 +15,28 @@ from rb.world.fixture_format import from_data
 from .engine_helpers import runbook
 from .servers import TestServer
 
-CHAIN = """\
+FIRST = """\
 id: chain
 name: Chain
 version: "1"
 steps:
   - {id: one, type: wait, inputs: {seconds: 0}}
+"""
+CHAIN = (
+    FIRST
+    + """\
   - {id: two, type: wait, depends_on: [one], inputs: {seconds: 0}}
   - {id: three, type: wait, depends_on: [two], inputs: {seconds: 0}}
 """
-
+)
 # Step `two` waits on the test server's /slow, which answers when released.
-HELD = """\
-id: held
-name: Held
-version: "1"
-steps:
-  - {id: one, type: wait, inputs: {seconds: 0}}
-  - id: two
-    type: data_fetch
-    depends_on: [one]
-    timeout_seconds: 120
-    inputs: {source_url: "SLOW_URL"}
+HELD = (
+    FIRST
+    + """\
+  - {id: two, type: data_fetch, depends_on: [one], timeout_seconds: 120,
+     inputs: {source_url: "SLOW_URL"}}
 """
+)
 
 
 def test_a_writer_process_that_dies_fails_the_recording_clearly(
