@@ -69,7 +69,7 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
         insert = BulkInsert(executions, dialect)
         insert.run(conn, insert.rows([execution]))
     # Steps and exchanges: by the writer process's code, on its own connection.
-    driver, target, setup, _, _ = writer._connection(store)
+    driver, target, setup, *_ = writer._connection(store, {})
     database = writer_process._Database(driver, target, setup)
     try:
         for table, rows in ((step_logs, steps), (exchanges, [exchange])):

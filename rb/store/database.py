@@ -85,12 +85,6 @@ class Store:
             yield conn
 
     @contextmanager
-    def transaction(self, conn: Any) -> Iterator[Any]:
-        """A transaction on a connection from `connect`, errors named."""
-        with self._errors_named(), conn.begin():
-            yield conn
-
-    @contextmanager
     def _errors_named(self) -> Iterator[None]:
         import sqlalchemy
 

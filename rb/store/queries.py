@@ -26,13 +26,10 @@ class Run:
         return str(self.row["id"])
 
 
-def reap_interrupted(store: Store, conn: Any = None) -> list[str]:
-    """Mark runs whose process is gone as `interrupted`; returns their ids.
-
-    On `conn` (from `store.connect`) when given, else on a connection of its own.
-    """
+def reap_interrupted(store: Store) -> list[str]:
+    """Mark runs whose process is gone as `interrupted`; returns their ids."""
     now = datetime.now(UTC)
-    with store.transaction(conn) if conn is not None else store.begin() as conn:
+    with store.begin() as conn:
         running = conn.execute(
             executions.select()
             .with_only_columns(executions.c.id, executions.c.lease, executions.c.heartbeat_at)

@@ -29,7 +29,7 @@ from contextlib import suppress
 from typing import Any
 
 from rb.engine.events import Event, Listener
-from rb.store import writer_process
+from rb.store import lease, writer_process
 from rb.store.bulk import BulkInsert
 from rb.store.database import SQLITE_PRAGMAS, Store, StoreError
 from rb.store.queries import reap_interrupted
@@ -76,7 +76,7 @@ class Writer:
         """Begin the run (on the run's thread, before the run goes on)."""
         self.started = True
         try:
-            self._child = _child_for(self.store)
+            self._child = _child_for(self.store, self.inserts)
             self._child.attach(self)
         except StoreError as exc:  # keep the run going and delivering; report at the end
             self.error = str(exc)
@@ -198,7 +198,7 @@ class Writer:
 class _Child:
     """One writer process, shared by the runs recording to one store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, inserts: Mapping[str, BulkInsert]) -> None:
         self.shown = store.shown
         try:
             self.process = writer_process.started()
@@ -213,7 +213,7 @@ class _Child:
         self._runs_lock = threading.Lock()
         self._runs: dict[int, Writer] = {}
         self.failure: str | None = None
-        self.send(("init", *_connection(store)))
+        self.send(("init", *_connection(store, inserts)))
         self._reader = threading.Thread(target=self._read, name="rb-writer-acks", daemon=True)
         self._reader.start()
 
@@ -281,37 +281,33 @@ class _Child:
             run._acknowledge(None, error)
 
 
-def _connection(store: Store) -> tuple[str, str, list[str], dict[str, Any], str]:
-    """What the child needs: driver, target, setup, each table's statements, heartbeat."""
+def _connection(
+    store: Store, inserts: Mapping[str, BulkInsert]
+) -> tuple[str, str, list[str], dict[str, Any], str, float]:
+    """What the child needs: driver, target, setup, the statements of the tables
+    it writes (all but the execution's own), the heartbeat and its interval."""
     url = store.engine.url
-    tables = {kind: insert.statements() for kind, insert in _inserts(store).items()}
+    tables = {kind: i.statements() for kind, i in inserts.items() if kind != _INSERT_EXECUTION}
     if store.is_sqlite:
         beat = f"UPDATE {executions.name} SET heartbeat_at = ? WHERE id = ?"
-        return "sqlite", url.database or "", list(SQLITE_PRAGMAS), tables, beat
+        setup = list(SQLITE_PRAGMAS)
+        return "sqlite", url.database or "", setup, tables, beat, lease.HEARTBEAT_SECONDS
     target = url.set(drivername="postgresql").render_as_string(hide_password=False)
     beat = f"UPDATE {executions.name} SET heartbeat_at = %s WHERE id = %s"
-    return "postgresql", target, [], tables, beat
-
-
-def _inserts(store: Store) -> dict[str, BulkInsert]:
-    from rb.store.bulk import bulk_insert
-    from rb.store.tables import exchanges, step_logs
-
-    dialect = store.engine.dialect
-    return {"step": bulk_insert(step_logs, dialect), "exchange": bulk_insert(exchanges, dialect)}
+    return "postgresql", target, [], tables, beat, lease.HEARTBEAT_SECONDS
 
 
 _CHILDREN: dict[str, _Child] = {}
 _CHILDREN_LOCK = threading.Lock()
 
 
-def _child_for(store: Store) -> _Child:
+def _child_for(store: Store, inserts: Mapping[str, BulkInsert]) -> _Child:
     with _CHILDREN_LOCK:
         child = _CHILDREN.get(store.url)
         if child is None or not child.alive:
             if child is not None:
                 child.discard()
-            child = _CHILDREN[store.url] = _Child(store)
+            child = _CHILDREN[store.url] = _Child(store, inserts)
         return child
 
 

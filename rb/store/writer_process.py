@@ -7,9 +7,10 @@ stdin and answers on stdout; each
 frame is a 4-byte little-endian length and a `marshal`led tuple. Parent to
 child:
 
-- ("init", driver, target, setup, tables, beat): connect (driver "sqlite" with
-  a file path, or "postgresql" with a libpq URL), run the `setup` statements,
-  and learn each table's INSERT (and COPY) statement and the heartbeat UPDATE;
+- ("init", driver, target, setup, tables, beat, every): connect (driver
+  "sqlite" with a file path, or "postgresql" with a libpq URL), run the `setup`
+  statements, and learn each table's INSERT (and COPY) statement and the
+  heartbeat UPDATE, made every `every` seconds;
 - ("open", token, execution_id) / ("close", token): a run begins or ends;
 - ("rows", token, table, rows): insert driver-ready rows, in one transaction;
 - ("sync", token, seq): answer ("ok", token, seq) once everything before it
@@ -38,7 +39,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 _HEADER = struct.Struct("<I")
-_BEAT_SECONDS = 15.0
 _MOST_HELD = 64  # frames an answer may wait behind, so a busy input cannot starve it
 
 
@@ -153,7 +153,7 @@ def main() -> int:
     first = read_frame(0)
     if first is None:
         return 0
-    _, driver, target, setup, tables, beat = first
+    _, driver, target, setup, tables, beat, every = first
     try:
         database = _Database(driver, target, setup)
     except Exception as exc:
@@ -170,7 +170,7 @@ def main() -> int:
     answers: dict[Any, tuple[Any, ...]] = {}
     held = 0
     while True:
-        waiting, _, _ = select.select([0], [], [], 0 if answers else _BEAT_SECONDS)
+        waiting, _, _ = select.select([0], [], [], 0 if answers else every)
         if not waiting or held >= _MOST_HELD:
             if answers:
                 for answer in answers.values():
