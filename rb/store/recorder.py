@@ -37,14 +37,13 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.database import Store, StoreError
 from rb.store.tables import exchanges, executions, step_logs
-from rb.store.writer import Item, Writer
+from rb.store.writer import INSERT_EXECUTION, Item, Writer
 
 # The hot inserts go straight to the driver (rb/store/bulk.py), in the
 # writer process; consecutive rows of one table are sent together.
-_INSERT_EXECUTION = "execution"
 _INSERT_STEP = "step"
 _INSERT_EXCHANGE = "exchange"
-_TABLES = {_INSERT_EXECUTION: executions, _INSERT_STEP: step_logs, _INSERT_EXCHANGE: exchanges}
+_TABLES = {INSERT_EXECUTION: executions, _INSERT_STEP: step_logs, _INSERT_EXCHANGE: exchanges}
 # A step's row is built as a tuple in this order (the table's), not as a dict.
 _STEP_COLUMNS = (
     "execution_id",
@@ -191,7 +190,7 @@ class Recorder:
         self._writer.start()
         # Listeners hear of the run as recorded: under its stored id and world.
         told = dataclasses.replace(event, execution_id=row["id"], world=self.world)
-        return _INSERT_EXECUTION, row, told
+        return INSERT_EXECUTION, row, told
 
     def _on_assumption(self, event: AssumptionChecked) -> None:
         assumption = {"id": event.assumption_id, "ok": event.ok, "detail": event.detail}

@@ -40,7 +40,8 @@ from rb.store.tables import executions
 Item = tuple[Any, Any, Event | None]
 
 _ROWS_PER_FRAME = 64
-_INSERT_EXECUTION = "execution"
+# The execution's own row: inserted by this process, not the child.
+INSERT_EXECUTION = "execution"
 _tokens = itertools.count(1)
 
 
@@ -85,7 +86,7 @@ class Writer:
         """Take one item from the run's thread."""
         statement, row, event = item
         if statement.__class__ is str:
-            if statement == _INSERT_EXECUTION:
+            if statement == INSERT_EXECUTION:
                 self._insert_execution(row)
                 if event is not None:
                     self.deliver([event])
@@ -161,7 +162,7 @@ class Writer:
         self.execution_id = row["id"]
         if self._child is not None:
             self._child.send(("open", self._token, self.execution_id))
-        insert = self.inserts[_INSERT_EXECUTION]
+        insert = self.inserts[INSERT_EXECUTION]
         try:
             with self.store.begin() as conn:
                 insert.run(conn, insert.rows([row]))
@@ -287,7 +288,7 @@ def _connection(
     """What the child needs: driver, target, setup, the statements of the tables
     it writes (all but the execution's own), the heartbeat and its interval."""
     url = store.engine.url
-    tables = {kind: i.statements() for kind, i in inserts.items() if kind != _INSERT_EXECUTION}
+    tables = {kind: i.statements() for kind, i in inserts.items() if kind != INSERT_EXECUTION}
     if store.is_sqlite:
         beat = f"UPDATE {executions.name} SET heartbeat_at = ? WHERE id = ?"
         setup = list(SQLITE_PRAGMAS)
