@@ -14,6 +14,7 @@ from rb.report import dumps
 from rb.store.database import open_store
 from rb.store.export import fixture_from_run
 from rb.store.queries import iso, list_runs, load_run, reap_interrupted
+from rb.wording import plural
 
 _AGO = re.compile(r"(\d+)([smhd])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -150,7 +151,7 @@ def _exchange_line(e: dict[str, Any]) -> str:
         got = f"HTTP {resp['status']}" if resp else ""
     elif e["kind"] == "sql":
         what = "SQL " + " ".join(req["query"].split())[:60]
-        got = f"{resp['row_count']} rows" if resp else ""
+        got = plural(resp["row_count"], "row") if resp else ""
     else:
         what = " ".join([req["command"], *map(str, req.get("args") or [])])[:70]
         got = f"exit {resp['exit_code']}" if resp else ""

@@ -46,7 +46,8 @@ class Exchange:
 
     def differences(self, wanted: Mapping[str, Any]) -> str:
         diffs = [
-            f"{k} differs (fixture {_text(v)}, request {_text(wanted.get(k))})"
+            f"{k} {'differ' if k.endswith('s') else 'differs'} "  # params differ, url differs
+            f"(fixture {_text(v)}, request {_text(wanted.get(k))})"
             for k, v in self.match.items()
             if wanted.get(k) != v
         ]
