@@ -49,7 +49,9 @@ def summary_lines(result: ExecutionResult, golden: GoldenCheck | None = None) ->
         elif golden.written:
             lines.append(f"{OK} Outputs: new golden file {golden.path} (review and commit it)")
         elif not golden.exists:
-            lines.append(f"{BAD} Outputs: no golden file {golden.path}: {golden.missing}")
+            # After a failed run the missing file is not what failed it.
+            mark = BAD if result.status == "success" else SKIP
+            lines.append(f"{mark} Outputs: no golden file {golden.path}: {golden.missing}")
         elif golden.ok:
             lines.append(f"{OK} Outputs match {golden.path}")
         else:
