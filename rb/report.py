@@ -86,7 +86,7 @@ def compare_golden(result: ExecutionResult, path: Path, *, update: bool) -> Gold
 
 
 def passed(result: ExecutionResult, golden: GoldenCheck | None) -> bool:
-    return result.status == "success" and (golden is None or golden.ok)
+    return result.ok and (golden is None or golden.ok)
 
 
 def json_report(
@@ -98,6 +98,7 @@ def json_report(
         "fixture": fixture,
         "execution_id": result.execution_id,
         "status": result.status,
+        "kpis_breached": list(result.kpis_breached),
         "passed": passed(result, golden),
         "error": result.error,
         "started_at": result.started_at,

@@ -50,3 +50,33 @@ def test_the_seed_examples_bare_api_token_is_the_fixtures_secret_and_never_store
     run = json.loads(shown.stdout)
     ingest = next(s for s in run["steps"] if s["step_id"] == "ingest")
     assert ingest["inputs"]["auth_token"] == "***"
+
+
+def test_the_seeds_acceptance_pack_runs_as_written(tmp_path: Path) -> None:
+    root = seed_project(tmp_path)
+    pack = root / "acceptance" / RUNBOOK / "acceptance.yml"
+    seed = Path(__file__).parents[2] / "shared" / "seeds" / "002_f089891ed1eb6658.txt"
+    if seed.exists():  # the pack is the seed's text, byte for byte
+        assert pack.read_text(encoding="utf-8").strip() in seed.read_text(encoding="utf-8")
+    result = run_rb("acceptance", "--no-record", cwd=root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split("  ") for line in result.stdout.splitlines()[1:3]]
+    assert [[c.strip() for c in row if c.strip()] for row in rows] == [
+        [RUNBOOK, "Happy path - 200 entities", "success", "4/4", "PASS"],
+        [RUNBOOK, "Partial failure - schema errors", "success", "3/3", "PASS"],
+    ]
+
+
+def test_a_baseline_name_needs_a_single_screenshot_step(tmp_path: Path) -> None:
+    root = seed_project(tmp_path)
+    runbook = root / "runbooks" / "seed_example.yaml"
+    text = runbook.read_text(encoding="utf-8")
+    second = text[text.index("  - id: screenshot_ui") :].replace("screenshot_ui", "screenshot_2")
+    runbook.write_text(text + "\n" + second, encoding="utf-8")
+    result = run_rb("acceptance", "--no-record", cwd=root)
+    assert result.returncode == 2
+    assert (
+        f"acceptance/{RUNBOOK}/acceptance.yml:10:9: error RB013 {RUNBOOK} has no step "
+        "'entity-list', and a baseline name needs exactly one ui_screenshot step (it has 2: "
+        "screenshot_ui, screenshot_2); key the baseline by its step id"
+    ) in result.stderr
