@@ -67,6 +67,13 @@ CODES: dict[str, Code] = _codes(
     ),
     ("RB064", "jsonpath-unknown-field", W, "a JSONPath starts at a field the result does not have"),
     ("RB065", "timeout-below-wait", W, "a step's timeout ends it before its own wait or deadline"),
+    ("RB066", "response-body-prefix", E, "an HTTP output's JSONPath starts with `$.body`"),
+    (
+        "RB067",
+        "response-field-in-body",
+        W,
+        "an HTTP output's JSONPath reads `$.status` or `$.headers` from the body",
+    ),
 )
 
 

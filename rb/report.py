@@ -116,7 +116,7 @@ PASS, NEW, UPDATED, FAIL = "PASS", "NEW", "UPDATED", "FAIL"
 def verdict(result: ExecutionResult, golden: GoldenCheck | None) -> str:
     """PASS only when every check ran and held; NEW or UPDATED when something
     was written instead of compared (a golden file, a screenshot baseline)."""
-    if result.status != "success" or (golden is not None and not golden.ok):
+    if not result.ok or (golden is not None and not golden.ok):
         return FAIL
     baselines = {
         o.result.get("baseline_status") for o in result.steps.values() if isinstance(o.result, dict)
@@ -142,6 +142,7 @@ def json_report(
         "fixture": fixture,
         "execution_id": result.execution_id,
         "status": result.status,
+        "kpis_breached": list(result.kpis_breached),
         "passed": passed(result, golden),
         "verdict": verdict(result, golden),
         "error": result.error,

@@ -30,6 +30,10 @@ class StepType:
     result: str  # prose: the shape of the result document that outputs query
     example: Mapping[str, Any]  # example inputs, shown in docs and checked by tests
     result_fields: tuple[str, ...] | None = None  # top-level result keys, if fixed
+    # The result field an output's JSONPath (`$...`) starts at, when not the
+    # whole document: HTTP steps query the response body, as Hurl and k6 do,
+    # while `${result...}` expressions still see status and headers.
+    query_field: str | None = None
     lazy_inputs: frozenset[str] = field(default_factory=frozenset)  # evaluated by the step
     sql_inputs: frozenset[str] = field(default_factory=frozenset)  # hold SQL text
     # Inputs saying how long the step may rightly take, in seconds.

@@ -52,7 +52,7 @@ steps:
       query: {times: "${params.times}"}
       headers: {X-Token: "${secrets.API_TOKEN}"}
     outputs:
-      said: "$.body"
+      said: "$"
 """
 
 GREET_FIXTURE = """\

@@ -25,7 +25,7 @@ steps:
     type: data_fetch
     retry: {max_attempts: 4, initial_delay_seconds: 2, multiplier: 3, max_delay_seconds: 10}
     inputs: {source_url: "http://api.test/x"}
-    outputs: {n: "$.body.n"}
+    outputs: {n: "$.n"}
 """,
         """
 http:
@@ -129,7 +129,7 @@ steps:
     type: data_fetch
     on_failure: log_and_continue
     inputs: {source_url: "http://api.test/flaky"}
-    outputs: {n: "$.body.n"}
+    outputs: {n: "$.n"}
   - {id: independent, type: wait, depends_on: [flaky], inputs: {seconds: 1}}
   - id: reader
     type: wait
@@ -315,7 +315,7 @@ steps:
   - id: fetch
     type: data_fetch
     inputs: {source_url: "http://api.test/e"}
-    outputs: {entities: "$.body"}
+    outputs: {entities: "$"}
   - id: check
     type: schema_check
     depends_on: [fetch]

@@ -24,7 +24,7 @@ steps:
     inputs:
       source_url: "http://api.test/login?key=${secrets.API_KEY}"
       auth_token: "${secrets.API_KEY}"
-    outputs: {echo: "$.body.token", message: "${'token is ' + result.body.token}"}
+    outputs: {echo: "$.token", message: "${'token is ' + result.body.token}"}
   - id: use
     type: shell
     depends_on: [login]

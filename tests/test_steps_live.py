@@ -42,10 +42,10 @@ steps:
     type: data_fetch
     inputs: {{source_url: "{http_server.url("/entities")}"}}
     outputs:
-      names: "$.body[*].name"
-      first_id: "$.body[0].id"
-      request_id: "$.headers['x-request-id']"
-      status: "$.status"
+      names: "$[*].name"
+      first_id: "$[0].id"
+      request_id: "${{result.headers['x-request-id']}}"
+      status: "${{result.status}}"
 """
     )
     assert result.status == "success", result.error
@@ -80,8 +80,8 @@ steps:
       headers: {{X-Trace: trace-1}}
       auth_token: "${{secrets.API_TOKEN}}"
     outputs:
-      auth: "$.body.headers.authorization"
-      query: "$.body.query"
+      auth: "$['headers'].authorization"
+      query: "$.query"
 """,
         secrets={"API_TOKEN": "tok-s3cret"},
     )
@@ -129,7 +129,7 @@ steps:
   - id: fetch
     type: data_fetch
     inputs: {{source_url: "{http_server.url("/plain")}"}}
-    outputs: {{text: "$.body"}}
+    outputs: {{text: "$"}}
 """
     )
     assert result.status == "success", result.error
@@ -148,7 +148,7 @@ steps:
     type: data_fetch
     retry: {{max_attempts: 4, initial_delay_seconds: 0.01, max_delay_seconds: 0.02}}
     inputs: {{source_url: "{url}"}}
-    outputs: {{call: "$.body.call"}}
+    outputs: {{call: "$.call"}}
 """
     )
     assert result.status == "success", result.error
@@ -207,11 +207,11 @@ steps:
   - id: create
     type: api_call
     inputs: {{url: "{http_server.url("/status/201")}", method: POST, expect_status: 201}}
-    outputs: {{status: "$.status"}}
+    outputs: {{status: "${{result.status}}"}}
   - id: gone
     type: api_call
     inputs: {{url: "{http_server.url("/status/404")}", method: DELETE, expect_status: [204, 404]}}
-    outputs: {{status: "$.status"}}
+    outputs: {{status: "${{result.status}}"}}
   - id: strict
     type: api_call
     depends_on: [create, gone]
@@ -277,7 +277,7 @@ steps:
       auth_token: "${secrets.DEPLOY_TOKEN}"
       json: {version: "2.1.0", replicas: 3}
     outputs:
-      method: "$.body.method"
+      method: "$.method"
 """,
         env=live_env(API_BASE_URL=http_server.base_url + "/"),
         secrets={"DEPLOY_TOKEN": "deploy-tok"},
@@ -325,7 +325,7 @@ steps:
   - id: fetch
     type: data_fetch
     inputs: {{source_url: "{http_server.url("/entities")}"}}
-    outputs: {{people: "$.body[?@.kind == 'person']"}}
+    outputs: {{people: "$[?@.kind == 'person']"}}
   - id: enrich
     type: api_call
     depends_on: [fetch]
@@ -337,7 +337,7 @@ steps:
       variables: {{limit: 2}}
       entities: "${{steps.fetch.outputs.people}}"
     outputs:
-      echoed_ids: "$.body.data.echo.variables.entities[*].id"
+      echoed_ids: "$.data.echo.variables.entities[*].id"
 """,
         directory=tmp_path,
         secrets={"GRAPH_TOKEN": "graph-tok"},
@@ -364,7 +364,7 @@ steps:
       url: "{http_server.url("/graphql")}"
       query: "query {{ ping }}"
       region: eu-west-1
-    outputs: {{echo: "$.body.data.echo"}}
+    outputs: {{echo: "$.data.echo"}}
 """
     )
     assert result.status == "success", result.error
@@ -722,7 +722,7 @@ steps:
   - id: fetch
     type: data_fetch
     inputs: {{source_url: "{http_server.url("/entities")}"}}
-    outputs: {{entities: "$.body"}}
+    outputs: {{entities: "$"}}
   - id: report
     type: metrics_publish
     depends_on: [fetch]
@@ -973,7 +973,7 @@ steps:
   - id: fetch
     type: data_fetch
     inputs: {{source_url: "{url}"}}
-    outputs: {{entities: "$.body"}}
+    outputs: {{entities: "$"}}
   - id: validate
     type: schema_check
     depends_on: [fetch]
@@ -1037,7 +1037,7 @@ steps:
     type: data_fetch
     retry: {{max_attempts: 3, initial_delay_seconds: 0.01}}
     inputs: {{source_url: "{http_server.url("/entities")}", auth_token: "${{secrets.API}}"}}
-    outputs: {{entities: "$.body"}}
+    outputs: {{entities: "$"}}
   - id: validate
     type: schema_check
     depends_on: [ingest]
@@ -1050,7 +1050,7 @@ steps:
       endpoint: /graphql
       query: enrich.graphql
       entities: "${{steps.validate.outputs.valid}}"
-    outputs: {{enriched: "$.body.data.echo.variables.entities"}}
+    outputs: {{enriched: "$.data.echo.variables.entities"}}
   - id: report
     type: metrics_publish
     depends_on: [enrich]

@@ -290,7 +290,7 @@ steps:
     type: data_fetch
     depends_on: [stable]  # one after the other, so the exchanges keep this order
     inputs: {{source_url: "{http_server.url("/flaky/drift?failures=0")}"}}
-    outputs: {{call: "$.body.call"}}
+    outputs: {{call: "$.call"}}
   - id: change
     type: api_call
     depends_on: [stable, counter]

@@ -8,11 +8,13 @@ After: each expectation gives a Verdict that says what the run showed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from rb.acceptance import observed
-from rb.acceptance.pack import Expectation, Kind, Pack
+from rb.acceptance.observed import SCREENSHOT_TYPE, screenshot_step
+from rb.acceptance.pack import ALL_KPIS_MET, Expectation, Kind, Pack
 from rb.diagnostics import Diagnostic
 from rb.engine.outcome import ExecutionResult
 from rb.jsonschema_check import suggest
@@ -42,7 +44,19 @@ def check_references(pack: Pack, runbook: Runbook) -> list[Diagnostic]:
     problems = []
     for scenario in pack.scenarios:
         for e in scenario.expected.checks:
-            if e.kind in (Kind.STEP, Kind.SCREENSHOT, Kind.OUTPUT):
+            if e.kind is Kind.SCREENSHOT:
+                if screenshot_step(runbook, e.subject[0]) is None:
+                    shots = [s.id for s in runbook.steps if s.type == SCREENSHOT_TYPE]
+                    problems.append(
+                        pack.diagnostic(
+                            e.path,
+                            f"{runbook.id} has no step {e.subject[0]!r}, and a baseline name "
+                            f"needs exactly one ui_screenshot step (it has "
+                            f"{len(shots)}{': ' + ', '.join(shots) if shots else ''}); "
+                            "key the baseline by its step id",
+                        )
+                    )
+            elif e.kind in (Kind.STEP, Kind.OUTPUT):
                 sid = e.subject[0]
                 step = steps.get(sid)
                 if step is None:
@@ -55,6 +69,17 @@ def check_references(pack: Pack, runbook: Runbook) -> list[Diagnostic]:
                     problems.append(
                         pack.diagnostic(e.path, f"step {sid!r} has no output {name!r}{hint}")
                     )
+            elif e.kind is Kind.KPIS_BREACHED:
+                declared = [k.name for k in runbook.kpis]
+                problems += [
+                    pack.diagnostic(
+                        e.path,
+                        f"{runbook.id} declares no KPI {name!r}{suggest(name, declared)}",
+                        key=False,
+                    )
+                    for name in e.want.value
+                    if name not in declared
+                ]
             elif e.kind is Kind.KPI and e.subject[0] not in kpis:
                 name = e.subject[0]
                 problems.append(
@@ -75,6 +100,9 @@ def check_run(
     errors = observed.run_errors(runbook, result)
     verdicts = []
     for e in checks:
+        if e.kind is Kind.SCREENSHOT:  # a baseline's name stands for its step
+            step = screenshot_step(runbook, e.subject[0]) or e.subject[0]
+            e = dataclasses.replace(e, subject=(step,))
         ok, actual = _check(e, result, kpis, errors)
         verdicts.append(Verdict(e, ok, actual, pack.where(e.path)))
     return tuple(verdicts)
@@ -87,8 +115,17 @@ def _check(
     errors: tuple[observed.RunError, ...],
 ) -> tuple[bool, str]:
     if e.kind is Kind.STATUS:
-        why = f" ({result.error.splitlines()[0]})" if result.error else ""
-        return e.want.holds(result.status), result.status + why
+        # The procedure's status; unless the scenario states `kpis_breached`,
+        # success also needs every KPI met, so a breach never passes unseen.
+        ok = e.want.holds(result.status)
+        if e.subject == ALL_KPIS_MET:
+            ok = ok and not result.kpis_breached
+        failed = result.error and result.status != "success"
+        why = f" ({result.error.splitlines()[0]})" if failed else ""
+        return ok, result.status_text + why
+    if e.kind is Kind.KPIS_BREACHED:
+        breached = sorted(result.kpis_breached)
+        return e.want.holds(breached), ", ".join(breached) or "none"
     if e.kind is Kind.KPI:
         value = kpis.get(e.subject[0])
         return e.want.holds(value), "nothing (not measured)" if value is None else f"{value:g}"

@@ -113,3 +113,19 @@ def _item_error(error: Any) -> str:
 
 def _number(value: Any) -> float:
     return float(int(value)) if isinstance(value, bool) else float(value)
+
+
+SCREENSHOT_TYPE = "ui_screenshot"
+
+
+def screenshot_step(runbook: Runbook, key: str) -> str | None:
+    """The step a `screenshots:` key means: a step id, or a baseline's name.
+
+    A key that is no step id names a baseline (the seed's `entity-list:`); it
+    belongs to the runbook's screenshot step when there is exactly one. With
+    several, keys must be step ids (None: the pack says which are allowed).
+    """
+    if any(s.id == key for s in runbook.steps):
+        return key
+    shots = [s.id for s in runbook.steps if s.type == SCREENSHOT_TYPE]
+    return shots[0] if len(shots) == 1 else None

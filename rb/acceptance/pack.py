@@ -35,6 +35,12 @@ class Kind(StrEnum):
     STEP = "step"
     SCREENSHOT = "screenshot"
     GOLDEN = "golden"
+    KPIS_BREACHED = "kpis_breached"
+
+
+# The subject of a `status: success` check in a scenario that does not state
+# `kpis_breached`: success then also means that every KPI was met.
+ALL_KPIS_MET = ("all_kpis_met",)
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,14 @@ class _Builder:
         for key, value in expected.items():
             here = (*at, key)
             if key == "status":
-                yield Expectation(Kind.STATUS, (), Comparison("==", value, value), here)
+                strict = value == "success" and "kpis_breached" not in expected
+                subject = ALL_KPIS_MET if strict else ()
+                text = f"{value} (every KPI met)" if strict else value
+                yield Expectation(Kind.STATUS, subject, Comparison("==", value, text), here)
+            elif key == "kpis_breached":
+                names = sorted({value} if isinstance(value, str) else set(value))
+                text = ", ".join(names) or "none"
+                yield Expectation(Kind.KPIS_BREACHED, (), Comparison("==", names, text), here)
             elif key == "kpis":
                 for name, want in value.items():
                     yield from self._expect(Kind.KPI, (name,), want, (*here, name))

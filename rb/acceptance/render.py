@@ -32,7 +32,7 @@ def text_report(results: Sequence[PackResult]) -> list[str]:
         (
             p.pack.runbook_id,
             s.name,
-            s.result.status,
+            s.result.status + (" (KPI breached)" if s.result.kpis_breached else ""),
             f"{len(s.verdicts) - len(s.failures)}/{len(s.verdicts)}",
             "PASS" if s.passed else "FAIL",
         )
@@ -84,6 +84,7 @@ def _scenario_json(s: ScenarioResult) -> dict[str, Any]:
         "passed": s.passed,
         "execution_id": r.execution_id,
         "status": r.status,
+        "kpis_breached": list(r.kpis_breached),
         "error": r.error,
         "duration_seconds": round(r.duration_seconds, 6),
         "steps": {sid: step_state(o) for sid, o in r.steps.items()},

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rb.checks.context import CheckContext
+from rb.checks.response_queries import old_shape_problem
 from rb.expressions import ExpressionError, parse, split
 from rb.expressions.functions import FUNCTIONS
 from rb.expressions.names import EXECUTION_FIELDS, ROOTS, STEP_FIELDS, bare_name_root
@@ -333,14 +334,16 @@ def _jsonpath(ctx: CheckContext, path: DataPath, query: str, step: Step) -> None
         )
         return
     step_type = ctx.step_types.get(step.type)
+    if step_type is not None and step_type.query_field is not None:
+        problem = old_shape_problem(query, step_type)
+        if problem is not None:
+            code, message = problem
+            ctx.report(path, code, f"step {step.id!r} output {query!r}: {message}")
+        return  # a response body has no fixed fields to check against
     fields = step_type.result_fields if step_type else None
     first = _first_name(compiled)
     if fields and first is not None and first not in fields:
-        hint = ""
-        if "body" in fields:
-            hint = f"; did you mean '$.body{query[1:]}'?"
-        else:
-            hint = suggest(first, list(fields))
+        hint = suggest(first, list(fields))
         ctx.report(
             path,
             "RB064",

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
 from rb.commands.common import load_valid_runbook, parse_facts, secrets_from
 from rb.commands.execution import live_world, run_recorded
+from rb.engine.outcome import status_text
 from rb.engine.params import parse_assignments, resolve_params
 from rb.engine.secrets import Masker
 from rb.errors import EXIT_FAILED, EXIT_OK
@@ -67,5 +68,6 @@ def run(
             out.write(f"{result.error}\n")
         if execution_id:
             out.write(f"recorded as {execution_id} (rb runs show {execution_id[:8]})\n")
-        out.write(f"{result.status.upper()}\n")
-    return EXIT_OK if result.status == "success" else EXIT_FAILED
+        out.write(f"{status_text(result.status.upper(), result.kpis_breached)}\n")
+    # A breached KPI fails the run's verdict though the procedure succeeded.
+    return EXIT_OK if result.ok else EXIT_FAILED

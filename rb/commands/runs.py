@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from rb.engine.outcome import breached_kpis, status_text
 from rb.errors import EXIT_OK, UsageError
 from rb.report import dumps
 from rb.store.database import open_store
@@ -38,6 +39,7 @@ def _plain_run(row: dict[str, Any]) -> dict[str, Any]:
         "runbook_id": row["runbook_id"],
         "runbook_version": row["runbook_version"],
         "status": row["status"],
+        "kpis_breached": breached_kpis((row["metadata"] or {}).get("kpis")),
         "world": row["world"],
         "actor": row["actor_id"],
         "started_at": iso(row["started_at"]),
@@ -74,12 +76,12 @@ def runs_list(
     if not rows:
         out.write(f"no runs recorded in {store.shown}\n")
         return EXIT_OK
-    out.write(f"{'ID':<10}{'RUNBOOK':<32}{'STATUS':<13}{'STARTED (UTC)':<21}{'TIME':>9}  ACTOR\n")
+    out.write(f"{'ID':<10}{'RUNBOOK':<32}{'STATUS':<24}{'STARTED (UTC)':<21}{'TIME':>9}  ACTOR\n")
     for r in rows:
         took = f"{r['duration_seconds']:.2f}s" if r["duration_seconds"] is not None else "-"
         started = (iso(r["started_at"]) or "")[:19].replace("T", " ")
         out.write(
-            f"{r['id'][:8]:<10}{r['runbook_id'][:31]:<32}{r['status']:<13}{started:<21}"
+            f"{r['id'][:8]:<10}{r['runbook_id'][:31]:<32}{_status(r, short=True):<24}{started:<21}"
             f"{took:>9}  {r['actor_id']}\n"
         )
     return EXIT_OK
@@ -117,7 +119,7 @@ def runs_show(
     r = run.row
     out.write(f"execution {r['id']}\n")
     out.write(f"  runbook   {r['runbook_id']} {r['runbook_version']} ({r['definition_path']})\n")
-    out.write(f"  status    {r['status']}  ({r['world']}, by {r['actor_id']})\n")
+    out.write(f"  status    {_status(r)}  ({r['world']}, by {r['actor_id']})\n")
     out.write(f"  started   {iso(r['started_at'])}\n")
     if r["duration_seconds"] is not None:
         out.write(f"  duration  {r['duration_seconds']:.3f}s\n")
@@ -187,3 +189,11 @@ def db_upgrade(*, db: str | None, out: TextIO | None = None) -> int:
     message = "already at" if before == after else f"upgraded from {before or 'empty'} to"
     (out or sys.stdout).write(f"{store.shown}: {message} revision {after}\n")
     return EXIT_OK
+
+
+def _status(row: dict[str, Any], *, short: bool = False) -> str:
+    """The stored status, with any breached KPI beside it (named unless `short`)."""
+    breached = breached_kpis((row["metadata"] or {}).get("kpis"))
+    if short and breached:
+        return f"{row['status']} (KPI breached)"
+    return status_text(row["status"], breached)

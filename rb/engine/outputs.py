@@ -31,9 +31,19 @@ def jsonpath_query(query: str, document: Any) -> tuple[bool, Any]:
 
 
 def extract(
-    outputs: tuple[Output, ...], result: Any, resolver: Callable[[str], Any]
+    outputs: tuple[Output, ...],
+    result: Any,
+    resolver: Callable[[str], Any],
+    query_field: str | None = None,
 ) -> dict[str, Any]:
-    """Compute every output; raises OutputError naming the one that fails."""
+    """Compute every output; raises OutputError naming the one that fails.
+
+    JSONPath queries read `result[query_field]` when the step type names one
+    (the response body of an HTTP step), else the whole result.
+    """
+    queried, where = result, "the result"
+    if query_field is not None and isinstance(result, dict) and query_field in result:
+        queried, where = result[query_field], f"the response {query_field}"
     out: dict[str, Any] = {}
     for o in outputs:
         if o.kind is OutputKind.LITERAL:
@@ -41,11 +51,11 @@ def extract(
         elif o.kind is OutputKind.EXPRESSION:
             out[o.name] = render_string(o.value, resolver)
         else:
-            found, value = jsonpath_query(o.value, result)
+            found, value = jsonpath_query(o.value, queried)
             if not found:
-                fields = ", ".join(sorted(result)) if isinstance(result, dict) else "none"
+                fields = ", ".join(sorted(queried)) if isinstance(queried, dict) else "none"
                 raise OutputError(
-                    f"output {o.name!r}: {o.value} matched nothing in the result "
+                    f"output {o.name!r}: {o.value} matched nothing in {where} "
                     f"(its top-level fields: {fields})"
                 )
             out[o.name] = value

@@ -110,8 +110,16 @@ class RunScope:
             if root == "params":
                 return self.params[name]
             if root == "env":
+                # A secret of that name wins over the environment: it is then
+                # masked everywhere and recorded as a reference, never a value.
+                if name in self.secrets:
+                    self.secrets_read.add(name)
+                    return self.secrets[name]
                 if name not in self.env:
-                    raise ExpressionError(f"environment variable {name} is not set")
+                    raise ExpressionError(
+                        f"{name} is not set: set the environment variable {name}, "
+                        f"or the secret {name} (RB_SECRET_{name}, or the secrets file)"
+                    )
                 self.env_read.add(name)
                 return self.env[name]
             raise ExpressionError(f"unknown name {name!r}")

@@ -191,7 +191,12 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
         except ExpressionError as exc:
             raise StepError(exc.message, retryable=False, kind="expression") from None
     try:
-        outputs = extract(step.outputs, result, state.scope.resolver(**extra, result=result))
+        outputs = extract(
+            step.outputs,
+            result,
+            state.scope.resolver(**extra, result=result),
+            step_type.query_field,
+        )
     except (OutputError, ExpressionError) as exc:
         raise StepError(f"outputs: {exc}", retryable=False, kind="output") from None
     return _Attempt(inputs, result, outputs)

@@ -15,8 +15,9 @@ Root names:
 
 A *bare* name (`${SOURCE_API_URL}`) is the declared parameter of that name if
 there is one; otherwise, if it is written like an environment variable
-(UPPER_CASE letters, digits, underscores), it is that environment variable.
-Any other bare name is an error.
+(UPPER_CASE letters, digits, underscores), it is the secret of that name when
+one is set (so `${API_TOKEN}` is masked like `${secrets.API_TOKEN}`), else
+that environment variable. Any other bare name is an error.
 """
 
 from __future__ import annotations

@@ -37,6 +37,8 @@ type RunbookExecution {
   completedAt: DateTime
   stepLogs: [StepLog!]!
   kpis: JSON
+  "KPIs the run missed; a SUCCESS with any here completed but breached them."
+  kpisBreached: [String!]!
 }
 
 enum ExecutionStatus {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rb.engine.outcome import breached_kpis
 from rb.model import Runbook
 from rb.server.catalog import Entry
 from rb.store.queries import Run, iso
@@ -34,6 +35,8 @@ def execution_json(run: Run) -> dict[str, Any]:
         "runbook_id": r["runbook_id"],
         "runbook_version": r["runbook_version"],
         "status": r["status"],
+        # A procedure that succeeded but missed a KPI: both facts, side by side.
+        "kpis_breached": breached_kpis(meta.get("kpis")),
         "world": r["world"],
         "actor": r["actor_id"],
         "replay_of": r["replay_of"],

@@ -30,8 +30,10 @@ def _summary(result: Any) -> str:
 
 
 _HTTP_RESULT = (
-    "`status` (number), `headers` (mapping, lower-case names) and `body` (parsed JSON "
-    "when the response is JSON, otherwise text). Query the body with `$.body...`."
+    "the response: `status` (number), `headers` (mapping, lower-case names) and `body` "
+    "(parsed JSON when the response is JSON, otherwise text). An output's JSONPath reads "
+    "the body (`$.data.entities`); an expression reads the whole response as `result` "
+    "(`${result.status}`, `${result.headers['x-request-id']}`, `${result.body.data}`)."
 )
 _METHOD = {"enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]}
 
@@ -55,6 +57,7 @@ DATA_FETCH = StepType(
     },
     result=_HTTP_RESULT,
     result_fields=("status", "headers", "body"),
+    query_field="body",
     example={"source_url": "https://api.example.com/entities", "auth_token": "${secrets.API}"},
     run=_data_fetch,
     summarize=_summary,
@@ -109,6 +112,7 @@ API_CALL = StepType(
     },
     result=_HTTP_RESULT + " A GraphQL answer's `errors` fail the step.",
     result_fields=("status", "headers", "body"),
+    query_field="body",
     example={"url": "https://deploy.example.com/api/releases", "method": "POST", "json": {"v": 2}},
     run=_api_call,
     summarize=_summary,
