@@ -53,7 +53,7 @@ class RunCheck:
     name: str
     original: str
     replayed: str
-    detail: str = ""  # the replay's own words (a KPI's check, why the run failed)
+    shown: str = ""  # the replay's side in words, when it differs ("not met: 0.975 < 0.98")
 
     @property
     def ok(self) -> bool:
@@ -121,10 +121,10 @@ def compare(
     not_compared: list[str] = []
     steps = [_step(run, sid, result, clocked, not_compared) for sid in result.steps]
     checks = _assumptions(run, result) + _kpis(run, result, live, not_compared)
-    was_error = run.row["metadata"].get("error") or ""
-    checks.append(
-        RunCheck("Status", "run", run.row["status"], result.status, result.error or was_error)
-    )
+    # Why the run failed: in the replay's words, or the recording's when only it failed.
+    why = result.error or run.row["metadata"].get("error") or ""
+    shown = f"{result.status} ({why})" if why else result.status
+    checks.append(RunCheck("Status", "run", run.row["status"], result.status, shown))
     requests = [
         f"step {sid!r} sent a request the recording does not hold: {message}"
         for sid, message in world.unmatched
@@ -203,7 +203,13 @@ def _assumptions(run: Run, result: ExecutionResult) -> list[RunCheck]:
     """A replay sees the recorded verdicts (observations): only a change is reported."""
     was = {a["id"]: _met(a["ok"]) for a in run.row["metadata"].get("assumptions", [])}
     return [
-        RunCheck("Assumption", a.name, was.get(a.name, "not checked"), _met(a.ok), a.detail)
+        RunCheck(
+            "Assumption",
+            a.name,
+            was.get(a.name, "not checked"),
+            _met(a.ok),
+            f"{_met(a.ok)}: {a.detail}" if a.detail else "",
+        )
         for a in result.assumptions
         if was.get(a.name, "met") != _met(a.ok)
     ]
@@ -228,7 +234,7 @@ def _kpis(run: Run, result: ExecutionResult, live: bool, not_compared: list[str]
                 name,
                 _kpi_text(before["measured"], before["ok"], clock) if before else "not checked",
                 _kpi_text(now.measured, now.ok, clock) if now else "not checked",
-                now.detail if now else "",
+                f"{'met' if now.ok else 'not met'}: {now.detail}" if now and now.detail else "",
             )
         )
     return checks
@@ -273,12 +279,10 @@ def report_lines(report: ReplayReport) -> list[str]:
 
 
 def _check_line(c: RunCheck) -> str:
-    because = f": {c.detail}" if c.detail else ""
     if c.kind == "Status":
         if c.ok:
             return f"✓ Status: {c.replayed} (matches original)"
-        why = f" ({c.detail})" if c.detail else ""
-        return f"✗ Status: was {c.original}, now {c.replayed}{why}"
+        return f"✗ Status: was {c.original}, now {c.shown or c.replayed}"
     if c.ok:
         return f"✓ {c.kind}: {c.name} ({c.replayed}, matches original)"
-    return f"✗ {c.kind}: {c.name} (was {c.original}, now {c.replayed}{because})"
+    return f"✗ {c.kind}: {c.name} (was {c.original}, now {c.shown or c.replayed})"
