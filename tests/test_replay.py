@@ -114,6 +114,8 @@ POLL = """\
 id: poll
 name: Poll until healthy
 version: "1"
+kpis:
+  max_duration_seconds: 600
 steps:
   - id: ready
     type: wait
@@ -141,7 +143,12 @@ def test_a_live_poll_replays_without_timing_noise_and_a_shorter_poll_diverges(
     assert lines[0].startswith("✓ Step: ready (condition true after ")
     note = next(line for line in lines if line.startswith("- Not compared: ready.waited: "))
     assert note.endswith("in the replay (read from the clock in a live run)")
-    assert any(line.startswith("- Not compared: KPI") for line in lines) is False  # no KPIs
+    assert any(
+        line.startswith("- Not compared: KPI max_duration_seconds: ")
+        and line.endswith("(read from the clock in a live run; its verdict is compared)")
+        for line in lines
+    )
+    assert "✓ KPI: max_duration_seconds (met, matches original)" in lines
     assert lines[-2] == "REPLAY VERIFIED"
 
     # Two polls now satisfy the condition: the recorded third is never sent.
