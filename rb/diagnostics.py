@@ -56,7 +56,7 @@ CODES: dict[str, Code] = _codes(
     ("RB047", "invalid-jsonpath", E, "an output's JSONPath query is invalid"),
     ("RB048", "item-outside-loop", E, "`item` used outside a for_each step"),
     ("RB049", "loop-too-long", E, "a literal for_each list exceeds the hard limit"),
-    ("RB060", "unused-output", W, "an output nobody reads"),
+    ("RB060", "unused-output", W, "outputs of a step that its dependents never read"),
     ("RB061", "unused-parameter", W, "a parameter nobody uses"),
     ("RB062", "expression-in-sql", W, "${...} inside SQL text instead of bound parameters"),
     (

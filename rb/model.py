@@ -96,6 +96,7 @@ class Step:
     when: str | bool | None = None
     for_each: str | list[Any] | None = None
     rollback: Rollback | None = None
+    summary: str | None = None  # a template for the step's one-line summary
 
     @property
     def path(self) -> DataPath:
@@ -205,6 +206,7 @@ def _step(
         timeout_seconds=raw.get("timeout_seconds", default_timeout),
         when=raw.get("when"),
         for_each=raw.get("for_each"),
+        summary=raw.get("summary"),
         rollback=None
         if rollback is None
         else Rollback(

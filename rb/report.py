@@ -43,31 +43,75 @@ def differences(expected: Any, actual: Any, path: str = "$") -> Iterator[str]:
 
 @dataclass(frozen=True)
 class GoldenCheck:
+    """How the run's outputs compared with the golden file, or why they were not."""
+
     path: str
     exists: bool
     differences: tuple[str, ...] = ()
-    updated: bool = False
+    updated: bool = False  # rewritten on request (--update)
+    written: bool = False  # did not exist, written from this run (not under CI)
+    missing: str = ""  # why a missing file was not written, when it was not
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        """Nothing stands against the run: equal outputs, or a file written from it."""
+        return (self.exists or self.written) and not self.differences
 
 
-def compare_golden(result: ExecutionResult, path: Path, *, update: bool) -> GoldenCheck:
-    """Compare with (or, with `update`, rewrite) the golden file at `path`."""
+MISSING_ADVICE = (
+    "write it with --update where the run is right and commit it (CI never writes golden files)"
+)
+
+
+def compare_golden(
+    result: ExecutionResult, path: Path, *, update: bool, write_missing: bool = False
+) -> GoldenCheck:
+    """Compare with (or, with `update`, rewrite) the golden file at `path`.
+
+    A missing file is written from this run when `write_missing` is set and the
+    run succeeded (a failed run is no golden); otherwise it is not ok.
+    """
     actual = golden_document(result)
     if update:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dumps(actual), encoding="utf-8")
+        _write(path, actual)
         return GoldenCheck(str(path), True, updated=True)
     if not path.exists():
-        return GoldenCheck(str(path), False)
+        if not write_missing:
+            return GoldenCheck(str(path), False, missing=MISSING_ADVICE)
+        if result.status != "success":
+            return GoldenCheck(str(path), False, missing="not written, as the run did not succeed")
+        _write(path, actual)
+        return GoldenCheck(str(path), False, written=True)
     expected = json.loads(path.read_text(encoding="utf-8"))
     return GoldenCheck(str(path), True, tuple(differences(expected, actual)))
 
 
+def _write(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(document), encoding="utf-8")
+
+
+PASS, NEW, UPDATED, FAIL = "PASS", "NEW", "UPDATED", "FAIL"
+
+
+def verdict(result: ExecutionResult, golden: GoldenCheck | None) -> str:
+    """PASS only when every check ran and held; NEW or UPDATED when something
+    was written instead of compared (a golden file, a screenshot baseline)."""
+    if result.status != "success" or (golden is not None and not golden.ok):
+        return FAIL
+    baselines = {
+        o.result.get("baseline_status") for o in result.steps.values() if isinstance(o.result, dict)
+    }
+    if (golden is not None and golden.updated) or "updated" in baselines:
+        return UPDATED
+    if (golden is not None and golden.written) or "written" in baselines:
+        return NEW
+    return PASS
+
+
 def passed(result: ExecutionResult, golden: GoldenCheck | None) -> bool:
-    return result.status == "success" and (golden is None or golden.ok)
+    """Nothing failed (the verdict is PASS, NEW or UPDATED)."""
+    return verdict(result, golden) != FAIL
 
 
 def json_report(
@@ -80,6 +124,7 @@ def json_report(
         "execution_id": result.execution_id,
         "status": result.status,
         "passed": passed(result, golden),
+        "verdict": verdict(result, golden),
         "error": result.error,
         "started_at": result.started_at,
         "duration_seconds": round(result.duration_seconds, 6),
@@ -107,6 +152,7 @@ def json_report(
         else {
             "path": golden.path,
             "exists": golden.exists,
+            "written": golden.written or golden.updated,
             "differences": list(golden.differences),
         },
     }
@@ -158,7 +204,9 @@ def junit_xml(runbook: Runbook, result: ExecutionResult, golden: GoldenCheck | N
         cases.append(JUnitCase(f"{cls}.step", sid, failure, skipped))
     for k in result.kpis:
         cases.append(JUnitCase(f"{cls}.kpi", k.name, None if k.ok else k.detail))
-    if golden is not None and golden.exists:
+    if golden is not None and not golden.written:
         failure = "\n".join(golden.differences) or None
+        if not golden.exists:
+            failure = f"no golden file {golden.path} ({golden.missing})"
         cases.append(JUnitCase(f"{cls}.golden", Path(golden.path).name, failure))
     return junit_text(junit_suite(runbook.id, cases, result.duration_seconds))

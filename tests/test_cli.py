@@ -35,7 +35,7 @@ def test_no_command_is_bad_usage() -> None:
 def test_validate_clean_file_exits_0_with_a_summary() -> None:
     result = rb("validate", str(SEED))
     assert result.returncode == 0, result.stdout
-    assert result.stdout.splitlines()[-1] == "1 runbook checked: 0 errors, 3 warnings"
+    assert result.stdout.splitlines()[-1] == "1 runbook checked: 0 errors, 2 warnings"
 
 
 def test_strict_turns_warnings_into_failure() -> None:
@@ -92,7 +92,7 @@ def test_github_format_writes_annotations() -> None:
     result = rb("validate", "--format", "github", str(INVALID / "rb060_unused_output.yaml"))
     line = result.stdout.splitlines()[0]
     assert line.startswith("::warning file=")
-    assert ",line=9,col=43,title=RB060 unused-output::output 'unused' of step 'a'" in line
+    assert ",line=9,col=15,title=RB060 unused-output::step 'a' declares outputs" in line
 
 
 def test_python_dash_m_and_console_script_agree() -> None:

@@ -82,6 +82,7 @@ def test_rb_test_shows_golden_differences_by_json_path(tmp_path: Path) -> None:
 
 def test_rb_test_json_report_is_byte_identical_across_runs(tmp_path: Path) -> None:
     cwd = _setup(tmp_path)
+    rb(cwd, "test", "hello", "--fixture", "fixtures/hello.yaml", "--update")
     a = rb(cwd, "test", "hello", "--fixture", "fixtures/hello.yaml", "--format", "json")
     b = rb(cwd, "test", "hello", "--fixture", "fixtures/hello.yaml", "--format", "json")
     assert a.stdout == b.stdout

@@ -62,7 +62,7 @@ steps:
         "request_id": "req-42",
         "status": 200,
     }
-    assert fetch.summary == "HTTP 200, 3 items"
+    assert fetch.summary == "3 names"  # its list output, counted by name
 
 
 def test_data_fetch_sends_query_parameters_headers_and_a_secret_bearer_token(
@@ -466,7 +466,7 @@ def test_sql_query_on_a_sqlite_file(tmp_path: Path) -> None:
         "row_count": 2,
     }
     assert select.outputs == {"names": ["alpha", "o'brien; DROP TABLE entities"], "count": 2}
-    assert select.summary == "2 rows"
+    assert select.summary == "2 names"  # its list output, counted by name
 
 
 def test_sql_query_on_postgres(postgres_url: str, pg_table: str) -> None:

@@ -96,7 +96,7 @@ def test_identical_page_passes_and_a_masked_clock_does_not_count(tmp_path: Path)
     project(tmp_path, clock="23:59:59")  # only the masked element changed
     code, out = rb_test(cwd, "--update")
     assert code == 0, out
-    assert "✓ Step: panel (screenshot" in out and ", 0.00% change (within threshold))" in out
+    assert "✓ Step: panel (screenshot" in out and ", 0.00% change, within threshold)" in out
     golden = json.loads((cwd / "expected" / "ui.json").read_text())
     assert golden["steps"]["panel"]["outputs"]["share"] == 0.0
 

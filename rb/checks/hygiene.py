@@ -7,27 +7,40 @@ from rb.model import OutputKind
 
 
 def check_unused(ctx: CheckContext) -> None:
-    """Outputs nobody reads (except on final steps) and parameters nobody uses.
+    """Outputs a step's dependents surely meant to read, and parameters nobody uses.
 
-    Outputs of steps that no other step depends on are the runbook's results
-    (compared with expected/ by `rb test`), so they count as read. When an
-    expression could not be parsed its reads are unknown, so nothing is warned.
+    Every output is recorded and compared with the golden file, so an output
+    nothing reads is a result, not a mistake: a final step's outputs, or
+    `errors` beside a `valid` that the next step takes. It is surely a mistake
+    when a step that others depend on declares outputs and nothing (no step,
+    KPI or summary) reads any of them: its dependents take nothing from it.
+    When an expression could not be parsed its reads are unknown, so nothing
+    is warned.
     """
     if any(d.code == "RB040" for d in ctx.diagnostics):
         return
-    has_dependents = {dep for step in ctx.runbook.steps for dep in step.depends_on}
+    dependents: dict[str, list[str]] = {}
     for step in ctx.runbook.steps:
-        if step.id not in has_dependents:
+        for dep in step.depends_on:
+            dependents.setdefault(dep, []).append(step.id)
+    for step in ctx.runbook.steps:
+        computed = [o.name for o in step.outputs if o.kind is not OutputKind.LITERAL]
+        if (
+            step.id not in dependents
+            or not computed
+            or any((step.id, name) in ctx.used_outputs for name in computed)
+        ):
             continue
-        for out in step.outputs:
-            if out.kind is OutputKind.LITERAL or (step.id, out.name) in ctx.used_outputs:
-                continue
-            ctx.report(
-                (*step.path, "outputs", out.name),
-                "RB060",
-                f"output {out.name!r} of step {step.id!r} is never read; remove it or use it",
-                key=True,
-            )
+        readers = ", ".join(repr(sid) for sid in dependents[step.id])
+        names = ", ".join(repr(name) for name in computed)
+        ctx.report(
+            (*step.path, "outputs", computed[0]),
+            "RB060",
+            f"step {step.id!r} declares outputs ({names}) but nothing reads any of them, "
+            f"though {readers} depend{'s' if len(dependents[step.id]) == 1 else ''} on it; "
+            f"read them there (${{steps.{step.id}.outputs.{computed[0]}}}) or remove them",
+            key=True,
+        )
     for param in ctx.runbook.parameters:
         if param.name not in ctx.used_parameters:
             ctx.report(

@@ -34,6 +34,7 @@ class Scope:
     loop: bool = False  # `item` exists
     result: bool = False  # `result` exists
     sql: bool = False  # the string is SQL text
+    own_outputs: bool = False  # `outputs.NAME` reads the step's own outputs (summary:)
 
 
 def check_expressions(ctx: CheckContext) -> None:
@@ -80,6 +81,9 @@ def check_expressions(ctx: CheckContext) -> None:
                 )
             elif out.kind is OutputKind.JSONPATH:
                 _jsonpath(ctx, at, out.value, step)
+        if step.summary is not None:
+            scope = Scope(f"{name} summary", step, include_self=True, result=True, own_outputs=True)
+            _visit(ctx, (*step.path, "summary"), step.summary, scope)
         if step.rollback is not None:
             scope = Scope(f"rollback of {name}", step, include_self=True)
             _visit(ctx, (*step.path, "rollback", "inputs"), dict(step.rollback.inputs), scope)
@@ -221,7 +225,10 @@ def _reference(
         return
     if root == "result":
         if not scope.result:
-            bad("RB041", "'result' exists only in outputs: and in wait's until")
+            bad("RB041", "'result' exists only in outputs:, summary: and wait's until")
+        return
+    if root == "outputs":
+        _own_output(ctx, parts, scope, bad)
         return
     target = bare_name_root(root, params)
     if target == "params":
@@ -289,6 +296,28 @@ def _step_reference(
             f"step {target_id!r} may not have run yet: add it to the depends_on of "
             f"{reader.id!r} (directly, or through a step that depends on it)",
         )
+
+
+def _own_output(ctx: CheckContext, parts: tuple[str | int, ...], scope: Scope, bad: Any) -> None:
+    step = scope.step
+    if not scope.own_outputs or step is None:
+        bad(
+            "RB041",
+            "'outputs' exists only in a step's summary:; elsewhere read steps.ID.outputs.NAME",
+        )
+        return
+    if not parts:
+        return
+    name = str(parts[0])
+    if step.output(name) is None:
+        declared = [o.name for o in step.outputs]
+        bad(
+            "RB044",
+            f"step {step.id!r} has no output {name!r}"
+            + (suggest(name, declared) if declared else "; it declares no outputs"),
+        )
+        return
+    ctx.used_outputs.add((step.id, name))
 
 
 def _jsonpath(ctx: CheckContext, path: DataPath, query: str, step: Step) -> None:

@@ -45,9 +45,13 @@ def summary_lines(result: ExecutionResult, golden: GoldenCheck | None = None) ->
         lines.append(f"{OK if k.ok else BAD} KPI: {k.name} ({k.detail})")
     if golden is not None:
         if golden.updated:
-            lines.append(f"{OK} Outputs written to {golden.path}")
+            lines.append(f"{OK} Outputs written to {golden.path} (not compared)")
+        elif golden.written:
+            lines.append(f"{OK} Outputs: new golden file {golden.path} (review and commit it)")
         elif not golden.exists:
-            lines.append(f"{SKIP} Outputs: no golden file {golden.path} (write it with --update)")
+            # After a failed run the missing file is not what failed it.
+            mark = BAD if result.status == "success" else SKIP
+            lines.append(f"{mark} Outputs: no golden file {golden.path}: {golden.missing}")
         elif golden.ok:
             lines.append(f"{OK} Outputs match {golden.path}")
         else:

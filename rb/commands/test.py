@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -9,11 +10,12 @@ from typing import TextIO
 from rb.cli.render import summary_lines
 from rb.commands.common import load_valid_runbook
 from rb.commands.execution import run_in_fixture
-from rb.errors import EXIT_FAILED, EXIT_OK
-from rb.report import compare_golden, dumps, json_report, junit_xml, passed
+from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
+from rb.report import FAIL, compare_golden, dumps, json_report, junit_xml, verdict
 from rb.world.fixture_format import load_fixture
 
 EXPECTED_DIR = Path("expected")
+FIXTURE_DIRS = ("fixtures",)
 
 
 def expected_path(fixture: Path) -> Path:
@@ -36,9 +38,20 @@ def test(
     update_snapshots: bool = False,
     out: TextIO | None = None,
 ) -> int:
-    """Run the runbook in the fixture's world; PASS needs success and equal outputs."""
+    """Run the runbook in the fixture's world; PASS needs success and equal outputs.
+
+    A missing golden file at the default path is written from a successful run
+    (verdict NEW), except under CI (env CI set), where it fails: the rule
+    screenshot baselines follow. A missing `--expect` file is a usage error.
+    """
     out = out or sys.stdout
     runbook = load_valid_runbook(runbook_ref)
+    require_fixture(fixture_path)
+    if expect and not update and not Path(expect).is_file():
+        raise UsageError(
+            f"--expect {expect}: no such file; give an existing golden file, or write "
+            "this one from the run with --update"
+        )
     result = run_in_fixture(
         runbook,
         load_fixture(fixture_path),
@@ -49,16 +62,49 @@ def test(
         update_snapshots=update_snapshots,
     )
     golden_file = Path(expect) if expect else expected_path(Path(fixture_path))
-    golden = compare_golden(result, golden_file, update=update)
-    ok = passed(result, golden)
+    golden = compare_golden(
+        result, golden_file, update=update, write_missing=not os.environ.get("CI")
+    )
+    said = verdict(result, golden)
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, golden, fixture_path)))
     else:
         for line in summary_lines(result, golden):
             out.write(line + "\n")
-        if result.error and not ok:
-            out.write(f"{result.error}\n")
-        out.write("PASS\n" if ok else "FAIL\n")
+        out.write(said + "\n")
     if junit:
         Path(junit).write_text(junit_xml(runbook, result, golden), encoding="utf-8")
-    return EXIT_OK if ok else EXIT_FAILED
+    return EXIT_FAILED if said == FAIL else EXIT_OK
+
+
+def require_fixture(path: str) -> None:
+    """A fixture path that does not exist is a usage error naming the likely file."""
+    given = Path(path)
+    if given.is_file():
+        return
+    guess = fixture_guess(given)
+    hint = f"; did you mean {guess}?" if guess else f" (fixtures live under {FIXTURE_DIRS[0]}/)"
+    raise UsageError(f"fixture {path} does not exist{hint}")
+
+
+def fixture_guess(given: Path) -> str | None:
+    """The existing fixture file `given` probably meant: the same name under
+    fixtures/, else the closest file name there (extension optional)."""
+    import difflib
+
+    candidates = sorted(
+        p
+        for folder in FIXTURE_DIRS
+        if Path(folder).is_dir()
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.suffix in (".json", ".yaml", ".yml")
+    )
+    for same in (
+        [p for p in candidates if p.name == given.name],
+        [p for p in candidates if p.stem == given.stem],
+    ):
+        if same:
+            return str(same[0])
+    names = {p.name: p for p in candidates}
+    close = difflib.get_close_matches(given.name, list(names), n=1, cutoff=0.75)
+    return str(names[close[0]]) if close else None

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rb.engine.outcome import CheckResult, StepOutcome
-from rb.expressions import ExpressionError, render_string
+from rb.expressions import ExpressionError, parse, render_string, split
 from rb.model import Assumption, Kpi
+from rb.wording import seconds
 
 
 def check_assumption(
@@ -46,6 +47,13 @@ def check_kpi(
 ) -> CheckResult:
     """Measure one KPI (its expression, or the documented default) and compare."""
     if kpi.measure is not None:
+        unrun = _steps_not_succeeded(kpi.measure, outcomes)
+        if unrun:
+            # The step's own line says why; repeating its error here would
+            # report one problem once per KPI.
+            o = outcomes[unrun[0]]
+            why = "failed" if o.status == "failed" else "did not run"
+            return CheckResult(kpi.name, False, f"not measured: step {o.step_id!r} {why}")
         try:
             value = render_string(kpi.measure, resolver)
         except ExpressionError as exc:
@@ -62,28 +70,51 @@ def check_kpi(
     return CheckResult(kpi.name, *_compare(kpi, measured), measured=measured)
 
 
+def _steps_not_succeeded(measure: str, outcomes: Mapping[str, StepOutcome]) -> list[str]:
+    """The steps whose outputs `measure` reads but that did not succeed, in order."""
+    found: list[str] = []
+    try:
+        for segment in split(measure):
+            if segment.expr is None:
+                continue
+            for ref in parse(segment.expr).references():
+                if ref.root != "steps" or len(ref.parts) < 2 or ref.parts[1] != "outputs":
+                    continue
+                sid = str(ref.parts[0])
+                o = outcomes.get(sid)
+                if o is not None and o.status != "succeeded" and sid not in found:
+                    found.append(sid)
+    except ExpressionError:  # reported when it is evaluated
+        return []
+    return found
+
+
 def _compare(kpi: Kpi, value: float) -> tuple[bool, str]:
-    unit = "s" if kpi.name == "max_duration_seconds" else ""
-    shown = f"{round(value, 4):g}{unit}"
-    if kpi.name in ("max_duration_seconds", "max_error_rate"):
+    if kpi.name == "max_duration_seconds":
         assert kpi.threshold is not None
         ok = value <= kpi.threshold
-        return ok, f"{shown} {'<=' if ok else '>'} {kpi.threshold:g}{unit}"
+        return ok, f"{seconds(value)} {'<=' if ok else '>'} {seconds(kpi.threshold)}"
+    shown = f"{round(value, 4):g}"
+    if kpi.name == "max_error_rate":
+        assert kpi.threshold is not None
+        ok = value <= kpi.threshold
+        return ok, f"{shown} {'<=' if ok else '>'} {kpi.threshold:g}"
     if kpi.name == "min_success_rate":
         assert kpi.threshold is not None
         ok = value >= kpi.threshold
         return ok, f"{shown} {'>=' if ok else '<'} {kpi.threshold:g}"
-    problems = []
-    if kpi.minimum is not None and value < kpi.minimum:
-        problems.append(f"< min {kpi.minimum:g}")
-    if kpi.maximum is not None and value > kpi.maximum:
-        problems.append(f"> max {kpi.maximum:g}")
-    bounds = [
-        f">= {kpi.minimum:g}" if kpi.minimum is not None else "",
-        f"<= {kpi.maximum:g}" if kpi.maximum is not None else "",
-    ]
-    detail = " and ".join(b for b in bounds if b) or "recorded"
-    return not problems, f"{shown} ({', '.join(problems) if problems else detail})"
+    low, high = kpi.minimum, kpi.maximum
+    if low is not None and value < low:
+        return False, f"{shown} < min {low:g}"
+    if high is not None and value > high:
+        return False, f"{shown} > max {high:g}"
+    if low is not None and high is not None:
+        return True, f"{low:g} <= {shown} <= {high:g}"
+    if low is not None:
+        return True, f"{shown} >= {low:g}"
+    if high is not None:
+        return True, f"{shown} <= {high:g}"
+    return True, f"{shown}, recorded"
 
 
 def _show(value: Any) -> str:

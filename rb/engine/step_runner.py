@@ -22,6 +22,7 @@ from rb.engine.outcome import StepOutcome
 from rb.engine.outputs import OutputError, extract
 from rb.engine.scope import RunScope
 from rb.engine.secrets import Masker
+from rb.engine.summary import step_summary
 from rb.errors import StepError
 from rb.expressions import ExpressionError, render, render_string
 from rb.jsonschema_check import first_problem
@@ -93,7 +94,14 @@ async def execute_step(step: Step, state: RunState) -> None:
         return
     outcome.status = "succeeded"
     outcome.finished = state.world.monotonic()
-    outcome.summary = state.masker.text(_summary(step, state, outcome))
+    outcome.summary = state.masker.text(
+        step_summary(
+            step,
+            outcome,
+            state.step_types[step.type].summarize,
+            lambda text, names: render_string(text, state.scope.resolver(**names)),
+        )
+    )
     state.bus.publish(
         StepSucceeded(
             step.id,
@@ -221,15 +229,3 @@ def _items(step: Step, state: RunState) -> list[Any]:
             kind="expression",
         )
     return items
-
-
-def _summary(step: Step, state: RunState, outcome: StepOutcome) -> str:
-    summarize = state.step_types[step.type].summarize
-    if step.for_each is not None:
-        return f"{len(outcome.result)} items"
-    if summarize is None:
-        return "ok"
-    try:
-        return summarize(outcome.result)
-    except Exception:  # a summary is cosmetic: never fail a step over it
-        return "ok"

@@ -9,7 +9,9 @@ Root names:
   ran before this one (it must be among this step's ancestors);
 - `execution.id`, `.runbook_id`, `.started_at`, `.duration`: the current run;
 - `item`, `item_index`: the current element inside a `for_each` step;
-- `result`: the step's own result document, in `outputs:` and `wait.until`.
+- `result`: the step's own result document, in `outputs:`, `summary:` and
+  `wait.until`;
+- `outputs.NAME`: the step's own outputs, in its `summary:`.
 
 A *bare* name (`${SOURCE_API_URL}`) is the declared parameter of that name if
 there is one; otherwise, if it is written like an environment variable
@@ -21,7 +23,17 @@ from __future__ import annotations
 
 import re
 
-ROOTS = ("params", "env", "secrets", "steps", "execution", "item", "item_index", "result")
+ROOTS = (
+    "params",
+    "env",
+    "secrets",
+    "steps",
+    "execution",
+    "item",
+    "item_index",
+    "result",
+    "outputs",
+)
 EXECUTION_FIELDS = ("id", "runbook_id", "started_at", "duration")
 STEP_FIELDS = ("outputs", "status", "error")
 STEP_STATUSES = ("succeeded", "failed", "skipped")

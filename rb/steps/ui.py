@@ -36,7 +36,7 @@ def _summary(result: Any) -> str:
     size = f"screenshot {result['width']}x{result['height']}"
     status = result.get("baseline_status")
     if status == "compared":
-        return f"{size}, {result['diff_share']:.2%} change (within threshold)"
+        return f"{size}, {result['diff_share']:.2%} change, within threshold"
     if status in ("written", "updated"):
         return f"{size}, baseline {status}: {result['baseline']}"
     return size

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rb.step_type import StepType, strings_object
-from rb.wording import plural
+from rb.wording import plural, seconds
 
 if TYPE_CHECKING:
     from rb.engine.context import StepContext
@@ -54,9 +54,10 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
 def _summary(result: Any) -> str:
     if result["polls"]:
         return (
-            f"condition true after {result['waited_seconds']:g}s, {plural(result['polls'], 'poll')}"
+            f"condition true after {seconds(result['waited_seconds'])}, "
+            f"{plural(result['polls'], 'poll')}"
         )
-    return f"waited {result['waited_seconds']:g}s"
+    return f"waited {seconds(result['waited_seconds'])}"
 
 
 WAIT = StepType(
