@@ -180,12 +180,14 @@ def _exchange(kind: str, entry: Mapping[str, Any], where: str | None) -> Exchang
 
 
 _SHOWN_PATHS = 3  # differing paths named per field; the rest are counted
+_WHOLE = 160  # two values this short read better whole than as paths
 
 
 def _field_differences(name: str, fixture: Any, request: Any) -> str:
     """`url differs (fixture A, request B)`, or the JSON paths where a body differs."""
     verb = "differ" if name.endswith("s") else "differs"  # params differ, url differs
-    if not (isinstance(fixture, dict | list) and isinstance(request, dict | list)):
+    structured = isinstance(fixture, dict | list) and isinstance(request, dict | list)
+    if not structured or len(_text(fixture)) + len(_text(request)) <= _WHOLE:
         return f"{name} {verb} (fixture {_short(fixture)}, request {_short(request)})"
     found = list(jsondiff.differences(fixture, request))
     shown = ", ".join(d.between("fixture", "request") for d in found[:_SHOWN_PATHS])
