@@ -1,21 +1,34 @@
 """Replaying a recorded execution and proving it gives the same result.
 
 The recording becomes a fixture (rb.store.export), the recorded definition
-(or `--definition FILE`) runs against it in virtual time, and every step's
-status and outputs are compared with the recorded ones. A request the
-recording does not hold, and a recorded request the replay no longer sends,
-are divergences too.
+(or `--definition FILE`) runs against it in virtual time, and the replay is
+compared with the recording: every step's status and outputs, each KPI's
+value and verdict, the assumptions and the run's own status. A request the
+recording does not hold, and a recorded request the replay sent fewer times
+(or never), are divergences too.
+
+Values a live run read from the clock (a `wait` step's waited seconds, the
+run's duration) cannot repeat in virtual time: they are not compared, and
+the report lists them, so a verdict never hides what it did not check.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rb.engine.outcome import ExecutionResult
-from rb.report import differences
+from rb.engine.outcome import ExecutionResult, breached_kpis, status_text
+from rb.jsondiff import differences, short
+from rb.model import OutputKind, Runbook
+from rb.step_type import StepType
 from rb.store.queries import Run
 from rb.world.fixture import FixtureWorld
+
+# KPIs measured with the run's clock (rb.engine.checks): their value is an observation.
+CLOCK_KPIS = frozenset({"max_duration_seconds"})
+_STEP_OUTPUT = re.compile(r"\bsteps\.(\w+)\.outputs\.(\w+)")
 
 
 @dataclass(frozen=True)
@@ -24,10 +37,27 @@ class StepCheck:
     original: str  # status in the recording ("missing" if it was not recorded)
     replayed: str
     differences: tuple[str, ...] = ()
+    summary: str = ""  # the replayed step's own summary ("200 entities fetched")
+    cause: str = ""  # why it failed, when its status changed ("output 'x': ...")
 
     @property
     def ok(self) -> bool:
         return self.original == self.replayed and not self.differences
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """A KPI, an assumption or the run's status: recorded versus replayed."""
+
+    kind: str  # KPI | Assumption | Status
+    name: str
+    original: str
+    replayed: str
+    shown: str = ""  # the replay's side in words, when it differs ("not met: 0.975 < 0.98")
+
+    @property
+    def ok(self) -> bool:
+        return self.original == self.replayed
 
 
 @dataclass(frozen=True)
@@ -37,10 +67,14 @@ class ReplayReport:
     steps: tuple[StepCheck, ...]
     requests: tuple[str, ...] = ()  # request divergences, readable at a glance
     replay_id: str | None = field(default=None, compare=False)
+    checks: tuple[RunCheck, ...] = ()  # KPIs, assumptions and the run's status
+    not_compared: tuple[str, ...] = ()  # clock readings a live run cannot repeat
 
     @property
     def verified(self) -> bool:
-        return not self.requests and all(s.ok for s in self.steps)
+        return (
+            not self.requests and all(s.ok for s in self.steps) and all(c.ok for c in self.checks)
+        )
 
     def as_json(self) -> dict[str, Any]:
         """Stable across replays of one recording (the new run's id is left out)."""
@@ -55,37 +89,168 @@ class ReplayReport:
                     "replay_status": s.replayed,
                     "matches": s.ok,
                     "differences": list(s.differences),
+                    "cause": s.cause,
                 }
                 for s in self.steps
             ],
+            "checks": [
+                {
+                    "kind": c.kind,
+                    "name": c.name,
+                    "original": c.original,
+                    "replay": c.replayed,
+                    "matches": c.ok,
+                }
+                for c in self.checks
+            ],
             "request_divergences": list(self.requests),
+            "not_compared": list(self.not_compared),
         }
 
 
-def compare(run: Run, result: ExecutionResult, world: FixtureWorld) -> ReplayReport:
+def compare(
+    run: Run,
+    result: ExecutionResult,
+    world: FixtureWorld,
+    runbook: Runbook,
+    types: Mapping[str, StepType],
+) -> ReplayReport:
     """Compare a replay's result and requests with the recording."""
-    recorded = {s["step_id"]: s for s in run.steps}
-    checks = []
-    for sid, outcome in result.steps.items():
-        before = recorded.get(sid)
-        original = before["status"] if before else "missing"
-        diffs: tuple[str, ...] = ()
-        if before is not None and original == outcome.status == "succeeded":
-            diffs = tuple(differences(before["outputs"] or {}, result.mask(outcome.outputs), "$"))
-        checks.append(StepCheck(sid, original, outcome.status, diffs))
-    was = {a["id"]: a["ok"] for a in run.row["metadata"].get("assumptions", [])}
-    for a in result.assumptions:
-        if a.name in was and was[a.name] != a.ok:
-            checks.insert(0, StepCheck(f"assumption {a.name}", _met(was[a.name]), _met(a.ok)))
+    live = run.row["world"] == "live"  # only a live run read a real clock
+    clocked = _clock_outputs(runbook, types) if live else set()
+    not_compared: list[str] = []
+    steps = [_step(run, sid, result, clocked, not_compared) for sid in result.steps]
+    checks = _assumptions(run, result) + _kpis(run, result, live, not_compared)
+    # Why the run failed: in the replay's words, or the recording's when only it failed.
+    # The status as people read it, a breached KPI beside the procedure's end.
+    was = status_text(run.row["status"], breached_kpis(run.row["metadata"].get("kpis")))
+    why = result.error or run.row["metadata"].get("error") or ""
+    if result.status == "success":  # a breached KPI is named by the status text already
+        why = ""
+    shown = f"{result.status_text} ({why})" if why else result.status_text
+    checks.append(RunCheck("Status", "run", was, result.status_text, shown))
     requests = [
         f"step {sid!r} sent a request the recording does not hold: {message}"
         for sid, message in world.unmatched
     ]
-    requests += [
-        f"the recording holds {e.describe()} (step {e.step!r}), which the replay never sent"
-        for e in world.unused()
+    for e, used in world.unused():
+        held = len(e.answers)
+        if used == 0:
+            requests.append(
+                f"the recording holds {e.describe()} (step {e.step!r}), which the replay never sent"
+            )
+        else:
+            requests.append(
+                f"the recording holds {e.describe()} {held} times (step {e.step!r}); "
+                f"the replay sent it {used} {'time' if used == 1 else 'times'}"
+            )
+    return ReplayReport(
+        run.id,
+        run.row["runbook_id"],
+        tuple(steps),
+        tuple(requests),
+        checks=tuple(checks),
+        not_compared=tuple(not_compared),
+    )
+
+
+def _step(
+    run: Run,
+    sid: str,
+    result: ExecutionResult,
+    clocked: set[tuple[str, str]],
+    not_compared: list[str],
+) -> StepCheck:
+    outcome = result.steps[sid]
+    before = next((s for s in run.steps if s["step_id"] == sid), None)
+    original = before["status"] if before else "missing"
+    summary = outcome.summary if outcome.status == "succeeded" else ""
+    if before is None or original != outcome.status:
+        cause = outcome.error or outcome.reason
+        if before is not None and not cause:  # it failed when recorded, not now
+            was = before["errors"] or {}
+            cause = was.get("message") or was.get("reason") or ""
+        return StepCheck(sid, original, outcome.status, summary=summary, cause=cause)
+    if original != "succeeded":
+        return StepCheck(sid, original, outcome.status, summary=summary)
+    recorded = dict(before["outputs"] or {})
+    replayed = dict(result.mask(outcome.outputs))
+    for name in sorted(n for s, n in clocked if s == sid):
+        if name in recorded or name in replayed:
+            was, now = recorded.pop(name, None), replayed.pop(name, None)
+            not_compared.append(
+                f"{sid}.{name}: {short(was)} recorded, {short(now)} in the replay "
+                "(read from the clock in a live run)"
+            )
+    diffs = tuple(str(d) for d in differences(recorded, replayed, "$"))
+    return StepCheck(sid, original, outcome.status, diffs, summary=summary)
+
+
+def _clock_outputs(runbook: Runbook, types: Mapping[str, StepType]) -> set[tuple[str, str]]:
+    """(step, output) pairs whose value comes from the clock, directly or via another output."""
+    clocked: set[tuple[str, str]] = set()
+    for step in runbook.steps:  # in file order, which the validator keeps causal
+        step_type = types.get(step.type)
+        fields = step_type.clock_fields if step_type else frozenset()
+        for o in step.outputs:
+            if o.kind is OutputKind.LITERAL:
+                continue
+            text = str(o.value)
+            reads_field = any(re.search(rf"\b{re.escape(f)}\b", text) for f in fields)
+            reads_output = any(m in clocked for m in _STEP_OUTPUT.findall(text))
+            if reads_field or reads_output:
+                clocked.add((step.id, o.name))
+    return clocked
+
+
+def _assumptions(run: Run, result: ExecutionResult) -> list[RunCheck]:
+    """A replay sees the recorded verdicts (observations): only a change is reported."""
+    was = {a["id"]: _met(a["ok"]) for a in run.row["metadata"].get("assumptions", [])}
+    return [
+        RunCheck(
+            "Assumption",
+            a.name,
+            was.get(a.name, "not checked"),
+            _met(a.ok),
+            f"{_met(a.ok)}: {a.detail}" if a.detail else "",
+        )
+        for a in result.assumptions
+        if was.get(a.name, "met") != _met(a.ok)
     ]
-    return ReplayReport(run.id, run.row["runbook_id"], tuple(checks), tuple(requests))
+
+
+def _kpis(run: Run, result: ExecutionResult, live: bool, not_compared: list[str]) -> list[RunCheck]:
+    """Each KPI's value and verdict, recorded versus replayed (by name)."""
+    recorded = {k["name"]: k for k in run.row["metadata"].get("kpis", [])}
+    replayed = {k.name: k for k in result.kpis}
+    checks = []
+    for name in [*recorded, *(n for n in replayed if n not in recorded)]:
+        before, now = recorded.get(name), replayed.get(name)
+        clock = live and name in CLOCK_KPIS
+        if clock and before is not None and now is not None:
+            not_compared.append(
+                f"KPI {name}: {_value(before['measured'])} recorded, {_value(now.measured)} "
+                "in the replay (read from the clock in a live run; its verdict is compared)"
+            )
+        checks.append(
+            RunCheck(
+                "KPI",
+                name,
+                _kpi_text(before["measured"], before["ok"], clock) if before else "not checked",
+                _kpi_text(now.measured, now.ok, clock) if now else "not checked",
+                f"{'met' if now.ok else 'not met'}: {now.detail}" if now and now.detail else "",
+            )
+        )
+    return checks
+
+
+def _kpi_text(measured: float | None, ok: bool, clock: bool) -> str:
+    verdict = "met" if ok else "not met"
+    return verdict if clock or measured is None else f"{verdict} at {_value(measured)}"
+
+
+def _value(measured: float | None) -> str:
+    return "none" if measured is None else f"{measured:.6g}"
 
 
 def _met(ok: bool) -> str:
@@ -93,16 +258,35 @@ def _met(ok: bool) -> str:
 
 
 def report_lines(report: ReplayReport) -> list[str]:
-    """The seed's replay report, a line per step, then the verdict."""
-    lines = []
+    """The seed's replay report: a line per step, KPI and status, then the verdict."""
+    lines = [_check_line(c) for c in report.checks if c.kind == "Assumption"]
     for s in report.steps:
         if s.ok:
-            lines.append(f"✓ Step: {s.step_id} ({s.replayed}, matches original)")
+            said = f"{s.summary}, " if s.summary else f"{s.replayed}, "
+            lines.append(f"✓ Step: {s.step_id} ({said}matches original)")
         elif s.original != s.replayed:
-            lines.append(f"✗ Step: {s.step_id} (was {s.original}, now {s.replayed})")
+            was, now = s.original, s.replayed
+            if s.cause:
+                if s.replayed in ("failed", "skipped"):
+                    now = f"{now}: {s.cause}"
+                else:
+                    was = f"{was}: {s.cause}"
+            lines.append(f"✗ Step: {s.step_id} (was {was}, now {now})")
         else:
             lines.append(f"✗ Step: {s.step_id} (outputs differ)")
         lines.extend(f"    {d}" for d in s.differences)
+    lines.extend(_check_line(c) for c in report.checks if c.kind != "Assumption")
     lines.extend(f"✗ Request: {r}" for r in report.requests)
+    lines.extend(f"- Not compared: {n}" for n in report.not_compared)
     lines.append("REPLAY VERIFIED" if report.verified else "REPLAY DIVERGED")
     return lines
+
+
+def _check_line(c: RunCheck) -> str:
+    if c.kind == "Status":
+        if c.ok:
+            return f"✓ Status: {c.replayed} (matches original)"
+        return f"✗ Status: was {c.original}, now {c.shown or c.replayed}"
+    if c.ok:
+        return f"✓ {c.kind}: {c.name} ({c.replayed}, matches original)"
+    return f"✗ {c.kind}: {c.name} (was {c.original}, now {c.shown or c.replayed})"

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from rb import jsondiff
 from rb.engine.outcome import ExecutionResult
+from rb.jsondiff import short as short  # re-exported: reports and packs use it
 from rb.model import Runbook
 
 
@@ -36,28 +38,7 @@ def dumps(data: Any) -> str:
 
 def differences(expected: Any, actual: Any, path: str = "$") -> Iterator[str]:
     """Each difference as "PATH: expected X, got Y", by JSON path."""
-    if isinstance(expected, dict) and isinstance(actual, dict):
-        for key in sorted(set(expected) | set(actual), key=str):
-            sub = f"{path}.{key}" if str(key).isidentifier() else f"{path}[{json.dumps(key)}]"
-            if key not in actual:
-                yield f"{sub}: expected {short(expected[key])}, missing"
-            elif key not in expected:
-                yield f"{sub}: not expected, got {short(actual[key])}"
-            else:
-                yield from differences(expected[key], actual[key], sub)
-    elif isinstance(expected, list) and isinstance(actual, list):
-        for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
-            yield from differences(e, a, f"{path}[{i}]")
-        if len(expected) != len(actual):
-            yield f"{path}: expected {len(expected)} items, got {len(actual)}"
-    elif expected != actual or type(expected) is not type(actual):
-        yield f"{path}: expected {short(expected)}, got {short(actual)}"
-
-
-def short(value: Any) -> str:
-    """`value` as compact JSON, cut to 80 characters for one-line messages."""
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return (str(d) for d in jsondiff.differences(expected, actual, path))
 
 
 @dataclass(frozen=True)

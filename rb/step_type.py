@@ -38,6 +38,9 @@ class StepType:
     sql_inputs: frozenset[str] = field(default_factory=frozenset)  # hold SQL text
     # Inputs saying how long the step may rightly take, in seconds.
     duration_inputs: frozenset[str] = field(default_factory=frozenset)
+    # Result fields read from the clock: a live run cannot repeat them, so a
+    # replay reports them as not compared.
+    clock_fields: frozenset[str] = field(default_factory=frozenset)
     # run(ctx, inputs) -> result document; effects only through ctx.world.
     run: RunFn | None = field(default=None, repr=False)
     # One line for reports: "200 entities fetched". Defaults to "ok".

@@ -29,8 +29,8 @@ def test_rb_test_passes_on_the_seed_example_as_written(tmp_path: Path) -> None:
     root = seed_project(tmp_path)
     result = run_rb("test", RUNBOOK, "--fixture", "fixtures/golden-scenarios.json", cwd=root)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "✓ Step: ingest (HTTP 200, 200 items)" in result.stdout
-    assert "✓ Step: validate (195 valid, 5 errors)" in result.stdout
+    assert "✓ Step: ingest (200 entities)" in result.stdout
+    assert "✓ Step: validate (195 valid entities, 5 errors)" in result.stdout
     assert "✓ Outputs match expected/golden-scenarios.json" in result.stdout
     assert result.stdout.endswith("PASS\n")
 

@@ -24,7 +24,7 @@ steps:
   - id: fetch
     type: data_fetch
     inputs: {source_url: "http://api.test/rows"}
-    outputs: {rows: "$.body.rows"}
+    outputs: {rows: "$.rows"}
   - id: split
     type: schema_check
     depends_on: [fetch]

@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runbook", metavar="ID")
     p.add_argument("--status", choices=("running", "success", "failure", "aborted", "interrupted"))
     p.add_argument("--since", metavar="WHEN", help="30m, 2h, 7d, or an ISO time")
-    p.add_argument("--limit", type=_positive, default=50)
+    p.add_argument("--limit", type=_positive, default=20, help="show at most N runs (default 20)")
     p.add_argument("--format", choices=FORMATS, default="text")
     _add_db_option(p)
     p = runs_sub.add_parser(

@@ -14,6 +14,7 @@ from rb.engine.events import Listener
 from rb.engine.params import resolve_params
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.loader import load_file, load_text
+from rb.plugins import step_types
 from rb.replay import ReplayReport, compare, report_lines
 from rb.store.database import open_store
 from rb.store.export import fixture_from_run
@@ -88,7 +89,9 @@ def replay_recording(
         world_name="replay",
         replay_of=run.id,
     )
-    report = dataclasses.replace(compare(run, result, world), replay_id=replay_id)
+    report = dataclasses.replace(
+        compare(run, result, world, runbook, step_types()), replay_id=replay_id
+    )
     if replay_id is not None:
         add_metadata(store, replay_id, replay=report.as_json())
     return report

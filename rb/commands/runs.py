@@ -17,6 +17,7 @@ from rb.store.export import fixture_from_run
 from rb.store.queries import iso, list_runs, load_run, reap_interrupted
 from rb.wording import plural
 
+DEFAULT_LIMIT = 20
 _AGO = re.compile(r"(\d+)([smhd])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -33,6 +34,13 @@ def parse_since(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def run_kind(row: dict[str, Any]) -> str:
+    """`test` (against a fixture), `live`, or `replay of ID`."""
+    if row["world"] == "replay":
+        return f"replay of {str(row['replay_of'] or '?')[:8]}"
+    return "test" if row["world"] == "fixture" else str(row["world"])
+
+
 def _plain_run(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -40,7 +48,9 @@ def _plain_run(row: dict[str, Any]) -> dict[str, Any]:
         "runbook_version": row["runbook_version"],
         "status": row["status"],
         "kpis_breached": breached_kpis((row["metadata"] or {}).get("kpis")),
+        "kind": run_kind(row),
         "world": row["world"],
+        "recorded_at": iso(row["recorded_at"]),
         "actor": row["actor_id"],
         "started_at": iso(row["started_at"]),
         "completed_at": iso(row["completed_at"]),
@@ -55,11 +65,11 @@ def runs_list(
     runbook: str | None = None,
     status: str | None = None,
     since: str | None = None,
-    limit: int = 50,
+    limit: int = DEFAULT_LIMIT,
     output_format: str = "text",
     out: TextIO | None = None,
 ) -> int:
-    """Recorded runs, newest first."""
+    """Recorded runs, newest recorded first (real time, not a fixture's clock)."""
     out = out or sys.stdout
     store = open_store(db)
     reap_interrupted(store)
@@ -68,22 +78,28 @@ def runs_list(
         runbook=runbook,
         status=status,
         since=parse_since(since) if since else None,
-        limit=limit,
+        limit=limit + 1,  # one more, to say whether more exist
     )
+    more, rows = len(rows) > limit, rows[:limit]
     if output_format == "json":
         out.write(dumps([_plain_run(r) for r in rows]))
         return EXIT_OK
     if not rows:
         out.write(f"no runs recorded in {store.shown}\n")
         return EXIT_OK
-    out.write(f"{'ID':<10}{'RUNBOOK':<32}{'STATUS':<24}{'STARTED (UTC)':<21}{'TIME':>9}  ACTOR\n")
+    out.write(
+        f"{'ID':<10}{'RUNBOOK':<28}{'KIND':<20}{'STATUS':<24}{'RECORDED (UTC)':<21}"
+        f"{'TIME':>9}  ACTOR\n"
+    )
     for r in rows:
         took = f"{r['duration_seconds']:.2f}s" if r["duration_seconds"] is not None else "-"
-        started = (iso(r["started_at"]) or "")[:19].replace("T", " ")
+        recorded = (iso(r["recorded_at"]) or "")[:19].replace("T", " ")
         out.write(
-            f"{r['id'][:8]:<10}{r['runbook_id'][:31]:<32}{_status(r, short=True):<24}{started:<21}"
-            f"{took:>9}  {r['actor_id']}\n"
+            f"{r['id'][:8]:<10}{r['runbook_id'][:27]:<28}{run_kind(r):<20}"
+            f"{_status(r, short=True):<24}{recorded:<21}{took:>9}  {r['actor_id']}\n"
         )
+    if more:
+        out.write(f"(the newest {limit} shown; more match: use --limit N or --since)\n")
     return EXIT_OK
 
 
@@ -119,8 +135,12 @@ def runs_show(
     r = run.row
     out.write(f"execution {r['id']}\n")
     out.write(f"  runbook   {r['runbook_id']} {r['runbook_version']} ({r['definition_path']})\n")
-    out.write(f"  status    {_status(r)}  ({r['world']}, by {r['actor_id']})\n")
-    out.write(f"  started   {iso(r['started_at'])}\n")
+    out.write(f"  status    {_status(r)}  ({run_kind(r)}, by {r['actor_id']})\n")
+    out.write(f"  recorded  {iso(r['recorded_at'])}\n")
+    if r["world"] != "live":  # a fixture's or recording's clock, not real time
+        out.write(f"  started   {iso(r['started_at'])} (virtual)\n")
+    else:
+        out.write(f"  started   {iso(r['started_at'])}\n")
     if r["duration_seconds"] is not None:
         out.write(f"  duration  {r['duration_seconds']:.3f}s\n")
     if r["replay_of"]:
@@ -148,15 +168,22 @@ def runs_show(
 
 def _exchange_line(e: dict[str, Any]) -> str:
     req, resp, err = e["request"], e["response"], e["error"]
-    if e["kind"] == "http":
+    kind = e["kind"]
+    if kind == "http":
         what = f"{req['method']} {req['url']}"
         got = f"HTTP {resp['status']}" if resp else ""
-    elif e["kind"] == "sql":
+    elif kind == "sql":
         what = "SQL " + " ".join(req["query"].split())[:60]
         got = plural(resp["row_count"], "row") if resp else ""
-    else:
+    elif kind == "screenshot":
+        selector = f" {req['selector']}" if req.get("selector") else ""
+        what = f"screenshot of {req['url']}{selector}"
+        got = f"{resp['width']}x{resp['height']} PNG" if resp else ""
+    elif kind == "shell":
         what = " ".join([req["command"], *map(str, req.get("args") or [])])[:70]
         got = f"exit {resp['exit_code']}" if resp else ""
+    else:  # a stubbed step: the fixture gave its result
+        what, got = kind, "result from the fixture"
     if err:
         got = f"{err['kind']}: {err['message'].splitlines()[0]}"
     return f"{what} -> {got} ({e['latency_seconds'] or 0:.3f}s)"

@@ -97,6 +97,7 @@ WAIT = StepType(
     result_fields=("waited_seconds", "polls", "result"),
     lazy_inputs=frozenset({"until"}),
     duration_inputs=frozenset({"seconds", "timeout_seconds"}),
+    clock_fields=frozenset({"waited_seconds"}),
     run=_run,
     summarize=_summary,
     example={

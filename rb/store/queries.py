@@ -78,17 +78,19 @@ def list_runs(
 
 
 def resolve_id(store: Store, ref: str) -> str:
-    """A full id from an id, a unique prefix, or `last` (the newest run)."""
+    """A full id from an id, a unique prefix, or `last` (the newest run that is not a replay)."""
     with store.begin() as conn:
         if ref == "last":
+            # A replay proves a run; replaying the proof would prove nothing new.
             found: Sequence[Any] = conn.execute(
                 executions.select()
                 .with_only_columns(executions.c.id)
+                .where(executions.c.world != "replay")
                 .order_by(executions.c.recorded_at.desc())
                 .limit(1)
             ).all()
             if not found:
-                raise UsageError(f"no runs recorded yet in {store.shown}")
+                raise UsageError(f"no runs recorded yet in {store.shown} (replays aside)")
             return str(found[0].id)
         found = conn.execute(
             executions.select()

@@ -149,9 +149,17 @@ class FixtureWorld(ClockAndIds):
             raise WorldError(str(answer["error"]))
         return answer
 
-    def unused(self) -> list[Exchange]:
-        """Exchanges nothing asked for (a sign the fixture and runbook drifted)."""
-        return [e for i, e in enumerate(self.fixture.exchanges) if i not in self._calls]
+    def unused(self) -> list[tuple[Exchange, int]]:
+        """Exchanges with answers nothing asked for, and how many were asked for.
+
+        A sign the fixture and the runbook drifted: in a replay, a request the
+        original sent three times (a poll) and the replay only twice.
+        """
+        return [
+            (e, self._calls.get(i, 0))
+            for i, e in enumerate(self.fixture.exchanges)
+            if self._calls.get(i, 0) < len(e.answers)
+        ]
 
 
 def page_server(folder: Path) -> Callable[[Any], Coroutine[Any, Any, None]]:
@@ -194,5 +202,6 @@ def _unmatched(shown: str, wanted: Mapping[str, Any], candidates: Sequence[Excha
     scored = sorted(candidates, key=lambda e: -e.similarity(wanted))[:3]
     lines = [f"no fixture exchange matches {shown}; closest:"]
     for e in scored:
-        lines.append(f"  - {e.describe()}: {e.differences(wanted)}")
+        at = f" ({e.where})" if e.where else ""
+        lines.append(f"  - {e.describe()}{at}: {e.differences(wanted)}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from rb import jsonschema_check, schemas, source
+from rb import jsondiff, jsonschema_check, schemas, source
 from rb.errors import UsageError
 
 DEFAULT_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
@@ -31,6 +31,7 @@ class Exchange:
     match: Mapping[str, Any]  # normalized request fields to match
     answers: tuple[Mapping[str, Any], ...]
     step: str | None = None
+    where: str | None = None  # FILE:LINE of the entry, when the fixture was a file
 
     def matches(self, wanted: Mapping[str, Any]) -> bool:
         return all(wanted.get(k) == v for k, v in self.match.items())
@@ -45,9 +46,9 @@ class Exchange:
         return score
 
     def differences(self, wanted: Mapping[str, Any]) -> str:
+        """What differs from a request, by field and JSON path, with short values."""
         diffs = [
-            f"{k} {'differ' if k.endswith('s') else 'differs'} "  # params differ, url differs
-            f"(fixture {_text(v)}, request {_text(wanted.get(k))})"
+            _field_differences(k, v, wanted.get(k))
             for k, v in self.match.items()
             if wanted.get(k) != v
         ]
@@ -115,12 +116,18 @@ def load_fixture(path: str | Path) -> Fixture:
     if doc is None or diagnostics:
         lines = "\n".join(d.text() for d in diagnostics)
         raise UsageError(f"fixture {name} is not valid:\n{lines}")
-    return from_data(doc.data, name)
+    return from_data(doc.data, name, doc=doc)
 
 
-def from_data(data: Mapping[str, Any], path: str = "<fixture>") -> Fixture:
-    """Build a Fixture from checked data."""
-    exchanges = tuple(_exchange(kind, entry) for kind in KINDS for entry in data.get(kind) or ())
+def from_data(
+    data: Mapping[str, Any], path: str = "<fixture>", *, doc: source.SourceDoc | None = None
+) -> Fixture:
+    """Build a Fixture from checked data (`doc` gives each exchange its line)."""
+    exchanges = tuple(
+        _exchange(kind, entry, f"{path}:{doc.position((kind, i)).line}" if doc else None)
+        for kind in KINDS
+        for i, entry in enumerate(data.get(kind) or ())
+    )
     clock = DEFAULT_CLOCK
     if "clock" in data:
         try:
@@ -147,7 +154,7 @@ def from_data(data: Mapping[str, Any], path: str = "<fixture>") -> Fixture:
     )
 
 
-def _exchange(kind: str, entry: Mapping[str, Any]) -> Exchange:
+def _exchange(kind: str, entry: Mapping[str, Any], where: str | None) -> Exchange:
     request = entry["request"]
     if kind == "http":
         match: dict[str, Any] = {
@@ -169,7 +176,28 @@ def _exchange(kind: str, entry: Mapping[str, Any]) -> Exchange:
         if "args" in request:
             match["args"] = [str(a) for a in request["args"]]
     answers = entry.get("responses") or [entry.get("response") or {}]
-    return Exchange(kind, match, tuple(answers), entry.get("step"))
+    return Exchange(kind, match, tuple(answers), entry.get("step"), where)
+
+
+_SHOWN_PATHS = 3  # differing paths named per field; the rest are counted
+_WHOLE = 160  # two values this short read better whole than as paths
+
+
+def _field_differences(name: str, fixture: Any, request: Any) -> str:
+    """`url differs (fixture A, request B)`, or the JSON paths where a body differs."""
+    verb = "differ" if name.endswith("s") else "differs"  # params differ, url differs
+    structured = isinstance(fixture, dict | list) and isinstance(request, dict | list)
+    if not structured or len(_text(fixture)) + len(_text(request)) <= _WHOLE:
+        return f"{name} {verb} (fixture {_short(fixture)}, request {_short(request)})"
+    found = list(jsondiff.differences(fixture, request))
+    shown = ", ".join(d.between("fixture", "request") for d in found[:_SHOWN_PATHS])
+    more = len(found) - _SHOWN_PATHS
+    return f"{name} {verb} at {shown}" + (f" and {more} more paths" if more > 0 else "")
+
+
+def _short(value: Any) -> str:
+    text = _text(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _text(value: Any) -> str:
