@@ -147,7 +147,9 @@ async def run_attempts(
                 raise StepError(
                     f"{message} (after {attempt} attempts)", kind=error.kind, result=error.result
                 ) from None
-            raise StepError(message, retryable=False, kind=error.kind, result=error.result) from None
+            raise StepError(
+                message, retryable=False, kind=error.kind, result=error.result
+            ) from None
         delay = retry.delay(attempt)
         if retry.jitter and state.jitter:
             delay *= 0.5 + state.world.random()
