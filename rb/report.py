@@ -86,7 +86,10 @@ def compare_golden(result: ExecutionResult, path: Path, *, update: bool) -> Gold
 
 
 def passed(result: ExecutionResult, golden: GoldenCheck | None) -> bool:
-    return result.status == "success" and (golden is None or golden.ok)
+    from rb.snapshots import failed_checks
+
+    ok = result.status == "success" and (golden is None or golden.ok)
+    return ok and not failed_checks(result)
 
 
 def json_report(

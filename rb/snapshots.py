@@ -16,11 +16,14 @@ import math
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rb.engine.context import ScreenshotPolicy
 from rb.errors import StepError
 from rb.world.base import Screenshot
+
+if TYPE_CHECKING:
+    from rb.engine.outcome import ExecutionResult
 
 # pixelmatch's own default; Playwright's is 0.2. Measured here: 0 false alarms
 # in 100 reruns of an unchanged page at 0.1 (benchmarks/RESULTS.md).
@@ -161,6 +164,19 @@ def keep_and_compare(
             result=result,
         )
     return result
+
+
+def failed_checks(result: ExecutionResult) -> list[str]:
+    """Steps whose screenshot check failed: over tolerance, no baseline under CI, other size.
+
+    `rb test` fails on these even when the step's `on_failure: log_and_continue`
+    let the run go on: that policy is about the procedure, not the check.
+    """
+    return [
+        sid
+        for sid, o in result.steps.items()
+        if o.status == "failed" and o.error_kind == "screenshot"
+    ]
 
 
 def compare_png(

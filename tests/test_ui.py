@@ -179,6 +179,23 @@ def test_a_tolerance_lets_a_change_pass(tmp_path: Path, inputs: str, passes: boo
         assert "✗ Screenshot diff: " in out
 
 
+def test_log_and_continue_does_not_turn_a_failed_screenshot_into_a_pass(tmp_path: Path) -> None:
+    # The example runbook's screenshot step logs and continues: the run goes on,
+    # but `rb test` must still fail, even with a golden file that recorded the failure.
+    def with_policy(**page: str) -> None:
+        project(tmp_path, **page)
+        runbook = tmp_path / "runbooks" / "ui.yaml"
+        runbook.write_text(runbook.read_text() + "    on_failure: log_and_continue\n")
+
+    with_policy()
+    rb_test(tmp_path)
+    with_policy(**CHANGES["red-button"])
+    code, out = rb_test(tmp_path, "--update")
+    assert code == 1 and "✗ Screenshot diff: " in out, out
+    code, out = rb_test(tmp_path)
+    assert code == 1 and out.endswith("FAIL\n"), out
+
+
 def test_a_masked_region_may_change(tmp_path: Path) -> None:
     cwd = project(tmp_path, masks='[".clock", "button"]')
     rb_test(cwd)
