@@ -158,18 +158,22 @@ def test_changes_the_old_one_per_cent_default_let_through_are_small(
 
 
 @pytest.mark.parametrize(
-    ("inputs", "passes"),
+    ("change", "inputs", "passes"),
     [
-        ("max_diff_ratio: 0.02", True),
-        ("max_diff_pixels: 20000", True),
-        ("max_diff_pixels: 10", False),
-        ("max_diff_pixels: 20000\nmax_diff_ratio: 0.0001", False),  # both: the stricter wins
+        ("red-button", "max_diff_ratio: 0.02", True),
+        ("reworded-paragraph", "max_diff_ratio: 0.02", True),
+        ("red-button", "max_diff_pixels: 20000", True),
+        ("red-button", "max_diff_pixels: 10", False),
+        # both given: the stricter wins, as in Playwright
+        ("red-button", "max_diff_pixels: 20000\nmax_diff_ratio: 0.0001", False),
     ],
 )
-def test_a_tolerance_lets_a_change_pass(tmp_path: Path, inputs: str, passes: bool) -> None:
+def test_a_tolerance_lets_a_change_pass(
+    tmp_path: Path, change: str, inputs: str, passes: bool
+) -> None:
     cwd = project(tmp_path, inputs)
     rb_test(cwd)
-    project(tmp_path, inputs, **CHANGES["red-button"])
+    project(tmp_path, inputs, **CHANGES[change])
     code, out = rb_test(cwd)
     if passes:
         assert code == 0, out
