@@ -13,6 +13,8 @@ other exception is a bug in rb and is reported as one (exit 3).
 
 from __future__ import annotations
 
+from typing import Any
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -79,11 +81,16 @@ class StepError(RbError):
 
     Raised by step implementations and the engine; the engine records it on
     the step (with the step id and `kind`, one of ERROR_KINDS) and applies
-    the step's retry and on_failure.
+    the step's retry and on_failure. `result` is the result document of an
+    attempt that ran to the end and then failed its check (a screenshot over
+    its tolerance), kept on the step so reports can show what was measured.
     """
 
-    def __init__(self, message: str, *, retryable: bool = True, kind: str = "error") -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, kind: str = "error", result: Any = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.kind = kind
+        self.result = result

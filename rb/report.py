@@ -97,7 +97,9 @@ PASS, NEW, UPDATED, FAIL = "PASS", "NEW", "UPDATED", "FAIL"
 def verdict(result: ExecutionResult, golden: GoldenCheck | None) -> str:
     """PASS only when every check ran and held; NEW or UPDATED when something
     was written instead of compared (a golden file, a screenshot baseline)."""
-    if not result.ok or (golden is not None and not golden.ok):
+    from rb.snapshots import failed_checks
+
+    if not result.ok or failed_checks(result) or (golden is not None and not golden.ok):
         return FAIL
     baselines = {
         o.result.get("baseline_status") for o in result.steps.values() if isinstance(o.result, dict)

@@ -426,11 +426,16 @@ def test_a_screenshot_is_compared_with_the_named_baseline(tmp_path: Path) -> Non
     )
     assert compare_with_baseline(shot, png("same.png", white)) == (
         True,
-        "0.00% of pixels differ (within the threshold 1.00%)",
+        "0.00% of pixels differ (identical)",
     )
     assert compare_with_baseline(shot, png("red.png", red)) == (
         False,
-        "100.00% of pixels differ (over the threshold 1.00%)",
+        "100.00% of pixels differ (200 pixels, over the tolerance 0)",
+    )
+    lax = StepOutcome("ui", "succeeded", result=shot.result, inputs={"max_diff_pixels": 200})
+    assert compare_with_baseline(lax, png("red.png", red)) == (
+        True,
+        "100.00% of pixels differ (200 pixels, within the tolerance 200 pixels)",
     )
     ok, seen = compare_with_baseline(shot, png("wide.png", white, (30, 10)))
     assert not ok and "20x10" in seen and "30x10" in seen

@@ -585,3 +585,44 @@ def _draw_gray(img: bytes, i: int, alpha: float, output: bytearray) -> None:
     val = 255 + (luma - 255) * alpha * img[i + 3] / 255
     level = math.trunc(val) & 0xFF  # a Uint8Array store
     _draw(output, i, level, level, level)
+
+
+# The screenshot step's tolerance (rb.snapshots), as Playwright's toHaveScreenshot ----------
+
+
+@pytest.mark.parametrize(
+    ("inputs", "mismatched", "verdict", "described"),
+    [
+        ({}, 0, "identical", "tolerance 0"),
+        ({}, 1, "over_tolerance", "tolerance 0"),  # the default: any differing pixel fails
+        ({"max_diff_pixels": 100}, 100, "within_tolerance", "tolerance 100 pixels"),
+        ({"max_diff_pixels": 100}, 101, "over_tolerance", "tolerance 100 pixels"),
+        ({"max_diff_ratio": 0.01}, 280, "within_tolerance", "tolerance 1.00% (280 pixels)"),
+        ({"max_diff_ratio": 0.01}, 281, "over_tolerance", "tolerance 1.00% (280 pixels)"),
+        # both given: the stricter one wins, as in Playwright
+        ({"max_diff_pixels": 100, "max_diff_ratio": 0.01}, 101, "over_tolerance", None),
+        ({"max_diff_pixels": 500, "max_diff_ratio": 0.001}, 29, "over_tolerance", None),
+        ({"max_diff_pixels": 1}, 1, "within_tolerance", "tolerance 1 pixel"),
+    ],
+)
+def test_screenshot_tolerance(
+    inputs: dict[str, Any], mismatched: int, verdict: str, described: str | None
+) -> None:
+    from rb.snapshots import Comparison, Tolerance
+
+    tolerance = Tolerance.from_inputs(inputs)
+    total = 28_000  # 1 % is 280 pixels
+    assert tolerance.verdict(Comparison(mismatched, total)) == verdict
+    if described is not None:
+        assert tolerance.describe(total) == described
+
+
+def test_the_colour_threshold_decides_which_pixels_differ() -> None:
+    from rb.snapshots import compare_png
+
+    grey = np.full((4, 4, 4), 200, np.uint8)
+    lighter = grey.copy()
+    lighter[0, 0, :3] = 190  # a faint change: under 0.1, over 0.01
+    baseline, actual = encode_png(grey), encode_png(lighter)
+    assert compare_png(baseline, actual, "b.png")[0].mismatched == 0
+    assert compare_png(baseline, actual, "b.png", color_threshold=0.01)[0].mismatched == 1

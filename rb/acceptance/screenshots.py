@@ -8,13 +8,13 @@ from pathlib import Path
 from rb.acceptance.observed import describe_step
 from rb.engine.outcome import StepOutcome
 from rb.errors import StepError
-from rb.snapshots import DEFAULT_THRESHOLD, compare_png
+from rb.snapshots import IDENTICAL, OVER, Tolerance, compare_png, pixels
 
 
 def compare_with_baseline(outcome: StepOutcome | None, baseline: Path) -> tuple[bool, str]:
-    """Pixelmatch the step's screenshot with `baseline`, within the step's `threshold`.
+    """Pixelmatch the step's screenshot with `baseline`, within the step's tolerance.
 
-    Returns whether it matched and what was seen ("0.00% of pixels differ").
+    Returns whether it matched and what was seen ("0.00% of pixels differ (identical)").
     """
     result = outcome.result if outcome is not None else None
     if outcome is None or outcome.status != "succeeded" or not isinstance(result, Mapping):
@@ -23,11 +23,17 @@ def compare_with_baseline(outcome: StepOutcome | None, baseline: Path) -> tuple[
     if not shot.is_file():
         return False, f"no screenshot file {shot}"
     inputs = outcome.inputs if isinstance(outcome.inputs, Mapping) else {}
-    threshold = float(inputs.get("threshold", DEFAULT_THRESHOLD))
+    tolerance = Tolerance.from_inputs(inputs)
     try:
-        comparison, _ = compare_png(baseline.read_bytes(), shot.read_bytes(), str(baseline))
+        comparison, _ = compare_png(
+            baseline.read_bytes(), shot.read_bytes(), str(baseline), tolerance.color_threshold
+        )
     except StepError as exc:  # sizes differ: the message gives both
         return False, exc.message
-    verdict = "within" if comparison.share <= threshold else "over"
-    seen = f"{comparison.share:.2%} of pixels differ ({verdict} the threshold {threshold:.2%})"
-    return comparison.share <= threshold, seen
+    verdict = tolerance.verdict(comparison)
+    seen = f"{comparison.share:.2%} of pixels differ"
+    if verdict == IDENTICAL:
+        return True, f"{seen} (identical)"
+    how = "over the" if verdict == OVER else "within the"
+    count = pixels(comparison.mismatched)
+    return verdict != OVER, f"{seen} ({count}, {how} {tolerance.describe(comparison.total)})"

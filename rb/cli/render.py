@@ -43,6 +43,7 @@ def summary_lines(result: ExecutionResult, golden: GoldenCheck | None = None) ->
             lines.append(f"{SKIP} Step: {sid} (skipped: {o.reason or o.status})")
     for k in result.kpis:
         lines.append(f"{OK if k.ok else BAD} KPI: {k.name} ({k.detail})")
+    lines.extend(screenshot_lines(result))
     if golden is not None:
         if golden.updated:
             lines.append(f"{OK} Outputs written to {golden.path} (not compared)")
@@ -57,6 +58,41 @@ def summary_lines(result: ExecutionResult, golden: GoldenCheck | None = None) ->
         else:
             lines.append(f"{BAD} Outputs differ from {golden.path}:")
             lines.extend(f"    {d}" for d in golden.differences)
+    return lines
+
+
+def screenshot_lines(result: ExecutionResult) -> list[str]:
+    """One "Screenshot diff" line per screenshot step that was compared or given a baseline.
+
+    Read from the step's result document (rb.snapshots), which a step that
+    failed its comparison keeps too.
+    """
+    docs = {
+        sid: o.result
+        for sid, o in result.steps.items()
+        if isinstance(o.result, dict) and o.result.get("baseline_status") not in (None, "none")
+    }
+    lines = []
+    for sid, doc in docs.items():
+        label = "Screenshot diff" + (f" ({sid})" if len(docs) > 1 else "")
+        if doc["baseline_status"] != "compared":
+            lines.append(f"{SKIP} {label}: baseline {doc['baseline_status']}: {doc['baseline']}")
+            continue
+        change = f"{doc['diff_share']:.2%} change"
+        verdict = doc.get("verdict")
+        if verdict == "identical":
+            lines.append(f"{OK} {label}: {change} (identical)")
+        elif verdict == "within_tolerance":
+            lines.append(f"{OK} {label}: {change} (within threshold)")
+        else:
+            from rb.snapshots import pixels
+
+            count = doc["mismatched_pixels"]
+            allowed = doc["tolerance"]["allowed_pixels"]
+            lines.append(
+                f"{BAD} {label}: {change} ({pixels(count)}, tolerance {allowed}) "
+                f"— diff at {doc['diff']}"
+            )
     return lines
 
 

@@ -28,7 +28,10 @@ def types(*, output_format: str = "text", out: TextIO | None = None) -> int:
         out.write("\n")
         return EXIT_OK
     for t in registered.values():
-        props = t.input_schema.get("properties", {})
+        # A deprecated input is kept in the schema only to explain its migration.
+        props = {
+            k: v for k, v in t.input_schema.get("properties", {}).items() if not v.get("deprecated")
+        }
         required = set(t.input_schema.get("required", ()))
         inputs = ", ".join(f"{k}*" if k in required else k for k in props)
         out.write(f"{t.name:<16} {t.summary}\n{'':<16} inputs: {inputs}\n")

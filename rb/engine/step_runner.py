@@ -78,6 +78,8 @@ async def execute_step(step: Step, state: RunState) -> None:
             outcome.outputs = {o.name: [r.outputs[o.name] for r in runs] for o in step.outputs}
     except StepError as exc:
         outcome.status = "failed"
+        if step.for_each is None:
+            outcome.result = exc.result
         outcome.error = state.masker.text(exc.message)
         outcome.error_kind = exc.kind
         outcome.finished = state.world.monotonic()
@@ -150,8 +152,12 @@ async def run_attempts(
         state.bus.publish(AttemptFailed(sid, attempt, message, item_index))
         if not error.retryable or attempt == retry.max_attempts:
             if retry.max_attempts > 1 and error.retryable:
-                raise StepError(f"{message} (after {attempt} attempts)", kind=error.kind) from None
-            raise StepError(message, retryable=False, kind=error.kind) from None
+                raise StepError(
+                    f"{message} (after {attempt} attempts)", kind=error.kind, result=error.result
+                ) from None
+            raise StepError(
+                message, retryable=False, kind=error.kind, result=error.result
+            ) from None
         delay = retry.delay(attempt)
         if retry.jitter and state.jitter:
             delay *= 0.5 + state.world.random()

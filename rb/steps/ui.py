@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 
 async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
-    from rb.snapshots import DEFAULT_THRESHOLD, keep_and_compare
+    from rb.snapshots import Tolerance, keep_and_compare
     from rb.world.base import ScreenshotRequest
 
     viewport = inputs.get("viewport") or {"width": 1280, "height": 800}
@@ -28,18 +28,24 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
         animations=str(inputs.get("animations", "disabled")),
     )
     shot = await ctx.world.screenshot(request, step_id=ctx.step_id)
-    threshold = float(inputs.get("threshold", DEFAULT_THRESHOLD))
-    return keep_and_compare(shot, ctx.screenshots, ctx.step_id, threshold)
+    return keep_and_compare(shot, ctx.screenshots, ctx.step_id, Tolerance.from_inputs(inputs))
 
 
 def _summary(result: Any) -> str:
-    size = f"screenshot {result['width']}x{result['height']}"
-    status = result.get("baseline_status")
-    if status == "compared":
-        return f"{size}, {result['diff_share']:.2%} change, within threshold"
-    if status in ("written", "updated"):
-        return f"{size}, baseline {status}: {result['baseline']}"
-    return size
+    # The comparison, or the baseline written, has a line of its own in reports
+    # (rb.cli.render.screenshot_lines), so it is not repeated here.
+    return f"screenshot {result['width']}x{result['height']}"
+
+
+# `threshold` was the share of pixels allowed to differ until rb followed
+# Playwright's default (any differing pixel fails); a runbook that still has
+# it is stopped at validation rather than silently read another way.
+_THRESHOLD_MOVED = (
+    "`threshold` was the share of pixels allowed to differ and is no longer read: delete it "
+    "(any differing pixel then fails, as in Playwright's toHaveScreenshot), or keep that "
+    "tolerance as max_diff_ratio with the same value; the per-pixel colour sensitivity is "
+    "now color_threshold"
+)
 
 
 UI_SCREENSHOT = StepType(
@@ -71,19 +77,34 @@ UI_SCREENSHOT = StepType(
                 "description": "Selectors painted over (clocks, avatars).",
             },
             "animations": {"enum": ["disabled", "allow"]},
-            "threshold": {
+            "max_diff_pixels": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Differing pixels that still pass (default 0).",
+            },
+            "max_diff_ratio": {
                 "type": "number",
                 "minimum": 0,
                 "maximum": 1,
-                "description": "Share of differing pixels that fails the diff (default 0.01).",
+                "description": "Share of pixels that may differ and still pass (default 0).",
             },
+            "color_threshold": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "Per-pixel colour difference that counts a pixel as "
+                "differing, 0 (strict) to 1 (lax); pixelmatch's threshold, default 0.1.",
+            },
+            "threshold": {"not": {}, "x-hint": _THRESHOLD_MOVED, "deprecated": True},
         },
     },
     result=(
         "`screenshot` (path of the PNG), `width`, `height`; under `rb test` also "
         "`baseline` (its path), `baseline_status` (compared, written, updated), "
-        "`diff_share` (share of differing pixels), `mismatched_pixels` and `diff` "
-        "(path of the diff image, when pixels differ)."
+        "`diff_share` (share of differing pixels), `mismatched_pixels`, `diff` "
+        "(path of the diff image, when pixels differ), `tolerance` (max_diff_pixels, "
+        "max_diff_ratio, allowed_pixels, color_threshold) and `verdict` (identical, "
+        "within_tolerance, over_tolerance)."
     ),
     result_fields=(
         "screenshot",
@@ -94,6 +115,8 @@ UI_SCREENSHOT = StepType(
         "diff",
         "diff_share",
         "mismatched_pixels",
+        "tolerance",
+        "verdict",
     ),
     example={"url": "http://localhost:3000/entities", "selector": "#entity-list"},
     run=_run,
