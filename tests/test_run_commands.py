@@ -92,9 +92,10 @@ def test_rb_test_json_report_is_byte_identical_across_runs(tmp_path: Path) -> No
 
 def test_rb_test_writes_junit(tmp_path: Path) -> None:
     cwd = _setup(tmp_path)
+    rb(cwd, "test", "hello", "--fixture", "fixtures/hello.yaml", "--update")
     rb(cwd, "test", "hello", "--fixture", "fixtures/hello.yaml", "--junit", "out.xml")
     xml = (cwd / "out.xml").read_text()
-    assert '<testsuite name="hello" tests="4" failures="0" skipped="0"' in xml
+    assert '<testsuite name="hello" tests="5" failures="0" skipped="0"' in xml
     assert '<testcase classname="hello.step" name="greet"' in xml
 
 
