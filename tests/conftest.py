@@ -43,6 +43,20 @@ def _no_color(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # Live-test services (tests/servers.py, tests/services.py) ---------------------
+@pytest.fixture(scope="session")
+def chromium() -> None:
+    """The system Chromium; skips when missing unless RB_REQUIRE_CHROMIUM=1."""
+    from rb.browser import chromium_path
+    from rb.world.base import WorldError
+
+    try:
+        chromium_path()
+    except WorldError as exc:
+        if os.environ.get("RB_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(f"{exc} (set RB_REQUIRE_CHROMIUM=1 to fail instead)")
+
+
 @pytest.fixture
 def http_server():
     """A real HTTP server on 127.0.0.1 (routes in tests/servers.py), one per test."""

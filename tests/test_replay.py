@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,10 +227,7 @@ def test_a_body_mismatch_names_paths_and_the_fixture_line_not_the_whole_body(
     ) in out
 
 
-@pytest.mark.skipif(
-    not os.path.exists("/usr/bin/chromium") and os.environ.get("RB_REQUIRE_CHROMIUM") != "1",
-    reason="needs Chromium (set RB_REQUIRE_CHROMIUM=1 to fail instead)",
-)
+@pytest.mark.usefixtures("chromium")
 def test_runs_show_a_live_run_with_a_screenshot(http_server: TestServer, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/store.db"
     (tmp_path / "shot.yaml").write_text(f"""\

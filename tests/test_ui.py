@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-
-from rb.browser import chromium_path
-from rb.world.base import WorldError
 
 from .conftest import run_rb
 from .servers import TestServer
@@ -46,14 +42,7 @@ steps:
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _browser() -> None:
-    try:
-        chromium_path()
-    except WorldError as exc:
-        if os.environ.get("RB_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(str(exc))
-        pytest.skip(f"{exc} (set RB_REQUIRE_CHROMIUM=1 to fail instead)")
+pytestmark = pytest.mark.usefixtures("chromium")
 
 
 def project(tmp_path: Path, inputs: str = "", masks: str = '[".clock"]', **page: str) -> Path:
