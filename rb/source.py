@@ -26,6 +26,13 @@ except AttributeError:  # pragma: no cover - libyaml missing, pure-Python fallba
 DataPath = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
 
+# Limits on what one YAML file may build (docs/security.md, "Input files").
+# A 10,000-step runbook with a merge key in every step copies about 50,000
+# values; a billion-laughs bomb copies 10^9. Depth: rb's own files nest fewer
+# than 20 levels; Python's recursion limit is hit a little past 300.
+MAX_ALIAS_COPIES = 1_000_000
+MAX_DEPTH = 200
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -155,51 +162,118 @@ def _parse(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]:
     if root is None:
         return SourceDoc(path, None, None, text), []
     builder = _Builder(loader, path)
-    data = builder.build(root)
+    try:
+        data = builder.build(root, 0)
+    except _TooLarge as exc:
+        m = exc.node.start_mark
+        return None, [make(path, m.line + 1, m.column + 1, "RB002", exc.message)]
     return SourceDoc(path, data, root, text), builder.diagnostics
 
 
+def load_data(text: str, path: str) -> Any:
+    """Plain values from YAML text, with the same limits as `parse`.
+
+    For small YAML inputs that need no positions (secrets files, `--fact`
+    values). Raises ValueError with a `path:line:col: ...` message.
+    """
+    doc, diagnostics = parse(text, path)
+    if doc is None or diagnostics:
+        raise ValueError("\n".join(d.text() for d in diagnostics))
+    return doc.data
+
+
+class _TooLarge(Exception):
+    """The document expands past a limit; `node` is where it was found."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
 class _Builder:
-    """Turns a node tree into Python values, reporting duplicate keys."""
+    """Turns a node tree into Python values, reporting duplicate keys.
+
+    Aliases make the node tree a graph: a node reached again is built again
+    (rb's values are plain trees). Two limits keep a hostile file from taking
+    the process down: values copied through aliases (a "billion laughs" file
+    of a few hundred bytes expands to 10^9 values) and nesting depth (which
+    also catches an alias that contains itself).
+    """
 
     def __init__(self, loader: yaml.SafeLoader, path: str) -> None:
         self._loader = loader
         self._path = path
+        self._built: set[int] = set()  # ids of nodes built at least once
+        self._open: set[int] = set()  # ids of collections being built (for cycles)
+        self._copies = 0  # values built again because an alias repeats them
         self.diagnostics: list[Diagnostic] = []
 
-    def build(self, node: yaml.Node) -> Any:
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise _TooLarge(
+                node,
+                f"values nest more than {MAX_DEPTH} levels deep here; flatten the document",
+            )
+        if id(node) in self._built:
+            self._copies += 1
+            if self._copies > MAX_ALIAS_COPIES:
+                raise _TooLarge(
+                    node,
+                    f"aliases expand to more than {MAX_ALIAS_COPIES:,} copied values "
+                    "(the anchor is here); a file this small should not grow this large, "
+                    "so write the values out or use fewer nested aliases",
+                )
+        else:
+            self._built.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR_TAG:
                 return node.value
             return self._loader.construct_object(node)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item) for item in node.value]
-        if isinstance(node, yaml.MappingNode):
-            explicit = {id(k) for k, _ in node.value}
-            self._loader.flatten_mapping(node)  # YAML merge keys (<<) come first
-            out: dict[Any, Any] = {}
-            written: set[Any] = set()  # keys written explicitly, not merged in
-            for key_node, value_node in node.value:
-                key = self.build(key_node)
-                if not isinstance(key, str | int | float | bool) and key is not None:
-                    key = str(key)
-                if id(key_node) in explicit:
-                    duplicate = key in written
-                    written.add(key)
-                else:
-                    duplicate = False
-                if duplicate:
-                    m = key_node.start_mark
-                    self.diagnostics.append(
-                        make(
-                            self._path,
-                            m.line + 1,
-                            m.column + 1,
-                            "RB003",
-                            f"duplicate key {key!r}: the later value would silently win; "
-                            "remove or rename one",
-                        )
-                    )
-                out[key] = self.build(value_node)
-            return out
+        if id(node) in self._open:
+            raise _TooLarge(
+                node,
+                "an alias refers to this node from inside it (a recursive alias); "
+                "rb's values are trees, so write the value out",
+            )
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, depth + 1) for item in node.value]
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, depth)
+        finally:
+            self._open.discard(id(node))
         raise AssertionError(f"unexpected YAML node {node!r}")  # pragma: no cover
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:
+        explicit = {id(k) for k, _ in node.value}
+        try:
+            self._loader.flatten_mapping(node)  # YAML merge keys (<<) come first
+        except RecursionError:
+            raise _TooLarge(node, "a merge key (<<) here merges a mapping into itself") from None
+        out: dict[Any, Any] = {}
+        written: set[Any] = set()  # keys written explicitly, not merged in
+        for key_node, value_node in node.value:
+            key = self.build(key_node, depth + 1)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                key = str(key)
+            if id(key_node) in explicit:
+                duplicate = key in written
+                written.add(key)
+            else:
+                duplicate = False
+            if duplicate:
+                m = key_node.start_mark
+                self.diagnostics.append(
+                    make(
+                        self._path,
+                        m.line + 1,
+                        m.column + 1,
+                        "RB003",
+                        f"duplicate key {key!r}: the later value would silently win; "
+                        "remove or rename one",
+                    )
+                )
+            out[key] = self.build(value_node, depth + 1)
+        return out
