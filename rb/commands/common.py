@@ -77,9 +77,9 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     except OSError as exc:
         raise UsageError(f"cannot read secrets file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
+        at = exc.object[: exc.start].count(b"\n") + 1
         raise UsageError(
-            f"{path}:{line}: the secrets file is not UTF-8 text; save it as UTF-8"
+            f"{path}:{at}: the secrets file is not UTF-8 text; save it as UTF-8"
         ) from None
     if path.suffix in (".json", ".yaml", ".yml"):
         try:
