@@ -68,7 +68,7 @@ def resolve_params(
             value = param.default
         else:
             raise UsageError(f"parameter {name!r} is required: pass --param {name}=VALUE")
-        problem = first_problem(param.schema, value)
+        problem = first_problem(param.schema, value, user=True)
         if problem is not None:
             raise UsageError(f"parameter {name!r}: {problem.removeprefix('value: ')}")
         values[name] = value
