@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from rb.diagnostics import Diagnostic, make
+from rb.limits import MAX_DEPTH
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,unused-ignore]
@@ -26,12 +27,10 @@ except AttributeError:  # pragma: no cover - libyaml missing, pure-Python fallba
 DataPath = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
 
-# Limits on what one YAML file may build (docs/security.md, "Input files").
-# A 10,000-step runbook with a merge key in every step copies about 50,000
-# values; a billion-laughs bomb copies 10^9. Depth: rb's own files nest fewer
-# than 20 levels; Python's recursion limit is hit a little past 300.
+# Limit on what one YAML file may build (docs/security.md, "Input files"): a
+# 10,000-step runbook with a merge key in every step copies about 50,000 values;
+# a billion-laughs bomb copies 10^9. Depth: see rb.limits.
 MAX_ALIAS_COPIES = 1_000_000
-MAX_DEPTH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +179,11 @@ def load_data(text: str, path: str) -> Any:
     if doc is None or diagnostics:
         raise ValueError("\n".join(d.text() for d in diagnostics))
     return doc.data
+
+
+def undecodable_line(exc: UnicodeDecodeError) -> int:
+    """The 1-based line of the first byte that is not UTF-8."""
+    return exc.object[: exc.start].count(b"\n") + 1
 
 
 class _TooLarge(Exception):

@@ -77,7 +77,7 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     except OSError as exc:
         raise UsageError(f"cannot read secrets file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        at = exc.object[: exc.start].count(b"\n") + 1
+        at = source.undecodable_line(exc)
         raise UsageError(
             f"{path}:{at}: the secrets file is not UTF-8 text; save it as UTF-8"
         ) from None
