@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from rb.browser import Browser
+from rb.limits import MAX_DEPTH, too_deep
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
@@ -89,7 +90,7 @@ class LiveWorld(ClockAndIds):
         body: Any = response.text
         if "json" in response.headers.get("content-type", ""):
             with contextlib.suppress(ValueError):  # declared JSON but is not: keep the text
-                body = response.json()
+                body = _json_body(response, shown)
         return HttpResponse(response.status_code, dict(response.headers), body)
 
     # SQL ---------------------------------------------------------------------
@@ -230,3 +231,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
+
+
+def _json_body(response: Any, shown: str) -> Any:
+    """The response's JSON, refused past `MAX_DEPTH` levels (rb reads bodies
+    recursively: outputs, masking, the store), not a crash."""
+    try:
+        body = response.json()
+    except RecursionError:
+        body = None
+        deep = True
+    else:
+        deep = too_deep(body)
+    if deep:
+        raise WorldError(
+            f"{shown}: the JSON response nests more than {MAX_DEPTH} levels deep; "
+            "rb does not read bodies that deep",
+            retryable=False,
+        )
+    return body
