@@ -71,7 +71,6 @@ class LiveWorld(ClockAndIds):
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=True)
         kwargs: dict[str, Any] = {
             "headers": dict(request.headers),
-            "params": dict(request.params) or None,
             "timeout": request.timeout_seconds or DEFAULT_HTTP_TIMEOUT,
         }
         if request.has_json:
@@ -80,11 +79,16 @@ class LiveWorld(ClockAndIds):
             kwargs["content"] = request.body.encode()
         shown = f"{request.method} {request.url}"
         try:
-            response = await self._client.request(request.method, request.url, **kwargs)
+            url = httpx.URL(request.url)
+            if request.params:  # merged: httpx's params= would drop the URL's own query
+                url = url.copy_merge_params(dict(request.params))
+            response = await self._client.request(request.method, url, **kwargs)
         except httpx.TimeoutException:
             raise WorldError(f"{shown}: timed out", kind="timeout") from None
         except httpx.ConnectError as exc:
             raise WorldError(f"{shown}: cannot connect ({exc})", kind="connection") from None
+        except httpx.InvalidURL as exc:
+            raise WorldError(f"{shown}: not a valid URL ({exc})", retryable=False) from None
         except httpx.HTTPError as exc:  # protocol errors, resets: often transient
             raise WorldError(f"{shown}: {type(exc).__name__}: {exc}", retryable=True) from None
         body: Any = response.text
