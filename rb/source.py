@@ -160,13 +160,46 @@ def _parse(text: str, path: str) -> tuple[SourceDoc | None, list[Diagnostic]]:
         loader.dispose()
     if root is None:
         return SourceDoc(path, None, None, text), []
-    builder = _Builder(loader, path)
+    builder = _Builder(loader, path, len(text))
     try:
         data = builder.build(root, 0)
     except _TooLarge as exc:
-        m = exc.node.start_mark
-        return None, [make(path, m.line + 1, m.column + 1, "RB002", exc.message)]
+        node, message = exc.node, exc.message
+        loop = _recursive_alias(root) if exc.deep else None
+        if loop is not None:  # the depth limit was reached by going round a loop
+            node = loop
+            message = (
+                "an alias refers to this node from inside it (a recursive alias); "
+                "rb's values are trees, so write the value out"
+            )
+        m = node.start_mark
+        return None, [make(path, m.line + 1, m.column + 1, "RB002", message)]
     return SourceDoc(path, data, root, text), builder.diagnostics
+
+
+def _recursive_alias(root: yaml.Node) -> yaml.Node | None:
+    """A node that contains itself through an alias, if any (only on errors).
+
+    A depth-first search that visits each node once (aliases share nodes, so
+    walking the expanded tree could take as long as building it).
+    """
+    on_path: set[int] = set()
+    done: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            done.add(id(node))
+        elif id(node) in on_path:
+            return node
+        elif id(node) not in done and isinstance(node, yaml.CollectionNode):
+            on_path.add(id(node))
+            stack.append((node, True))
+            for child in node.value:
+                pairs = child if isinstance(child, tuple) else (child,)
+                stack.extend((c, False) for c in pairs)
+    return None
 
 
 def load_data(text: str, path: str) -> Any:
@@ -189,10 +222,11 @@ def undecodable_line(exc: UnicodeDecodeError) -> int:
 class _TooLarge(Exception):
     """The document expands past a limit; `node` is where it was found."""
 
-    def __init__(self, node: yaml.Node, message: str) -> None:
+    def __init__(self, node: yaml.Node, message: str, *, deep: bool = False) -> None:
         super().__init__(message)
         self.node = node
         self.message = message
+        self.deep = deep  # the depth limit, not the size limit
 
 
 class _Builder:
@@ -200,54 +234,39 @@ class _Builder:
 
     Aliases make the node tree a graph: a node reached again is built again
     (rb's values are plain trees). Two limits keep a hostile file from taking
-    the process down: values copied through aliases (a "billion laughs" file
-    of a few hundred bytes expands to 10^9 values) and nesting depth (which
-    also catches an alias that contains itself).
+    the process down: the number of values built (a "billion laughs" file of a
+    few hundred bytes expands to 10^9) and nesting depth (which also stops an
+    alias inside the node it refers to). A file without aliases builds fewer
+    values than it has characters, so the first limit is `len(text)` plus
+    MAX_ALIAS_COPIES; a counter costs far less than tracking which nodes repeat.
     """
 
-    def __init__(self, loader: yaml.SafeLoader, path: str) -> None:
+    def __init__(self, loader: yaml.SafeLoader, path: str, text_length: int) -> None:
         self._loader = loader
         self._path = path
-        self._built: set[int] = set()  # ids of nodes built at least once
-        self._open: set[int] = set()  # ids of collections being built (for cycles)
-        self._copies = 0  # values built again because an alias repeats them
+        self._budget = text_length + MAX_ALIAS_COPIES  # values left to build
         self.diagnostics: list[Diagnostic] = []
 
     def build(self, node: yaml.Node, depth: int) -> Any:
-        if depth > MAX_DEPTH:
+        self._budget -= 1
+        if self._budget < 0:
             raise _TooLarge(
                 node,
-                f"values nest more than {MAX_DEPTH} levels deep here; flatten the document",
+                f"aliases expand the document past {MAX_ALIAS_COPIES:,} copied values "
+                "(this value is copied again and again); write the values out or nest "
+                "fewer aliases",
             )
-        if id(node) in self._built:
-            self._copies += 1
-            if self._copies > MAX_ALIAS_COPIES:
-                raise _TooLarge(
-                    node,
-                    f"aliases expand to more than {MAX_ALIAS_COPIES:,} copied values "
-                    "(the anchor is here); a file this small should not grow this large, "
-                    "so write the values out or use fewer nested aliases",
-                )
-        else:
-            self._built.add(id(node))
+        if depth > MAX_DEPTH:
+            message = f"values nest more than {MAX_DEPTH} levels deep here; flatten them"
+            raise _TooLarge(node, message, deep=True)
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR_TAG:
                 return node.value
             return self._loader.construct_object(node)
-        if id(node) in self._open:
-            raise _TooLarge(
-                node,
-                "an alias refers to this node from inside it (a recursive alias); "
-                "rb's values are trees, so write the value out",
-            )
-        self._open.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                return [self.build(item, depth + 1) for item in node.value]
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, depth)
-        finally:
-            self._open.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, depth + 1) for item in node.value]
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
         raise AssertionError(f"unexpected YAML node {node!r}")  # pragma: no cover
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> dict[Any, Any]:

@@ -22,8 +22,8 @@ def test_a_billion_laughs_runbook_is_an_error_at_its_anchor(tmp_path: Path) -> N
     path.write_text(RUNBOOK + bomb())
     done = run_rb("validate", str(path), cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    assert f"{path}:8:" in done.stdout  # l0, the anchor the aliases repeat
-    assert "aliases expand to more than 1,000,000 copied values" in done.stdout
+    assert f"{path}:8:" in done.stdout  # in l0, the list the aliases copy
+    assert "error RB002 aliases expand the document past 1,000,000 copied values" in done.stdout
 
 
 def test_a_recursive_alias_is_an_error_not_a_crash(tmp_path: Path) -> None:
