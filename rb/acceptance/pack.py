@@ -186,9 +186,11 @@ def load_pack(path: Path) -> Pack:
     """Read and check a pack file; PackError lists every problem at file:line:col."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise UsageError(f"cannot read acceptance pack {path}: {reason}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read acceptance pack {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = source.undecodable_line(exc)
+        raise UsageError(f"{path}:{line}: the acceptance pack is not UTF-8 text") from None
     doc, problems = source.parse(text, str(path))
     if doc is not None and not isinstance(doc.data, dict):
         problems.append(

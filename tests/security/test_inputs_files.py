@@ -80,3 +80,21 @@ def test_an_acceptance_golden_path_outside_the_project_is_refused(
     assert "acceptance.yml:6:15:" in done.stderr
     assert f"golden file {golden} is outside the project folder" in done.stderr
     assert "root:" not in done.stdout + done.stderr
+
+
+def test_a_runbook_that_is_not_utf8_is_rb001_at_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "runbook.yaml"
+    path.write_bytes(b'id: ok\nname: caf\xe9\nversion: "1"\n')
+    done = run_rb("validate", str(path), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert f"{path}:2:1: error RB001 not UTF-8 text" in done.stdout
+
+
+def test_an_acceptance_pack_that_is_not_utf8_is_refused_at_its_line(tmp_path: Path) -> None:
+    cwd = project(tmp_path)
+    (cwd / "acceptance" / "hello").mkdir(parents=True)
+    pack = cwd / "acceptance" / "hello" / "acceptance.yml"
+    pack.write_bytes(PACK.format(golden="x.json").encode().replace(b"Hello", b"H\xe9llo"))
+    done = run_rb("acceptance", "hello", cwd=cwd)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "acceptance/hello/acceptance.yml:2: the acceptance pack is not UTF-8 text" in done.stderr
