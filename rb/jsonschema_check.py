@@ -122,18 +122,18 @@ def check(
     code: str | None = None,
     where: str = "",
     expressions: bool = False,
+    user: bool = False,
 ) -> list[Diagnostic]:
     """Every way `data` (found at `base` in `doc`) breaks `schema`.
 
     `code` forces one diagnostic code (step inputs report as RB021);
     `where` names the thing checked, for messages; with `expressions`,
-    `${...}` strings stand for values checked at run time.
+    `${...}` strings stand for values checked at run time; `user` marks a
+    schema written in a runbook, whose patterns run on RE2 (see `_validator`).
     """
-    if is_valid(schema, data, expressions=expressions):
+    if not _user_patterns(schema, user) and is_valid(schema, data, expressions=expressions):
         return []
-    import jsonschema
-
-    validator = jsonschema.Draft7Validator(schema)
+    validator = _validator(schema, user)
     out: list[Diagnostic] = []
     for error in validator.iter_errors(data):
         if expressions and isinstance(error.instance, str) and "${" in error.instance:
@@ -142,16 +142,43 @@ def check(
     return out
 
 
-def first_problem(schema: Mapping[str, Any], data: Any) -> str | None:
-    """The first way `data` breaks `schema`, as "where: what", or None if valid."""
-    if is_valid(schema, data):
-        return None
-    import jsonschema
+def first_problem(schema: Mapping[str, Any], data: Any, *, user: bool = False) -> str | None:
+    """The first way `data` breaks `schema`, as "where: what", or None if valid.
 
-    for error in jsonschema.Draft7Validator(schema).iter_errors(data):
+    `user` marks a schema written in a runbook (its patterns run on RE2).
+    """
+    if not _user_patterns(schema, user) and is_valid(schema, data):
+        return None
+    for error in _validator(schema, user).iter_errors(data):
         where = _tail(tuple(error.absolute_path)) or "value"
         return f"{where}: {_plain(error.message)}"
     return None  # pragma: no cover - the fast check and jsonschema disagree
+
+
+def _user_patterns(schema: Any, user: bool) -> bool:
+    """Does a user's schema hold a `pattern`? (The fast path would run it on `re`.)"""
+    if not user:
+        return False
+    if isinstance(schema, dict):
+        return "pattern" in schema or any(_user_patterns(v, user) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_user_patterns(v, user) for v in schema)
+    return False
+
+
+def _validator(schema: Mapping[str, Any], user: bool) -> Any:
+    """A jsonschema validator; for a user's schema, one whose `pattern` uses RE2.
+
+    Python's `re` backtracks, so a pattern like `^(a+)+$` could hang validation.
+    rb's own schemas keep `re`: their patterns are written to be linear.
+    """
+    if user:
+        from rb.user_patterns import validator_class
+
+        return validator_class()(schema)
+    import jsonschema
+
+    return jsonschema.Draft7Validator(schema)
 
 
 def _translate(

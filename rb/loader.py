@@ -30,7 +30,9 @@ def load_file(path: str | Path) -> Loaded:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return Loaded(name, None, (make(name, 1, 1, "RB001", f"not UTF-8 text ({exc.reason})"),))
+        line = source.undecodable_line(exc)
+        message = f"not UTF-8 text ({exc.reason}); save the file as UTF-8"
+        return Loaded(name, None, (make(name, line, 1, "RB001", message),))
     except OSError as exc:
         return Loaded(name, None, (make(name, 1, 1, "RB001", f"cannot read: {exc.strerror}"),))
     return load_text(text, name)

@@ -15,8 +15,10 @@ from xml.etree import ElementTree as ET
 
 from rb import jsondiff
 from rb.engine.outcome import ExecutionResult
+from rb.errors import UsageError
 from rb.jsondiff import short as short  # re-exported: reports and packs use it
 from rb.model import Runbook
+from rb.source import undecodable_line
 
 
 def golden_document(result: ExecutionResult) -> dict[str, Any]:
@@ -82,8 +84,28 @@ def compare_golden(
             return GoldenCheck(str(path), False, missing="not written, as the run did not succeed")
         _write(path, actual)
         return GoldenCheck(str(path), False, written=True)
-    expected = json.loads(path.read_text(encoding="utf-8"))
+    expected = read_golden(path)
     return GoldenCheck(str(path), True, tuple(differences(expected, actual)))
+
+
+def read_golden(path: Path) -> Any:
+    """The golden file's JSON; a UsageError at file:line when it is not JSON (exit 2)."""
+    advice = "fix it, or rewrite it from a good run with --update"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = undecodable_line(exc)
+        raise UsageError(f"{path}:{line}: golden file is not UTF-8 text; {advice}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read golden file {path}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"{path}:{exc.lineno}:{exc.colno}"
+        what = "is empty" if not text.strip() else f"is not valid JSON ({exc.msg})"
+        raise UsageError(f"{where}: golden file {what}; {advice}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: golden file nests too deep to read; {advice}") from None
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:

@@ -36,6 +36,9 @@ class StepType:
     query_field: str | None = None
     lazy_inputs: frozenset[str] = field(default_factory=frozenset)  # evaluated by the step
     sql_inputs: frozenset[str] = field(default_factory=frozenset)  # hold SQL text
+    # Inputs holding a URL ("url") or a URL path ("path"): their `${...}` values
+    # are encoded for the part of the URL they land in (rb.expressions.urls).
+    url_inputs: Mapping[str, str] = field(default_factory=dict)
     # Inputs saying how long the step may rightly take, in seconds.
     duration_inputs: frozenset[str] = field(default_factory=frozenset)
     # Result fields read from the clock: a live run cannot repeat them, so a

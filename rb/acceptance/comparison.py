@@ -51,7 +51,7 @@ class Comparison:
 
 def parse_comparison(raw: Any) -> Comparison:
     """Read an expected value; ComparisonError when a comparison is malformed."""
-    import yaml
+    from rb import source
 
     if not isinstance(raw, str):
         return Comparison("==", raw, _show(raw))
@@ -62,8 +62,8 @@ def parse_comparison(raw: Any) -> Comparison:
     if not rest:
         raise ComparisonError(f"{raw!r} has nothing to compare with; write e.g. '{op} 300'")
     try:
-        value = yaml.safe_load(rest)
-    except yaml.YAMLError:
+        value = source.load_data(rest, "<comparison>")
+    except ValueError:
         value = rest  # not a scalar YAML can read: keep the text
     if isinstance(value, dict | list):
         value = rest  # "== [1" and the like stay text; lists are written as plain values

@@ -106,6 +106,14 @@ class Pack:
         return make(str(self.path), pos.line, pos.col, "RB013", message)
 
 
+def outside_project(raw: str) -> bool:
+    """Does the path `raw` (relative to the project folder, the working directory)
+    lead out of it? Absolute paths, `..` and symbolic links out all count."""
+    project = Path.cwd().resolve()
+    target = (project / raw).resolve()
+    return Path(raw).is_absolute() or not target.is_relative_to(project)
+
+
 class PackError(UsageError):
     """Acceptance packs with problems; `diagnostics` says where (exit 2)."""
 
@@ -178,9 +186,11 @@ def load_pack(path: Path) -> Pack:
     """Read and check a pack file; PackError lists every problem at file:line:col."""
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        raise UsageError(f"cannot read acceptance pack {path}: {reason}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read acceptance pack {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = source.undecodable_line(exc)
+        raise UsageError(f"{path}:{line}: the acceptance pack is not UTF-8 text") from None
     doc, problems = source.parse(text, str(path))
     if doc is not None and not isinstance(doc.data, dict):
         problems.append(
@@ -305,7 +315,13 @@ class _Builder:
     def _file(
         self, kind: Kind, subject: tuple[str, ...], raw: str, path: DataPath, what: str
     ) -> Iterator[Expectation]:
-        if not Path(raw).is_file():
+        if outside_project(raw):
+            self._problem(
+                path,
+                f"{what} {raw} is outside the project folder; give a path inside it "
+                "(relative, as in expected/<runbook>.json)",
+            )
+        elif not Path(raw).is_file():
             self._problem(path, f"{what} {raw} does not exist")
         yield Expectation(kind, subject, Comparison("==", raw, raw), path)
 

@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from rb import source
 from rb.diagnostics import Severity
 from rb.errors import RunbookError, UsageError
 from rb.loader import Loaded, load_file
@@ -42,9 +41,9 @@ def runbook_id_of(path: Path) -> str | None:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 if line.startswith("id:"):
-                    value = yaml.safe_load(line[3:])
+                    value = source.load_data(line[3:], str(path))
                     return str(value) if value is not None else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
     return None
 
@@ -77,10 +76,16 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read secrets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        at = source.undecodable_line(exc)
+        raise UsageError(
+            f"{path}:{at}: the secrets file is not UTF-8 text; save it as UTF-8"
+        ) from None
     if path.suffix in (".json", ".yaml", ".yml"):
         try:
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError):
+            data = json.loads(text) if path.suffix == ".json" else source.load_data(text, str(path))
+        except (ValueError, RecursionError):
+            # The parser's own message could quote a secret: say only where to look.
             raise UsageError(f"secrets file {path} is not valid {path.suffix[1:]}") from None
         if not isinstance(data, dict):
             raise UsageError(f"secrets file {path} must be a mapping of NAME: value")
@@ -101,9 +106,13 @@ def parse_facts(pairs: list[str]) -> dict[str, Any]:
     """`--fact name=value`; values read as YAML scalars (true, 3, text)."""
     from rb.engine.params import parse_assignments
 
-    return {
-        k: yaml.safe_load(v) if v else "" for k, v in parse_assignments(pairs, "--fact").items()
-    }
+    facts: dict[str, Any] = {}
+    for name, text in parse_assignments(pairs, "--fact").items():
+        try:
+            facts[name] = source.load_data(text, f"--fact {name}") if text else ""
+        except ValueError as exc:
+            raise UsageError(f"{exc}; quote the value to pass it as text") from None
+    return facts
 
 
 def environment() -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from rb.errors import UsageError
 from rb.jsonschema_check import first_problem
 from rb.jsonschema_check import suggest as did_you_mean_or_options
+from rb.limits import MAX_DEPTH, too_deep
 from rb.model import Runbook
 
 
@@ -38,7 +39,14 @@ def coerce(type_name: str, text: str) -> Any:
         return int(text)
     if type_name == "number":
         return float(text)
-    return json.loads(text)  # array, object: JSON on the command line
+    deep = ValueError(f"the JSON nests more than {MAX_DEPTH} levels deep; flatten it")
+    try:
+        value = json.loads(text)  # array, object: JSON on the command line
+    except RecursionError:  # the decoder gives up past about 1,000 levels
+        raise deep from None
+    if too_deep(value):
+        raise deep
+    return value
 
 
 def resolve_params(
@@ -64,11 +72,13 @@ def resolve_params(
                 value = coerce(param.type, raw) if from_text and isinstance(raw, str) else raw
             except ValueError as exc:
                 raise UsageError(f"parameter {name!r} must be {param.type}: {exc}") from None
+            if too_deep(value):
+                raise UsageError(f"parameter {name!r} nests more than {MAX_DEPTH} levels deep")
         elif param.has_default:
             value = param.default
         else:
             raise UsageError(f"parameter {name!r} is required: pass --param {name}=VALUE")
-        problem = first_problem(param.schema, value)
+        problem = first_problem(param.schema, value, user=True)
         if problem is not None:
             raise UsageError(f"parameter {name!r}: {problem.removeprefix('value: ')}")
         values[name] = value

@@ -24,7 +24,8 @@ from rb.engine.scope import RunScope
 from rb.engine.secrets import Masker
 from rb.engine.summary import step_summary
 from rb.errors import StepError
-from rb.expressions import ExpressionError, render, render_string
+from rb.expressions import ExpressionError, Resolver, render, render_string
+from rb.expressions.urls import render_url
 from rb.jsonschema_check import first_problem
 from rb.model import FOR_EACH_LIMIT, Retry, Runbook, Step
 from rb.step_type import StepType
@@ -166,12 +167,20 @@ async def run_attempts(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _render_input(step_type: StepType, key: str, value: Any, resolver: Resolver) -> Any:
+    if key in step_type.lazy_inputs:
+        return value  # the step evaluates it
+    url_part = step_type.url_inputs.get(key)
+    if url_part is not None:
+        return render_url(value, resolver, start="path" if url_part == "path" else "url")
+    return render(value, resolver)
+
+
 async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _Attempt:
     step_type = state.step_types[step.type]
     resolver = state.scope.resolver(**extra)
-    lazy = step_type.lazy_inputs
     try:
-        inputs = {k: (v if k in lazy else render(v, resolver)) for k, v in step.inputs.items()}
+        inputs = {k: _render_input(step_type, k, v, resolver) for k, v in step.inputs.items()}
     except ExpressionError as exc:
         raise StepError(f"inputs: {exc.message}", retryable=False, kind="invalid_input") from None
     problem = first_problem(step_type.input_schema, inputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from rb.engine.context import StepContext
 from rb.errors import StepError
@@ -64,7 +65,7 @@ def _reason(response: HttpResponse) -> str:
 async def run_data_fetch(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
     request = HttpRequest(
         method=str(inputs.get("method", "GET")).upper(),
-        url=inputs["source_url"],
+        url=checked_url(inputs["source_url"], "source_url"),
         headers=_headers(inputs),
         params={str(k): str(v) for k, v in (inputs.get("query") or {}).items()},
         json=inputs.get("json"),
@@ -75,7 +76,9 @@ async def run_data_fetch(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[st
 
 
 async def run_api_call(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    url = inputs.get("url") or _join(ctx, inputs)
+    url = checked_url(
+        inputs.get("url") or _join(ctx, inputs), "url" if "url" in inputs else "endpoint"
+    )
     if "query" in inputs:
         document = _graphql_document(ctx, inputs["query"])
         variables = dict(inputs.get("variables") or {})
@@ -105,6 +108,33 @@ async def run_api_call(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str,
         body=inputs.get("body"),
     )
     return (await send(ctx, request, inputs.get("expect_status"))).document()
+
+
+def checked_url(url: str, name: str) -> str:
+    """`url` if an HTTP client can send it; else a StepError saying why.
+
+    Interpolated values are encoded already (rb.expressions.urls); this catches
+    what no encoding fixes: a line break in a whole-URL value, a missing host.
+    """
+    bad = next((c for c in url if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        shown = "a line break" if bad in "\r\n" else f"the control character {bad!r}"
+        raise StepError(
+            f"{name} is not a valid URL: it holds {shown}", retryable=False, kind="invalid_input"
+        )
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise StepError(
+            f"{name} is not a valid URL: {exc}", retryable=False, kind="invalid_input"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise StepError(
+            f"{name} is not an absolute http(s) URL with a host",
+            retryable=False,
+            kind="invalid_input",
+        )
+    return url
 
 
 def _join(ctx: StepContext, inputs: Mapping[str, Any]) -> str:

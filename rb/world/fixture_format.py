@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rb import jsondiff, jsonschema_check, schemas, source
+from rb.diagnostics import Diagnostic, make
 from rb.errors import UsageError
+from rb.limits import non_finite
 
 DEFAULT_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
 KINDS = ("http", "sql", "shell", "screenshot")
@@ -108,15 +110,33 @@ def load_fixture(path: str | Path) -> Fixture:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read fixture {name}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        line = source.undecodable_line(exc)
+        raise UsageError(
+            f"{name}:{line}: the fixture is not UTF-8 text; save it as UTF-8"
+        ) from None
     doc, diagnostics = source.parse(text, name)
     if doc is not None and not isinstance(doc.data, dict):
         raise UsageError(f"{name}: a fixture is a mapping (see docs/fixtures.md)")
     if doc is not None:
         diagnostics += jsonschema_check.check(schemas.load("fixture"), doc.data, doc)
+        diagnostics += _non_finite(doc)
     if doc is None or diagnostics:
         lines = "\n".join(d.text() for d in diagnostics)
         raise UsageError(f"fixture {name} is not valid:\n{lines}")
     return from_data(doc.data, name, doc=doc)
+
+
+def _non_finite(doc: source.SourceDoc) -> list[Diagnostic]:
+    """NaN and infinity (`.nan`, `.inf`) are refused: a latency of `.inf` would
+    wait forever, and neither can be stored as JSON."""
+    out = []
+    for path, value in non_finite(doc.data):
+        pos = doc.position(path)
+        name = path[-1] if path else "the fixture"
+        msg = f"{name} is {value}; only finite numbers are allowed in a fixture"
+        out.append(make(doc.path, pos.line, pos.col, "RB013", msg))
+    return out
 
 
 def from_data(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from rb.browser import Browser
+from rb.limits import MAX_DEPTH, too_deep
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
@@ -70,7 +71,6 @@ class LiveWorld(ClockAndIds):
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=True)
         kwargs: dict[str, Any] = {
             "headers": dict(request.headers),
-            "params": dict(request.params) or None,
             "timeout": request.timeout_seconds or DEFAULT_HTTP_TIMEOUT,
         }
         if request.has_json:
@@ -79,17 +79,22 @@ class LiveWorld(ClockAndIds):
             kwargs["content"] = request.body.encode()
         shown = f"{request.method} {request.url}"
         try:
-            response = await self._client.request(request.method, request.url, **kwargs)
+            url = httpx.URL(request.url)
+            if request.params:  # merged: httpx's params= would drop the URL's own query
+                url = url.copy_merge_params(dict(request.params))
+            response = await self._client.request(request.method, url, **kwargs)
         except httpx.TimeoutException:
             raise WorldError(f"{shown}: timed out", kind="timeout") from None
         except httpx.ConnectError as exc:
             raise WorldError(f"{shown}: cannot connect ({exc})", kind="connection") from None
+        except httpx.InvalidURL as exc:
+            raise WorldError(f"{shown}: not a valid URL ({exc})", retryable=False) from None
         except httpx.HTTPError as exc:  # protocol errors, resets: often transient
             raise WorldError(f"{shown}: {type(exc).__name__}: {exc}", retryable=True) from None
         body: Any = response.text
         if "json" in response.headers.get("content-type", ""):
             with contextlib.suppress(ValueError):  # declared JSON but is not: keep the text
-                body = response.json()
+                body = _json_body(response, shown)
         return HttpResponse(response.status_code, dict(response.headers), body)
 
     # SQL ---------------------------------------------------------------------
@@ -230,3 +235,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
     return str(value)
+
+
+def _json_body(response: Any, shown: str) -> Any:
+    """The response's JSON, refused past `MAX_DEPTH` levels (rb reads bodies
+    recursively: outputs, masking, the store), not a crash."""
+    try:
+        body = response.json()
+    except RecursionError:
+        body = None
+        deep = True
+    else:
+        deep = too_deep(body)
+    if deep:
+        raise WorldError(
+            f"{shown}: the JSON response nests more than {MAX_DEPTH} levels deep; "
+            "rb does not read bodies that deep",
+            retryable=False,
+        )
+    return body
