@@ -138,21 +138,33 @@ def test_committed_scripts_send_the_acceptance_scenario(
 # Generating: options, k6's reading of them, fallbacks, bad usage ------------------------
 
 
-def test_default_generation_writes_loadtests_id_js_with_a_note_without_a_pack(
-    tmp_path: Path,
-) -> None:
+def test_a_runbook_without_a_pack_is_refused_unless_live(tmp_path: Path) -> None:
+    # Without a pack the script would make rb serve run the runbook live.
     cwd = project(tmp_path)
     result = run_rb("loadtest", "generate", "hello", cwd=cwd)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.startswith(
+        "rb: error: runbook hello has no acceptance pack (looked for "
+        "acceptance/hello/acceptance.yml): without one the script would make rb serve run "
+        "it live, against the real services."
+    )
+    assert "or pass --live" in result.stderr
+    assert not (cwd / "loadtests").exists()
+
+
+def test_live_generation_writes_loadtests_id_js_with_a_note(tmp_path: Path) -> None:
+    cwd = project(tmp_path)
+    result = run_rb("loadtest", "generate", "hello", "--live", cwd=cwd)
     assert result.returncode == 0, result.stderr
     script = cwd / "loadtests" / "hello.js"
     assert result.stdout == (
-        "wrote loadtests/hello.js (parameter defaults, no fixture; 1m→10, 3m→50, 1m→0)\n"
+        "wrote loadtests/hello.js (live: parameter defaults, no fixture; 1m→10, 3m→50, 1m→0)\n"
     )
-    assert "no acceptance pack for hello (acceptance/hello/acceptance.yml)" in result.stderr
-    assert "parameter defaults and no fixture" in result.stderr
+    assert "rb: note: --live: the script sends hello's parameter defaults" in result.stderr
     text = script.read_text()
     assert '"inputs": {\n    "who": "world",\n    "times": 2\n  }\n});' in text
     assert '"fixture"' not in text
+    assert "rb loadtest generate hello --live" in text  # regenerating keeps it live
     assert "__ENV.RB_URL" in text and "__ENV.RB_API_TOKEN" in text
     assert k6_inspect(script)["stages"] == SEED_STAGES
 
@@ -160,7 +172,7 @@ def test_default_generation_writes_loadtests_id_js_with_a_note_without_a_pack(
 def generate(tmp_path: Path, *options: str) -> Path:
     """`rb loadtest generate hello OPTIONS -o script.js` in a fresh project; the script."""
     cwd = project(tmp_path)
-    result = run_rb("loadtest", "generate", "hello", *options, "-o", "script.js", cwd=cwd)
+    result = run_rb("loadtest", "generate", "hello", "--live", *options, "-o", "script.js", cwd=cwd)
     assert result.returncode == 0, result.stderr
     return cwd / "script.js"
 
@@ -172,7 +184,7 @@ def test_stages_option_sets_k6_stages(tmp_path: Path) -> None:
         {"duration": "1m0s", "target": 50},
         {"duration": "30s", "target": 0},
     ]
-    command = "rb loadtest generate hello --stages 30s:10,1m:50,30s:0 -o script.js"
+    command = "rb loadtest generate hello --stages 30s:10,1m:50,30s:0 --live -o script.js"
     assert command in script.read_text()
 
 
@@ -201,7 +213,7 @@ def test_threshold_options_set_k6_thresholds(tmp_path: Path) -> None:
 
 def test_output_dash_writes_the_script_to_stdout(tmp_path: Path) -> None:
     cwd = project(tmp_path)
-    result = run_rb("loadtest", "generate", "hello", "-o", "-", cwd=cwd)
+    result = run_rb("loadtest", "generate", "hello", "--live", "-o", "-", cwd=cwd)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("// k6 load test of `rb serve`")
     assert not (cwd / "loadtests").exists()
@@ -209,7 +221,7 @@ def test_output_dash_writes_the_script_to_stdout(tmp_path: Path) -> None:
 
 def test_generate_json_format_describes_each_script(tmp_path: Path) -> None:
     cwd = project(tmp_path)
-    result = run_rb("loadtest", "generate", "hello", "--format", "json", cwd=cwd)
+    result = run_rb("loadtest", "generate", "hello", "--live", "--format", "json", cwd=cwd)
     assert result.returncode == 0, result.stderr
     (doc,) = json.loads(result.stdout)
     assert doc["script"] == "loadtests/hello.js"
@@ -227,6 +239,7 @@ def test_generate_json_format_describes_each_script(tmp_path: Path) -> None:
         (["--max-error-rate", "5"], "--max-error-rate is a share between 0 and 1"),
         (["--p95-ms", "0"], "--p95-ms must be a number of milliseconds above 0"),
         (["--scenario", "happy"], "--scenario 'happy': runbook hello has no acceptance pack"),
+        (["--scenario", "happy", "--live"], "--scenario conflicts with --live"),
     ],
 )
 def test_bad_generate_options_exit_2_and_say_why(
@@ -314,6 +327,15 @@ def test_scenario_option_picks_one_and_checks_its_expected_status(tmp_path: Path
     assert '"execution status is failure": () => outcome === "failure"' in result.stdout
 
 
+def test_live_ignores_the_pack_and_sends_no_fixture(tmp_path: Path) -> None:
+    cwd = _pack_project(tmp_path)
+    result = run_rb("loadtest", "generate", "hello", "--live", "--format", "json", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    (doc,) = json.loads(result.stdout)
+    assert (doc["scenario"], doc["fixture"]) == (None, None)
+    assert doc["inputs"] == {"who": "world", "times": 2}
+
+
 def test_an_unknown_scenario_exits_2_naming_the_ones_there_are(tmp_path: Path) -> None:
     cwd = _pack_project(tmp_path)
     result = run_rb("loadtest", "generate", "hello", "--scenario", "Sad", cwd=cwd)
@@ -382,7 +404,12 @@ def small_script(tmp_path: Path) -> Path:
     """A generated script for `hello`: 2 users sharing 6 iterations."""
     cwd = project(tmp_path)
     result = run_rb(
-        "loadtest", "generate", "hello", "--vus", "2", "--iterations", "6", "-o", "s.js", cwd=cwd
+        "loadtest",
+        "generate",
+        "hello",
+        "--live",
+        *("--vus", "2", "--iterations", "6", "-o", "s.js"),
+        cwd=cwd,
     )
     assert result.returncode == 0, result.stderr
     return cwd / "s.js"

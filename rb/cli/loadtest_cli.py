@@ -44,6 +44,12 @@ def add_parser(sub: Any) -> None:
         metavar="D:N,...",
         help="ramp: DURATION:TARGET pairs, e.g. 30s:10,1m:50,30s:0",
     )
+    g.add_argument(
+        "--live",
+        action="store_true",
+        help="send the parameter defaults and no fixture, so rb serve runs the runbook "
+        "live against the real services (needed for a runbook without an acceptance pack)",
+    )
     g.add_argument("--vus", type=_positive_int, metavar="N", help="constant load: N users")
     g.add_argument(
         "--duration", metavar="D", help="constant load for D, e.g. 60s (default 30s with --vus)"
@@ -118,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             p95_ms=args.p95_ms,
             p99_ms=args.p99_ms,
             max_error_rate=args.max_error_rate,
+            live=args.live,
         )
         return loadtest.generate(
             args.runbooks, options, output=args.output, output_format=args.format

@@ -34,6 +34,7 @@ class GenerateOptions:
     p95_ms: float = 2000.0
     p99_ms: float | None = None
     max_error_rate: float = 0.05
+    live: bool = False  # no fixture: rb serve runs the runbook live
 
     def command(self, runbook_id: str, output: str | None) -> str:
         """The `rb loadtest generate` command line that writes this script again."""
@@ -53,6 +54,8 @@ class GenerateOptions:
             if value is not None and value != getattr(defaults, name):
                 flag = "--" + name.replace("_", "-")
                 args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        if self.live:
+            args.append("--live")
         if output is not None and output != "-":
             args += ["-o", output]
         return shlex.join(args)
@@ -68,7 +71,7 @@ class Rendered:
     request: ExecuteRequest
     load: Load
     thresholds: Thresholds
-    note: str | None  # why the request is not from an acceptance pack
+    note: str | None  # why the request is not from an acceptance pack (--live)
 
 
 def render_script(
@@ -77,8 +80,9 @@ def render_script(
     """The k6 script for `runbook` (a path or id), as `rb loadtest generate` writes it.
 
     `output` is where it will go (None: loadtests/<runbook-id>.js, "-": stdout).
-    Bad options, runbooks with errors and unknown scenarios raise UsageError
-    or RunbookError (exit 2).
+    Bad options, runbooks with errors, unknown scenarios and a runbook without
+    an acceptance pack (unless `options.live`) raise UsageError or RunbookError
+    (exit 2).
     """
     from rb.commands.common import load_valid_runbook
     from rb.loadtest.script import ScriptSpec, render, request_for
@@ -94,7 +98,7 @@ def render_script(
         p95_ms=options.p95_ms, p99_ms=options.p99_ms, max_error_rate=options.max_error_rate
     )
     book = load_valid_runbook(runbook)
-    request, note = request_for(book, options.scenario)
+    request, note = request_for(book, options.scenario, live=options.live)
     target = None if output == "-" else Path(output or OUTPUT_DIR / f"{book.id}.js")
     spec = ScriptSpec(
         request=request,
@@ -163,7 +167,7 @@ def generate(
             where = (
                 f"scenario {request.scenario!r}, fixture {request.fixture}"
                 if request.scenario is not None
-                else "parameter defaults, no fixture"
+                else "live: parameter defaults, no fixture"
             )
             out.write(f"wrote {script.target.as_posix()} ({where}; {script.load.describe()})\n")
     if output_format == "json":

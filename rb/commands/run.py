@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any, TextIO
 
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
@@ -47,7 +50,7 @@ def run(
         listeners.append(view)
     elif output_format == "text":
         listeners.append(PlainProgress(out))
-    with view:
+    with view, _sigterm_as_interrupt():
         result, execution_id = run_recorded(
             runbook,
             world,
@@ -71,3 +74,32 @@ def run(
         out.write(f"{status_text(result.status.upper(), result.kpis_breached)}\n")
     # A breached KPI fails the run's verdict though the procedure succeeded.
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While running, SIGTERM stops rb as Ctrl-C does.
+
+    The running steps are cancelled (a shell step's command gets SIGTERM, then
+    SIGKILL), rb exits 130 and the run is recorded as `interrupted`. By
+    default SIGTERM would end rb at once, leaving that to the warden.
+    """
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        # Inside asyncio.Runner, the SIGINT handler is the runner's: it
+        # cancels the run's task, which is the clean way to stop it.
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIGINT ignored (a background job): stop all the same
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (a server): its own handling applies
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

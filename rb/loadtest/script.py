@@ -176,7 +176,7 @@ class ExecuteRequest:
     def source(self) -> str:
         """Where the inputs and fixture come from, in a few words."""
         if self.scenario is None:
-            return "the runbook's parameter defaults, no fixture (no acceptance pack)"
+            return "the runbook's parameter defaults, no fixture: rb serve runs it live (--live)"
         return f"scenario {self.scenario!r} of {self.pack}"
 
 
@@ -193,34 +193,48 @@ class ScriptSpec:
 
 
 def request_for(
-    runbook: Runbook, scenario: str | None = None, *, packs: Path = PACKS
+    runbook: Runbook, scenario: str | None = None, *, live: bool = False, packs: Path = PACKS
 ) -> tuple[ExecuteRequest, str | None]:
-    """The request for `runbook` from its acceptance pack, and a note when there is none.
+    """The request for `runbook` from its acceptance pack, and a note when it runs live.
 
     The scenario is `scenario` by name, else the first that expects success
     (the happy path), else the first. Inputs are what the run will use: the
-    runbook's parameter defaults overlaid with the fixture's params. Without
-    a pack the inputs are the defaults and there is no fixture (rb serve then
-    runs the runbook live); the note says so.
+    runbook's parameter defaults overlaid with the fixture's params. With
+    `live` the inputs are the defaults and there is no fixture (rb serve then
+    runs the runbook live, against the real services); the note says so.
+    Without a pack that is the only request there is, so it takes `live`:
+    a UsageError otherwise.
     """
     # Imported here: packs (and YAML) are needed only when a script is generated.
     from rb.acceptance.pack import find_pack, load_pack
     from rb.world.fixture_format import load_fixture
 
     defaults = {p.name: p.default for p in runbook.parameters if p.has_default}
+    if live:
+        if scenario is not None:
+            raise UsageError(
+                "--scenario conflicts with --live: a scenario sends its fixture, "
+                "--live sends none (rb serve runs the runbook live)"
+            )
+        note = (
+            f"--live: the script sends {runbook.id}'s parameter defaults and no fixture, "
+            "so rb serve will run it live, against the real services"
+        )
+        return ExecuteRequest(runbook.id, defaults), note
     pack_path = find_pack(runbook.id, root=packs)
     if pack_path is None:
+        looked = packs / runbook.id / "acceptance.yml"
         if scenario is not None:
             raise UsageError(
                 f"--scenario {scenario!r}: runbook {runbook.id} has no acceptance pack "
-                f"(looked for {packs / runbook.id / 'acceptance.yml'})"
+                f"(looked for {looked})"
             )
-        note = (
-            f"no acceptance pack for {runbook.id} ({packs / runbook.id / 'acceptance.yml'}): "
-            "the script sends the runbook's parameter defaults and no fixture, "
-            "so rb serve will run it live"
+        raise UsageError(
+            f"runbook {runbook.id} has no acceptance pack (looked for {looked}): without "
+            "one the script would make rb serve run it live, against the real services. "
+            "Write a pack whose scenarios name fixtures (see `rb acceptance --help`), "
+            "or pass --live to load the live services on purpose"
         )
-        return ExecuteRequest(runbook.id, defaults), note
     pack = load_pack(pack_path)
     chosen = _choose(pack.scenarios, scenario, pack_path)
     fixture_path = _project_path(chosen.fixture, pack_path)

@@ -29,6 +29,7 @@ from rb.world.base import (
     run_on,
 )
 from rb.world.clock import ClockAndIds
+from rb.world.processes import Command, Warden
 
 T = TypeVar("T")
 DEFAULT_HTTP_TIMEOUT = 60.0
@@ -56,6 +57,7 @@ class LiveWorld(ClockAndIds):
         self._engines_lock = threading.Lock()
         super().__init__(None, None)
         self._browser = Browser()
+        self._warden = Warden()
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         return None
@@ -146,16 +148,13 @@ class LiveWorld(ClockAndIds):
 
     # Shell -------------------------------------------------------------------
     async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult:
-        env = {**self.env, **request.env}
         try:
-            process = await asyncio.create_subprocess_exec(
-                request.command,
-                *request.args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+            command = Command(
+                self._warden,
+                (request.command, *request.args),
+                env={**self.env, **request.env},
                 cwd=request.cwd,
-                env=env,
+                stdin=(request.stdin or "").encode(),
             )
         except FileNotFoundError:
             raise WorldError(f"command not found: {request.command}", kind="error") from None
@@ -164,22 +163,20 @@ class LiveWorld(ClockAndIds):
         except OSError as exc:
             raise WorldError(f"cannot run {request.command}: {exc.strerror}") from None
         try:
-            out, err = await process.communicate((request.stdin or "").encode())
-        except asyncio.CancelledError:
-            # Timeout or abort: the process must not outlive its step.
-            process.kill()
-            await process.wait()
-            raise
-        assert process.returncode is not None
-        return ShellResult(
-            process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
-        )
+            out, err = await command.output()
+        finally:
+            # Timeout or abort: the command and what it started must not
+            # outlive the step.
+            await command.end()
+        code = command.process.returncode
+        return ShellResult(code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     # Screenshots ---------------------------------------------------------------
     async def screenshot(self, request: ScreenshotRequest, *, step_id: str) -> Screenshot:
         return await self._browser.shoot(request)
 
     async def aclose(self) -> None:
+        await self._warden.aclose()  # first: commands a cancelled run left running
         await self._browser.close()
         if self._client is not None:
             await self._client.aclose()
