@@ -112,7 +112,7 @@ def test_without_a_token_a_live_run_is_refused_and_a_fixture_run_is_not(
     fixture = open_api.execute(runbook_id="srv-greet", fixture=FIXTURE)
     assert (fixture.status_code, fixture.json()["status"]) == (200, "success")
     data = open_api.graphql(
-        "mutation($inputs: JSON) { executeRunbook(id: \"srv-greet\", inputs: $inputs) { id } }",
+        'mutation($inputs: JSON) { executeRunbook(id: "srv-greet", inputs: $inputs) { id } }',
         inputs={"base_url": http_server.base_url},
     )
     assert data["errors"][0]["extensions"]["code"] == "FORBIDDEN"
