@@ -59,6 +59,7 @@ def serve(
         graphiql=graphiql,
         max_connections=max_connections,
     )
+    _raise_file_limit(max_connections)
     app = create_app(config)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     log = logging.getLogger("rb.server")
@@ -94,3 +95,15 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _raise_file_limit(max_connections: int) -> None:
+    """Let the process hold `max_connections` sockets and its own files: the soft
+    limit is often 1,024 while the hard one allows more."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
