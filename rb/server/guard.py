@@ -9,6 +9,9 @@ resolve to 127.0.0.1 (DNS rebinding). So, on every endpoint but /health/*:
 - an Origin header must be the server's own (browsers send it on every POST);
 - a request with a body must say `Content-Type: application/json` (the types
   a page may send without asking are text/plain and forms).
+
+Bodies are also capped at MAX_BODY_BYTES here, for every endpoint (GraphQL
+would otherwise read any size before its query limits apply).
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rb.server.auth import OPEN_PREFIX
-from rb.server.errors import error_response
+from rb.server.errors import ApiError, error_response
+
+MAX_BODY_BYTES = 1 << 20
+TOO_LARGE = f"request body over {MAX_BODY_BYTES} bytes"
 
 ANY_HOST = "*"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -42,7 +48,7 @@ class RequestGuard:
             return
         refusal = self._refusal(scope)
         if refusal is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, _capped(receive), send)
             return
         status, message = refusal
         await error_response(status, message)(scope, receive, send)
@@ -61,6 +67,9 @@ class RequestGuard:
                 f"cross-origin request from {origin!r} refused: rb serve answers only "
                 "its own pages and clients that are not browsers"
             )
+        length = headers.get("content-length", "").strip()
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return 413, TOO_LARGE
         if scope["method"] not in SAFE_METHODS and _has_body(headers):
             media = headers.get("content-type", "").partition(";")[0].strip().lower()
             if media != "application/json":
@@ -91,6 +100,23 @@ class RequestGuard:
             return True
         # Behind a proxy the Origin is the public name, the Host maybe not.
         return parts.netloc in self._allowed or _split_host(parts.netloc)[0] in self._allowed
+
+
+def _capped(receive: Receive) -> Receive:
+    """`receive`, raising a 413 once the body passes MAX_BODY_BYTES (a chunked
+    body declares no length)."""
+    received = 0
+
+    async def capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise ApiError(413, TOO_LARGE)
+        return message
+
+    return capped
 
 
 def _has_body(headers: dict[str, str]) -> bool:

@@ -3,6 +3,7 @@ JSON, a foreign Origin, a foreign Host (DNS rebinding), and live runs without a 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,22 @@ def test_live_runs_without_a_token_when_the_operator_opts_in(
 
 def _json(headers: dict[str, str]) -> dict[str, str]:
     return {"Content-Type": "application/json", **headers}
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/api/runbooks/execute"])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_1_mib_is_refused_with_413(api: Served, path: str, chunked: bool) -> None:
+    body = b'{"query": "' + b" " * (2 << 20) + b'{ __typename }"}'
+
+    def chunks() -> Iterator[bytes]:
+        step = 64 << 10
+        for i in range(0, len(body), step):
+            yield body[i : i + step]
+
+    response = api.client.post(
+        path,
+        content=chunks() if chunked else body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "over 1048576 bytes" in response.json()["error"]
