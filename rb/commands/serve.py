@@ -68,7 +68,10 @@ def serve(
         runbooks,
         app.state.rb.store.shown,
         max_concurrent,
-        "bearer token required" if token else "no token (RB_API_TOKEN is not set)",
+        "bearer token required"
+        if token
+        else "no token (RB_API_TOKEN is not set): "
+        + ("live runs allowed" if allow_live_without_token else "fixture runs only"),
     )
     if not token and not _loopback(host):
         log.warning(

@@ -1,4 +1,5 @@
-"""`rb serve` refuses a guessable API token and says how to make a good one."""
+"""`rb serve` from the command line: a guessable API token stops it (with how to
+make a good one); the guard's options reach the server."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+
+from ..conftest import ROOT
+from ..services import rb_serve_process
 
 
 @pytest.mark.parametrize("token", ["x", "s3cret", "a" * 31])
@@ -26,3 +31,13 @@ def test_a_short_token_stops_rb_serve_with_a_recipe(project: Path, token: str) -
     assert f"RB_API_TOKEN is {len(token)} characters" in result.stderr
     assert "at least 32" in result.stderr
     assert "secrets.token_urlsafe(32)" in result.stderr
+
+
+def test_rb_serve_takes_its_guard_options_from_the_command_line() -> None:
+    with rb_serve_process(
+        "--allowed-host", "rb.example.com", "--allow-live-without-token", cwd=ROOT
+    ) as served:
+        public = httpx.get(f"{served.url}/api/runbooks", headers={"Host": "rb.example.com"})
+        other = httpx.get(f"{served.url}/api/runbooks", headers={"Host": "evil.example"})
+    assert (public.status_code, other.status_code) == (200, 403)
+    assert "no token (RB_API_TOKEN is not set): live runs allowed" in served.process.output
