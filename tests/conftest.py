@@ -116,9 +116,10 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def api(project: Path):
     """`rb serve`'s app on `project` under a real uvicorn, and a client for it."""
-    from .rb_server import config_for, serving
+    from .rb_server import API_TOKEN, BEARER, config_for, serving
 
-    with serving(config_for(project)) as served:
+    # With a token, as a server that runs live runbooks must be started.
+    with serving(config_for(project, token=API_TOKEN), headers=BEARER) as served:
         yield served
 
 

@@ -21,6 +21,7 @@ import uvicorn
 
 from rb.server.app import create_app
 from rb.server.config import ServerConfig
+from rb.server.connections import uvicorn_options
 
 GREET = """\
 id: srv-greet
@@ -80,6 +81,9 @@ steps:
 
 FIXTURE = "fixtures/greet.yaml"
 LIVE_SECRET = "live-secret-9c41"
+# Live runs need a token (tests/security/test_server_guard.py checks the refusal).
+API_TOKEN = "test-token-0123456789abcdefghijklmnopqrstuv"
+BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
 def make_project(root: Path) -> Path:
@@ -121,16 +125,20 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(config: ServerConfig, *, headers: dict[str, str] | None = None) -> Iterator[Served]:
+def serving(
+    config: ServerConfig, *, headers: dict[str, str] | None = None, backlog: int = 128
+) -> Iterator[Served]:
     """Run the app under a real uvicorn on a free 127.0.0.1 port until the block ends."""
     app = create_app(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
+    sock.listen(backlog)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", **uvicorn_options(config)
+        )
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="rb-test-serve", daemon=True

@@ -202,7 +202,9 @@ def test_an_invalid_runbook_lists_its_diagnostics(api: Served) -> None:
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_a_400(api: Served, content: bytes, error: str) -> None:
-    response = api.client.post("/api/runbooks/execute", content=content)
+    response = api.client.post(
+        "/api/runbooks/execute", content=content, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert error in response.json()["error"]
 

@@ -28,7 +28,7 @@ def rb_serve(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "--db",
         db,
         cwd=ROOT,
-        env={"RB_API_TOKEN": "e2e-token", "NO_COLOR": "1"},
+        env={"RB_API_TOKEN": "e2e-token-5b1f0c9e2d7a4f6b8c3e1a9d0f2b4c6e", "NO_COLOR": "1"},
         stop_signal=signal.SIGINT,
         stop_timeout=30,
     ) as served:
@@ -50,7 +50,7 @@ def test_rb_serve_executes_a_runbook_over_http_and_records_it(
     response = httpx.post(
         f"{url}/api/runbooks/execute",
         json=body,
-        headers={"Authorization": "Bearer e2e-token"},
+        headers={"Authorization": "Bearer e2e-token-5b1f0c9e2d7a4f6b8c3e1a9d0f2b4c6e"},
         timeout=60,
     )
     assert response.status_code == 200

@@ -10,7 +10,12 @@ import argparse
 from typing import Any
 
 from rb.cli.options import add_db_option, positive
-from rb.server.config import DEFAULT_HOST, DEFAULT_MAX_CONCURRENT, DEFAULT_PORT  # light
+from rb.server.config import (  # light
+    DEFAULT_HOST,
+    DEFAULT_MAX_CONCURRENT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_PORT,
+)
 
 TOKEN_VARIABLE = "RB_API_TOKEN"
 
@@ -50,6 +55,34 @@ def add_parser(sub: Any) -> None:
         "(besides RB_SECRET_<NAME> variables)",
     )
     p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name clients reach the server by (behind a proxy: its public "
+        "name); the Host header must be 127.0.0.1, localhost or [::1] with the port, "
+        "the address bound, or one of these. Repeatable; '*' allows any",
+    )
+    p.add_argument(
+        "--allow-live-without-token",
+        action="store_true",
+        help=f"run live runbooks without {TOKEN_VARIABLE} (on a machine only you use); "
+        "by default only fixture runs need no token",
+    )
+    p.add_argument(
+        "--graphiql",
+        action="store_true",
+        help="serve the GraphiQL explorer on GET /graphql (it loads its scripts from a CDN)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=positive,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help="open connections at once; past it the longest-idle one is closed "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    p.add_argument(
         "--log-level",
         choices=("critical", "error", "warning", "info", "debug"),
         default="info",
@@ -73,6 +106,10 @@ def run(args: argparse.Namespace) -> int:
         token=os.environ.pop(TOKEN_VARIABLE, None) or None,
         secrets_file=args.secrets_file,
         max_concurrent=args.max_concurrent,
+        allowed_hosts=tuple(args.allowed_host),
+        allow_live_without_token=args.allow_live_without_token,
+        graphiql=args.graphiql,
+        max_connections=args.max_connections,
         log_level=args.log_level,
         access_log=not args.no_access_log,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rb.commands.common import secrets_from
 from rb.errors import EXIT_OK, UsageError
+from rb.server.config import DEFAULT_MAX_CONNECTIONS, MIN_TOKEN_LENGTH
 
 
 def serve(
@@ -20,6 +21,10 @@ def serve(
     token: str | None,
     secrets_file: str | None,
     max_concurrent: int,
+    allowed_hosts: tuple[str, ...] = (),
+    allow_live_without_token: bool = False,
+    graphiql: bool = False,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
     log_level: str = "info",
     access_log: bool = True,
 ) -> int:
@@ -28,12 +33,19 @@ def serve(
 
     from rb.server.app import create_app
     from rb.server.config import ServerConfig
+    from rb.server.connections import uvicorn_options
     from rb.store.database import resolve_url
 
     if not runbooks.is_dir():
         raise UsageError(f"no runbooks folder {runbooks}/ (give --runbooks DIR)")
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0 to 65535, not {port}")
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise UsageError(
+            f"RB_API_TOKEN is {len(token)} characters; it must be at least "
+            f"{MIN_TOKEN_LENGTH} random ones. Make one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     config = ServerConfig(
         project=Path.cwd(),
         runbooks=runbooks,
@@ -41,7 +53,13 @@ def serve(
         token=token,
         secrets=secrets_from(os.environ, secrets_file),  # read now: a bad file stops here
         max_concurrent=max_concurrent,
+        host=host,
+        allowed_hosts=allowed_hosts,
+        allow_live_without_token=allow_live_without_token,
+        graphiql=graphiql,
+        max_connections=max_connections,
     )
+    _raise_file_limit(max_connections)
     app = create_app(config)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     log = logging.getLogger("rb.server")
@@ -50,7 +68,10 @@ def serve(
         runbooks,
         app.state.rb.store.shown,
         max_concurrent,
-        "bearer token required" if token else "no token (RB_API_TOKEN is not set)",
+        "bearer token required"
+        if token
+        else "no token (RB_API_TOKEN is not set): "
+        + ("live runs allowed" if allow_live_without_token else "fixture runs only"),
     )
     if not token and not _loopback(host):
         log.warning(
@@ -63,6 +84,7 @@ def serve(
         port=port,
         log_level=log_level,
         access_log=access_log,
+        **uvicorn_options(config),
         # One process (uvicorn's default): runs share the store's pool, the
         # runbook cache and the event streams.
     )
@@ -76,3 +98,15 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _raise_file_limit(max_connections: int) -> None:
+    """Let the process hold `max_connections` sockets and its own files: the soft
+    limit is often 1,024 while the hard one allows more."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max_connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))

@@ -19,6 +19,8 @@ from rb.server.config import ServerConfig
 from rb.server.database import ServerStore
 from rb.server.executions import ExecutionService
 from rb.server.graphql import graphql_app
+from rb.server.guard import RequestGuard
+from rb.server.logs import limit_noisy_logs
 from rb.server.metrics import CONTENT_TYPE, Metrics
 from rb.server.state import Server, server_of
 from rb.store.database import StoreError
@@ -46,6 +48,7 @@ def create_app(config: ServerConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        limit_noisy_logs()  # here: uvicorn has configured its loggers by now
         loop = asyncio.get_running_loop()
         # Load and validate the runbooks now, not in the first request.
         await loop.run_in_executor(None, server.executions.catalog.entries)
@@ -65,7 +68,7 @@ def create_app(config: ServerConfig) -> Starlette:
             server.executions.close()
             store.close()
 
-    graphql = graphql_app()
+    graphql = graphql_app(explorer=config.graphiql)
     routes = [
         Route("/health/live", health.live, methods=["GET"]),
         Route("/health/ready", health.ready, methods=["GET"]),
@@ -73,7 +76,12 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/graphql", graphql.handle_request, methods=["GET", "POST"]),
         *rest.routes(),
     ]
-    middleware = [Middleware(BearerAuth, token=config.token)] if config.token else []
+    # The guard first: a forged browser request is refused before anything else.
+    middleware = [
+        Middleware(RequestGuard, bound_host=config.host, allowed_hosts=config.allowed_hosts)
+    ]
+    if config.token:
+        middleware.append(Middleware(BearerAuth, token=config.token))
     app = Starlette(
         routes=routes,
         middleware=middleware,

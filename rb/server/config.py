@@ -10,6 +10,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080  # where the seed's k6 script sends its requests
 DEFAULT_MAX_CONCURRENT = 8
 DEFAULT_ACTOR = "api"
+MIN_TOKEN_LENGTH = 32  # what secrets.token_urlsafe(32) gives is 43
+# A client has this long to send a request's headers (from connecting, or from
+# the end of the previous response); then the connection is closed.
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5  # idle seconds between requests (uvicorn's)
+DEFAULT_MAX_CONNECTIONS = 4096  # open connections at once, idle or not
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,16 @@ class ServerConfig:
     token: str | None = field(default=None, repr=False)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    # The address bound, and other names the server may be reached by (the Host
+    # header is checked against them: DNS rebinding). "*" allows any.
+    host: str = DEFAULT_HOST
+    allowed_hosts: tuple[str, ...] = ()
+    # Without a token a live run is refused unless this is set (local use).
+    allow_live_without_token: bool = False
+    graphiql: bool = False  # the explorer loads its scripts from a CDN
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     # Finished executions whose full event history stays in memory for late
     # stream readers; older ones are streamed from their record.
     retained_streams: int = 64

@@ -88,8 +88,20 @@ class ExecutionService:
     # Executing -----------------------------------------------------------------
     async def execute(self, request: ExecuteRequest) -> Launched[Run | None]:
         """Check the request, then start the run; 4xx ApiError for a bad request."""
+        if request.fixture is None and not self._live_allowed():
+            raise ApiError(
+                403,
+                "live runs need a token: start rb serve with RB_API_TOKEN set (and send "
+                "'Authorization: Bearer <token>'), or with --allow-live-without-token on a "
+                "machine only you use; runs with a fixture need no token",
+            )
         job = await run_in_threadpool(self._prepare, request)
         return self._launch(job)
+
+    def _live_allowed(self) -> bool:
+        # Without a token any local process (or a forged browser request that
+        # got past the guard) could reach systems with the server's secrets.
+        return bool(self.config.token) or self.config.allow_live_without_token
 
     def _prepare(self, request: ExecuteRequest) -> Job[Run | None]:
         runbook = self.catalog.runbook(request.runbook_id)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
 from ariadne.asgi import GraphQL
+from ariadne.explorer import ExplorerGraphiQL, ExplorerHttp405
 from graphql import GraphQLError, GraphQLResolveInfo
 from graphql.utilities import value_from_ast_untyped
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from rb.errors import RbError
 from rb.server.errors import ApiError, from_rb_error, log_bug
 from rb.server.executions import ExecuteRequest
+from rb.server.graphql_limits import QueryLimits
 from rb.server.rest import actor, json_type
 from rb.server.sdl import SDL
 from rb.server.state import Server, server_of
@@ -34,6 +36,7 @@ R = TypeVar("R")
 Info = GraphQLResolveInfo[Any]
 CODES = {
     400: "BAD_REQUEST",
+    403: "FORBIDDEN",
     404: "NOT_FOUND",
     409: "CONFLICT",
     413: "BAD_REQUEST",
@@ -166,8 +169,10 @@ class _ClientErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         self.logger.debug("GraphQL error: %s", msg)
 
 
-def graphql_app() -> GraphQL:
-    """The ASGI GraphQL app (POST queries; GET serves the GraphiQL explorer)."""
+def graphql_app(*, explorer: bool = False) -> GraphQL:
+    """The ASGI GraphQL app: POST queries, bounded by QueryLimits. GET serves the
+    GraphiQL explorer only with `explorer` (it loads its scripts from a CDN);
+    otherwise a GET is a 405."""
     schema = make_executable_schema(
         SDL,
         query,
@@ -184,5 +189,7 @@ def graphql_app() -> GraphQL:
     return GraphQL(
         schema,
         context_value=context,
+        validation_rules=[QueryLimits],
+        explorer=ExplorerGraphiQL() if explorer else ExplorerHttp405(),
         logger=_ClientErrorLog(logging.getLogger("rb.server.graphql"), {}),
     )

@@ -14,10 +14,10 @@ from rb.server.config import DEFAULT_ACTOR
 from rb.server.errors import ApiError, ApiJSON
 from rb.server.events import sse
 from rb.server.executions import ExecuteRequest
+from rb.server.guard import MAX_BODY_BYTES
 from rb.server.state import server_of
 from rb.server.views import execution_json, runbook_json, runbook_summary
 
-MAX_BODY_BYTES = 1 << 20
 ACTOR_HEADER = "x-rb-actor"
 MAX_ACTOR_LENGTH = 200
 EXECUTE_FIELDS = ("runbook_id", "inputs", "fixture", "facts", "wait")
