@@ -2,8 +2,9 @@
 
 The evaluator walks the syntax tree itself. Lookups with `.` and `[]` read
 keys of mappings and items of lists only; no Python attribute is ever read and
-no method is ever called, so nothing reaches Python internals. Operations
-that could exhaust memory (repeating text, huge powers) are bounded.
+no method is ever called, so nothing reaches Python internals. The work an
+evaluation may do is bounded (rb.expressions.limits): every value an
+operation builds is weighed, and repetition is refused before it is built.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from typing import Any
 
 from rb.expressions.errors import ExpressionError
 from rb.expressions.functions import FUNCTIONS
+from rb.expressions.limits import MAX_SIZE, MAX_WORK, LimitExceeded, weigh
 from rb.expressions.syntax import CONSTANT_NAMES, Expression
-
-MAX_SIZE = 1_000_000  # items or characters an expression may build
 
 Resolver = Callable[[str], Any]
 
@@ -52,16 +52,31 @@ def evaluate(expr: Expression, resolve: Resolver) -> Any:
     return _Eval(expr.source, resolve).run(expr.tree)
 
 
+# Node types whose value is built by the expression (not read from the run):
+# these are weighed against the bounds.
+_BUILT = (ast.BinOp, ast.UnaryOp, ast.Call, ast.List, ast.Tuple, ast.Dict)
+
+
 class _Eval:
     def __init__(self, source: str, resolve: Resolver) -> None:
         self.source = source
         self.lead = len(source) - len(source.lstrip())
         self.resolve = resolve
+        self.work = MAX_WORK  # items and characters this evaluation may still build
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
         return ExpressionError(message, self.lead + int(getattr(node, "col_offset", 0)))
 
     def run(self, node: ast.expr) -> Any:
+        value = self.step(node)
+        if isinstance(node, _BUILT):
+            try:
+                self.work -= weigh(value, min(MAX_SIZE, self.work))
+            except LimitExceeded as exc:
+                raise self.fail(node, _limit_message(str(exc), self.work)) from None
+        return value
+
+    def step(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -96,7 +111,10 @@ class _Eval:
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is None:
                     raise self.fail(node, "'**' is not allowed in mappings")
-                out[self.run(k)] = self.run(v)
+                key = self.run(k)
+                if not isinstance(key, str | int | float | bool | type(None)):
+                    raise self.fail(k, "a mapping key must be text, a number, true, false or null")
+                out[key] = self.run(v)
             return out
         raise self.fail(node, f"{type(node).__name__} not allowed")  # checked at parse
 
@@ -154,7 +172,9 @@ class _Eval:
         args = [self.run(a) for a in node.args]
         try:
             return fn(*args)
-        except (TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+        except LimitExceeded as exc:
+            raise self.fail(node, f"{node.func.id}(): {exc}") from None
+        except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             raise self.fail(node, f"{node.func.id}(): {_plain(exc)}") from None
 
     def binop(self, node: ast.BinOp, left: Any, right: Any) -> Any:
@@ -178,7 +198,7 @@ class _Eval:
             raise self.fail(node, "'%' formatting is not available; use '+' and str()")
         try:
             return _BINOPS[type(node.op)](left, right)
-        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+        except (TypeError, ArithmeticError) as exc:
             raise self.fail(node, _plain(exc)) from None
 
     def boolop(self, node: ast.BoolOp) -> Any:
@@ -207,6 +227,17 @@ class _Eval:
     def need_number(self, node: ast.AST, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(node, f"expected a number, got {type(value).__name__}")
+
+
+def _limit_message(problem: str, work_left: int) -> str:
+    if work_left <= 0 or "too large" in problem and work_left < MAX_SIZE:
+        return (
+            f"the expression does too much work (more than {MAX_WORK} items or characters "
+            "built in all): compute large values in a step, not in an expression"
+        )
+    if "too large" in problem:
+        return f"{problem}: compute large values in a step, not in an expression"
+    return problem
 
 
 def _plain(exc: Exception) -> str:
