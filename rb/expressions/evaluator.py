@@ -230,7 +230,7 @@ class _Eval:
 
 
 def _limit_message(problem: str, work_left: int) -> str:
-    if work_left <= 0 or "too large" in problem and work_left < MAX_SIZE:
+    if work_left <= 0 or ("too large" in problem and work_left < MAX_SIZE):
         return (
             f"the expression does too much work (more than {MAX_WORK} items or characters "
             "built in all): compute large values in a step, not in an expression"
