@@ -74,6 +74,13 @@ CODES: dict[str, Code] = _codes(
         W,
         "an HTTP output's JSONPath reads `$.status` or `$.headers` from the body",
     ),
+    (
+        "RB068",
+        "secret-use",
+        E,
+        "a secret is changed by an expression, or read where it is recorded",
+    ),
+    ("RB069", "environment-read", E, "the whole `env`, or one of rb's own settings, is read"),
 )
 
 

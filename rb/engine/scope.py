@@ -7,7 +7,7 @@ from typing import Any
 
 from rb.engine.outcome import StepOutcome
 from rb.expressions import ExpressionError
-from rb.expressions.names import bare_name_root
+from rb.expressions.names import bare_name_root, is_rb_setting
 
 _UNSET = object()
 
@@ -73,7 +73,9 @@ class RunScope:
         execution: Callable[[], Mapping[str, Any]],
     ) -> None:
         self.params = params
-        self.env = env
+        # rb's own settings (the server's token, database URLs) are not for
+        # expressions: they are left out, so reading one says "not set".
+        self.env = {k: v for k, v in env.items() if not is_rb_setting(k)}
         self.secrets = secrets
         self.steps = _Steps(outcomes, declared_outputs)
         self.execution = execution
@@ -93,7 +95,10 @@ class RunScope:
                 return self.params
             if name == "env":
                 return _Named(
-                    "environment variable", self.env, "set it before running rb", self.env_read
+                    "environment variable",
+                    self.env,
+                    "set it before running rb (rb's own RB_* settings are never readable)",
+                    self.env_read,
                 )
             if name == "secrets":
                 return _Named(
@@ -142,8 +147,10 @@ class _Named(Mapping[str, Any]):
         self._reads.add(key)
         return self._values[key]
 
+    # Read by name only: `${env}` or `${secrets}` as a whole (or keys(env))
+    # shows nothing, so no value is ever listed wholesale.
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return 0
