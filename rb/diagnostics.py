@@ -58,7 +58,7 @@ CODES: dict[str, Code] = _codes(
     ("RB049", "loop-too-long", E, "a literal for_each list exceeds the hard limit"),
     ("RB060", "unused-output", W, "outputs of a step that its dependents never read"),
     ("RB061", "unused-parameter", W, "a parameter nobody uses"),
-    ("RB062", "expression-in-sql", W, "${...} inside SQL text instead of bound parameters"),
+    ("RB062", "expression-in-sql", E, "${...} inside SQL text instead of bound parameters"),
     (
         "RB063",
         "kpi-below-timeouts",

@@ -23,6 +23,12 @@ from rb.model import OutputKind, Step
 from rb.source import DataPath
 
 _PY_CONSTANTS = frozenset({"True", "False", "None"})
+# The input a step sets (literally `true`) to paste ${...} into SQL text on purpose.
+SQL_OPT_OUT = "allow_sql_interpolation"
+
+
+def _sql_opt_out(step: Step | None) -> bool:
+    return step is not None and step.inputs.get(SQL_OPT_OUT) is True
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +128,13 @@ def check_expressions(ctx: CheckContext) -> None:
 def _visit(ctx: CheckContext, path: DataPath, value: Any, scope: Scope) -> None:
     for at, text in _strings(path, value):
         if "${" in text:
-            if scope.sql:
+            if scope.sql and not _sql_opt_out(scope.step):
                 ctx.report(
                     at,
                     "RB062",
                     f"{scope.what}: ${{...}} inside SQL text is pasted into the query; "
-                    "use :name placeholders and pass values in params",
+                    f"use :name placeholders and pass values in params (or set "
+                    f"{SQL_OPT_OUT}: true on the step if the text is trusted)",
                 )
             _string(ctx, at, text, scope)
 

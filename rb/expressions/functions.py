@@ -44,8 +44,10 @@ def _unique(xs: Iterable[Any]) -> list[Any]:
 
 def _sum(xs: Iterable[Any]) -> Any:
     items = list(xs)
-    if any(isinstance(x, bool) or not isinstance(x, int | float) for x in items):
-        raise TypeError("sum() adds numbers only")
+    # Numbers and true/false (counted as 1 and 0); adding lists or text
+    # with sum() would build values quadratically.
+    if not all(isinstance(x, int | float) for x in items):
+        raise TypeError("sum() adds numbers (and true/false) only")
     return sum(items)
 
 

@@ -177,3 +177,22 @@ def test_at_run_time_env_lists_nothing_and_rb_settings_are_not_set() -> None:
     for text in ("${env.RB_API_TOKEN}", "${RB_API_TOKEN}"):
         with pytest.raises(ExpressionError, match="not set"):
             render_string(text, resolve)
+
+
+SQL_STEP = """\
+steps:
+  - id: q
+    type: sql_query
+    inputs:
+      database_url: "${secrets.DB_URL}"
+      query: "SELECT * FROM ${params.table}"
+"""
+
+
+def test_an_expression_in_sql_text_is_an_error_unless_the_step_opts_out() -> None:
+    params = "parameters:\n  table: {type: string, default: users}\n"
+    assert diagnostics(SQL_STEP, params) == ["11:14 RB062"]
+    report = validate_loaded(load_text(HEAD + params + SQL_STEP, "rb.yaml"), step_types())
+    assert report.diagnostics[0].severity.value == "error"
+    opted = SQL_STEP + "      allow_sql_interpolation: true\n"
+    assert diagnostics(opted, params) == []
