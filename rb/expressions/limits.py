@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_SIZE = 1_000_000  # items or characters in one value an expression builds
-MAX_WORK = 10_000_000  # items or characters built over one evaluation
+MAX_WORK = 4_000_000  # items or characters built over one evaluation
 MAX_DEPTH = 100  # nesting of operators, calls and lookups in one expression
 MAX_INT_DIGITS = 1000
 _MAX_INT_BITS = int(MAX_INT_DIGITS * math.log2(10))

@@ -6,6 +6,7 @@ import pytest
 
 from rb.engine.events import StepFailed
 from rb.expressions import ExpressionError, parse, render_string
+from rb.expressions.limits import MAX_WORK
 
 from ..engine_helpers import run
 
@@ -38,7 +39,7 @@ CHAIN = "+".join(["1"] * 2000)
         (
             "${" + " + ".join(["len([0] * 999999)"] * 20) + "}",
             "does too much work",
-            2 + len(" + ".join(["len([0] * 999999)"] * 10)) + len(" + len("),
+            2 + len(" + ".join(["len([0] * 999999)"] * (MAX_WORK // 999999))) + len(" + len("),
         ),
     ],
 )
