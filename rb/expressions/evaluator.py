@@ -49,7 +49,12 @@ def evaluate(expr: Expression, resolve: Resolver) -> Any:
 
     `resolve` raises ExpressionError (or KeyError) for names it does not know.
     """
-    return _Eval(expr.source, resolve).run(expr.tree)
+    try:
+        return _Eval(expr.source, resolve).run(expr.tree)
+    except RecursionError:
+        # Comparing or printing data nested hundreds of levels deep (a
+        # hostile response, say): the expression is not at fault, the data is.
+        raise ExpressionError("a value is nested too deeply to compare or convert", 0) from None
 
 
 # Node types whose value is built by the expression (not read from the run):
@@ -174,6 +179,8 @@ class _Eval:
             return fn(*args)
         except LimitExceeded as exc:
             raise self.fail(node, f"{node.func.id}(): {exc}") from None
+        except RecursionError:
+            raise self.fail(node, f"{node.func.id}(): the value is nested too deeply") from None
         except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             raise self.fail(node, f"{node.func.id}(): {_plain(exc)}") from None
 

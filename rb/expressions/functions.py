@@ -26,6 +26,9 @@ def text(x: Any) -> str:
 
 
 def _round(x: float, ndigits: int = 0) -> float | int:
+    # round(5, -10**9) computes 10**(10**9) first: bound the digits.
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_INT_DIGITS:
+        raise ValueError(f"digits must be between -{MAX_INT_DIGITS} and {MAX_INT_DIGITS}")
     return round(x) if ndigits == 0 else round(x, ndigits)
 
 

@@ -58,6 +58,22 @@ def test_values_within_the_bounds_still_work() -> None:
     assert ev("${round(2.5)}") == 2
 
 
+def test_data_nested_deeply_and_huge_rounding_fail_clearly() -> None:
+    deep: list[object] = []
+    for _ in range(5000):  # like a hostile 5000-level response
+        deep = [deep]
+    names = {"steps": {"f": {"outputs": {"deep": deep}}}}
+    cases = {
+        "${json(steps.f.outputs.deep)}": ("json(): the value is nested too deeply", 2),
+        "deep: ${steps.f.outputs.deep}": ("the value is nested too deeply to put in text", 8),
+        "${round(5, -1000000000)}": ("round(): digits must be between -1000 and 1000", 2),
+    }
+    for text, (message, offset) in cases.items():
+        with pytest.raises(ExpressionError) as info:
+            render_string(text, names.__getitem__)
+        assert (info.value.message, info.value.offset) == (message, offset), text
+
+
 def test_deep_nesting_is_refused_when_parsed() -> None:
     with pytest.raises(ExpressionError, match="nested more than 100"):
         parse("not " * 500 + "true")
