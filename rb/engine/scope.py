@@ -8,6 +8,7 @@ from typing import Any
 from rb.engine.outcome import StepOutcome
 from rb.expressions import ExpressionError
 from rb.expressions.names import bare_name_root, is_rb_setting
+from rb.expressions.secret import SecretText
 
 _UNSET = object()
 
@@ -76,7 +77,8 @@ class RunScope:
         # rb's own settings (the server's token, database URLs) are not for
         # expressions: they are left out, so reading one says "not set".
         self.env = {k: v for k, v in env.items() if not is_rb_setting(k)}
-        self.secrets = secrets
+        # Marked, so an expression that changes one fails instead of leaking.
+        self.secrets = {k: SecretText(v) for k, v in secrets.items()}
         self.steps = _Steps(outcomes, declared_outputs)
         self.execution = execution
         self._param_names = frozenset(params)

@@ -17,6 +17,14 @@ from typing import Any
 from rb.expressions.errors import ExpressionError
 from rb.expressions.functions import FUNCTIONS
 from rb.expressions.limits import MAX_SIZE, MAX_WORK, LimitExceeded, weigh
+from rb.expressions.secret import (
+    ChangedSecret,
+    SecretDict,
+    SecretList,
+    SecretText,
+    may_carry,
+    touches_secret,
+)
 from rb.expressions.syntax import CONSTANT_NAMES, Expression
 
 Resolver = Callable[[str], Any]
@@ -50,11 +58,20 @@ def evaluate(expr: Expression, resolve: Resolver) -> Any:
     `resolve` raises ExpressionError (or KeyError) for names it does not know.
     """
     try:
-        return _Eval(expr.source, resolve).run(expr.tree)
+        value = _Eval(expr.source, resolve).run(expr.tree)
     except RecursionError:
         # Comparing or printing data nested hundreds of levels deep (a
         # hostile response, say): the expression is not at fault, the data is.
         raise ExpressionError("a value is nested too deeply to compare or convert", 0) from None
+    if isinstance(value, ChangedSecret):
+        raise ExpressionError(_CHANGED_SECRET, len(expr.source) - len(expr.source.lstrip()))
+    return str(value) if isinstance(value, SecretText) else value  # plain text from here on
+
+
+_CHANGED_SECRET = (
+    "a secret can only be used whole, as ${secrets.NAME} (alone or inside text), "
+    "or in a condition: a changed secret would not be masked"
+)
 
 
 # Node types whose value is built by the expression (not read from the run):
@@ -81,6 +98,25 @@ class _Eval:
                 raise self.fail(node, _limit_message(str(exc), self.work)) from None
         return value
 
+    def guard(self, node: ast.AST, operands: Any, result: Any) -> Any:
+        """`result`, marked if it is text computed from a secret (see rb.expressions.secret).
+
+        A list or mapping computed from a secret is refused here.
+        """
+        if not touches_secret(operands) or not may_carry(result):
+            return result
+        if isinstance(result, str):
+            same = any(isinstance(o, SecretText) and o == result for o in operands)
+            exact = same and not any(isinstance(o, ChangedSecret) for o in operands)
+            return SecretText(result) if exact else ChangedSecret(result)
+        raise self.fail(node, _CHANGED_SECRET)
+
+    def holds_secret(self, node: ast.AST, items: list[Any]) -> bool:
+        """True if a literal's items hold a secret; a changed secret is refused."""
+        if any(isinstance(i, ChangedSecret) for i in items):
+            raise self.fail(node, _CHANGED_SECRET)
+        return touches_secret(items)
+
     def step(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
@@ -91,12 +127,14 @@ class _Eval:
         if isinstance(node, ast.Subscript):
             container = self.run(node.value)
             if isinstance(node.slice, ast.Slice):
-                return self.slice(node, container, node.slice)
-            return self.lookup(node, container, self.run(node.slice))
+                return self.guard(node, [container], self.slice(node, container, node.slice))
+            found = self.lookup(node, container, self.run(node.slice))
+            return self.guard(node, [container], found)
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.BinOp):
-            return self.binop(node, self.run(node.left), self.run(node.right))
+            left, right = self.run(node.left), self.run(node.right)
+            return self.guard(node, [left, right], self.binop(node, left, right))
         if isinstance(node, ast.UnaryOp):
             value = self.run(node.operand)
             if isinstance(node.op, ast.Not):
@@ -110,7 +148,8 @@ class _Eval:
         if isinstance(node, ast.IfExp):
             return self.run(node.body) if self.run(node.test) else self.run(node.orelse)
         if isinstance(node, ast.List | ast.Tuple):
-            return [self.run(e) for e in node.elts]
+            items = [self.run(e) for e in node.elts]
+            return SecretList(items) if self.holds_secret(node, items) else items
         if isinstance(node, ast.Dict):
             out: dict[Any, Any] = {}
             for k, v in zip(node.keys, node.values, strict=True):
@@ -120,7 +159,8 @@ class _Eval:
                 if not isinstance(key, str | int | float | bool | type(None)):
                     raise self.fail(k, "a mapping key must be text, a number, true, false or null")
                 out[key] = self.run(v)
-            return out
+            held = [*out.keys(), *out.values()]
+            return SecretDict(out) if self.holds_secret(node, held) else out
         raise self.fail(node, f"{type(node).__name__} not allowed")  # checked at parse
 
     def name(self, node: ast.Name) -> Any:
@@ -176,7 +216,7 @@ class _Eval:
             raise self.fail(node, f"unknown function {node.func.id!r}")
         args = [self.run(a) for a in node.args]
         try:
-            return fn(*args)
+            return self.guard(node, args, fn(*args))
         except LimitExceeded as exc:
             raise self.fail(node, f"{node.func.id}(): {exc}") from None
         except RecursionError:

@@ -196,3 +196,50 @@ def test_an_expression_in_sql_text_is_an_error_unless_the_step_opts_out() -> Non
     assert report.diagnostics[0].severity.value == "error"
     opted = SQL_STEP + "      allow_sql_interpolation: true\n"
     assert diagnostics(opted, params) == []
+
+
+def test_at_run_time_a_changed_secret_fails_even_through_a_bare_name() -> None:
+    scope = RunScope(
+        params={},
+        env={},
+        secrets={"API_TOKEN": SECRET},
+        outcomes={},
+        declared_outputs={},
+        execution=dict,
+    )
+    resolve = scope.resolver()
+    for text in (
+        "${lower(API_TOKEN)}",
+        "${API_TOKEN[::-1]}",
+        "x ${API_TOKEN[0:4]}",
+        "${split(secrets.API_TOKEN, '-')}",
+        "${secrets.API_TOKEN + '!'}",
+    ):
+        with pytest.raises(ExpressionError, match="a secret can only be used whole"):
+            render_string(text, resolve)
+    assert render_string("Bearer ${API_TOKEN}", resolve) == f"Bearer {SECRET}"
+    assert render_string("${strip(secrets.API_TOKEN)}", resolve) == SECRET
+    assert render_string("${len(strip(secrets.API_TOKEN)) > 0}", resolve) is True
+    assert render_string("${lower(API_TOKEN) == 'x'}", resolve) is False
+
+
+def test_at_run_time_a_secret_cannot_be_changed_through_a_list() -> None:
+    scope = RunScope(
+        params={},
+        env={},
+        secrets={"API_TOKEN": SECRET},
+        outcomes={},
+        declared_outputs={},
+        execution=dict,
+    )
+    resolve = scope.resolver()
+    for text in (
+        "${join([API_TOKEN])[::-1]}",
+        "${json([[API_TOKEN]])[1:9]}",
+        "${[lower(API_TOKEN)]}",
+        "${{'k': API_TOKEN}['k'][2:]}",
+        "${sorted([API_TOKEN, 'a'])}",
+    ):
+        with pytest.raises(ExpressionError, match="a secret can only be used whole"):
+            render_string(text, resolve)
+    assert render_string("${[API_TOKEN]}", resolve) == [SECRET]
