@@ -95,7 +95,8 @@ class _Eval:
             try:
                 self.work -= weigh(value, min(MAX_SIZE, self.work))
             except LimitExceeded as exc:
-                raise self.fail(node, _limit_message(str(exc), self.work)) from None
+                where = f" (at {_snippet(node)})"
+                raise self.fail(node, _limit_message(str(exc), self.work) + where) from None
         return value
 
     def guard(self, node: ast.AST, operands: Any, result: Any) -> Any:
@@ -274,6 +275,12 @@ class _Eval:
     def need_number(self, node: ast.AST, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(node, f"expected a number, got {type(value).__name__}")
+
+
+def _snippet(node: ast.AST) -> str:
+    """The sub-expression at fault, shortened, so a step's error names it."""
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _limit_message(problem: str, work_left: int) -> str:

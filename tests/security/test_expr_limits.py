@@ -100,3 +100,4 @@ steps:
     assert result.status == "failure"
     failed = {e.step_id: e.error for e in events.of(StepFailed)}
     assert "too large" in failed["a"] and "not a real number" in failed["b"]
+    assert failed["a"].endswith("(at [[0] * 1000000])")  # names the part at fault
