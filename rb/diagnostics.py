@@ -58,7 +58,7 @@ CODES: dict[str, Code] = _codes(
     ("RB049", "loop-too-long", E, "a literal for_each list exceeds the hard limit"),
     ("RB060", "unused-output", W, "outputs of a step that its dependents never read"),
     ("RB061", "unused-parameter", W, "a parameter nobody uses"),
-    ("RB062", "expression-in-sql", W, "${...} inside SQL text instead of bound parameters"),
+    ("RB062", "expression-in-sql", E, "${...} inside SQL text instead of bound parameters"),
     (
         "RB063",
         "kpi-below-timeouts",
@@ -74,6 +74,13 @@ CODES: dict[str, Code] = _codes(
         W,
         "an HTTP output's JSONPath reads `$.status` or `$.headers` from the body",
     ),
+    (
+        "RB068",
+        "secret-use",
+        E,
+        "a secret is changed by an expression, or read where it is recorded",
+    ),
+    ("RB069", "environment-read", E, "the whole `env`, or one of rb's own settings, is read"),
 )
 
 

@@ -830,19 +830,23 @@ def test_expect_exit_accepts_a_listed_code() -> None:
     assert result.steps["sh"].result["json"] == [1, 2]
 
 
-def test_shell_passes_the_environment_and_stdin() -> None:
+def test_shell_passes_a_minimal_environment_what_the_step_declares_and_stdin() -> None:
     code = (
         "import json, os, sys; print(json.dumps({'world': os.environ.get('FROM_WORLD'), "
-        "'step': os.environ.get('FROM_STEP'), 'stdin': sys.stdin.read()}))"
+        "'step': os.environ.get('FROM_STEP'), 'declared': os.environ.get('DECLARED'), "
+        "'path': bool(os.environ.get('PATH')), 'stdin': sys.stdin.read()}))"
     )
+    step_env = '      env: {FROM_STEP: step-value, DECLARED: "${env.FROM_WORLD}"}\n'
     result, _ = run_live(
-        _shell_step(code, '      env: {FROM_STEP: step-value}\n      stdin: "line 1\\n"\n'),
+        _shell_step(code, step_env + '      stdin: "line 1\\n"\n'),
         env=live_env(FROM_WORLD="world-value"),
     )
     assert result.status == "success", result.error
     assert result.steps["sh"].result["json"] == {
-        "world": "world-value",
+        "world": None,  # not inherited: only what the step declares
         "step": "step-value",
+        "declared": "world-value",
+        "path": True,
         "stdin": "line 1\n",
     }
 

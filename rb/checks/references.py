@@ -13,6 +13,7 @@ from typing import Any
 
 from rb.checks.context import CheckContext
 from rb.checks.response_queries import old_shape_problem
+from rb.checks.sensitive import SecretUse, check_sensitive
 from rb.expressions import ExpressionError, parse, split
 from rb.expressions.functions import FUNCTIONS
 from rb.expressions.names import EXECUTION_FIELDS, ROOTS, STEP_FIELDS, bare_name_root
@@ -22,6 +23,12 @@ from rb.model import OutputKind, Step
 from rb.source import DataPath
 
 _PY_CONSTANTS = frozenset({"True", "False", "None"})
+# The input a step sets (literally `true`) to paste ${...} into SQL text on purpose.
+SQL_OPT_OUT = "allow_sql_interpolation"
+
+
+def _sql_opt_out(step: Step | None) -> bool:
+    return step is not None and step.inputs.get(SQL_OPT_OUT) is True
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,7 @@ class Scope:
     result: bool = False  # `result` exists
     sql: bool = False  # the string is SQL text
     own_outputs: bool = False  # `outputs.NAME` reads the step's own outputs (summary:)
+    secrets: SecretUse = "none"  # how secrets may be used here (rb.checks.sensitive)
 
 
 def check_expressions(ctx: CheckContext) -> None:
@@ -47,7 +55,14 @@ def check_expressions(ctx: CheckContext) -> None:
         lazy = ctx.step_types[step.type].lazy_inputs if step.type in ctx.step_types else frozenset()
         sql = ctx.step_types[step.type].sql_inputs if step.type in ctx.step_types else frozenset()
         for key, value in step.inputs.items():
-            scope = Scope(f"{name} inputs", step, loop=loop, result=key in lazy, sql=key in sql)
+            scope = Scope(
+                f"{name} inputs",
+                step,
+                loop=loop,
+                result=key in lazy,
+                sql=key in sql,
+                secrets="condition" if key in lazy else "value",
+            )
             if key in lazy and isinstance(value, str):
                 # Evaluated as a condition at run time: text around it would
                 # make a non-empty string, always true.
@@ -61,7 +76,8 @@ def check_expressions(ctx: CheckContext) -> None:
                 continue
             _visit(ctx, (*step.path, "inputs", key), value, scope)
         if step.when is not None:
-            _condition(ctx, (*step.path, "when"), step.when, Scope(f"{name} when", step))
+            scope = Scope(f"{name} when", step, secrets="condition")
+            _condition(ctx, (*step.path, "when"), step.when, scope)
         if isinstance(step.for_each, str):
             _whole(
                 ctx,
@@ -86,11 +102,11 @@ def check_expressions(ctx: CheckContext) -> None:
             scope = Scope(f"{name} summary", step, include_self=True, result=True, own_outputs=True)
             _visit(ctx, (*step.path, "summary"), step.summary, scope)
         if step.rollback is not None:
-            scope = Scope(f"rollback of {name}", step, include_self=True)
+            scope = Scope(f"rollback of {name}", step, include_self=True, secrets="value")
             _visit(ctx, (*step.path, "rollback", "inputs"), dict(step.rollback.inputs), scope)
     for a in rb.assumptions:
         if a.check is not None:
-            scope = Scope(f"assumption {a.id!r}", steps_readable=False)
+            scope = Scope(f"assumption {a.id!r}", steps_readable=False, secrets="condition")
             _whole(
                 ctx,
                 ("assumptions", a.index, "check"),
@@ -112,12 +128,13 @@ def check_expressions(ctx: CheckContext) -> None:
 def _visit(ctx: CheckContext, path: DataPath, value: Any, scope: Scope) -> None:
     for at, text in _strings(path, value):
         if "${" in text:
-            if scope.sql:
+            if scope.sql and not _sql_opt_out(scope.step):
                 ctx.report(
                     at,
                     "RB062",
                     f"{scope.what}: ${{...}} inside SQL text is pasted into the query; "
-                    "use :name placeholders and pass values in params",
+                    f"use :name placeholders and pass values in params (or set "
+                    f"{SQL_OPT_OUT}: true on the step if the text is trusted)",
                 )
             _string(ctx, at, text, scope)
 
@@ -184,6 +201,7 @@ def _expression(
             )
     for ref in expr.references():
         _reference(ctx, path, base + ref.offset, ref, scope)
+    check_sensitive(ctx, path, base, expr, scope.what, scope.secrets)
 
 
 def _reference(

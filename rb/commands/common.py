@@ -68,6 +68,15 @@ def secrets_from(env: Mapping[str, str], secrets_file: str | None) -> dict[str, 
     found = {k[len(SECRET_PREFIX) :]: v for k, v in env.items() if k.startswith(SECRET_PREFIX)}
     if secrets_file:
         found.update(_read_secrets_file(Path(secrets_file)))
+    from rb.engine.secrets import MIN_SECRET_LENGTH, short_secrets
+
+    short = short_secrets(found)
+    if short:
+        raise UsageError(
+            f"secret {', '.join(short)} is shorter than {MIN_SECRET_LENGTH} characters: rb "
+            "masks secrets by their value, and so short a value would mask ordinary text "
+            "everywhere; give the real secret"
+        )
     return found
 
 

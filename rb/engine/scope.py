@@ -7,7 +7,8 @@ from typing import Any
 
 from rb.engine.outcome import StepOutcome
 from rb.expressions import ExpressionError
-from rb.expressions.names import bare_name_root
+from rb.expressions.names import bare_name_root, is_rb_setting
+from rb.expressions.secret import SecretText
 
 _UNSET = object()
 
@@ -73,8 +74,11 @@ class RunScope:
         execution: Callable[[], Mapping[str, Any]],
     ) -> None:
         self.params = params
-        self.env = env
-        self.secrets = secrets
+        # rb's own settings (the server's token, database URLs) are not for
+        # expressions: they are left out, so reading one says "not set".
+        self.env = {k: v for k, v in env.items() if not is_rb_setting(k)}
+        # Marked, so an expression that changes one fails instead of leaking.
+        self.secrets = {k: SecretText(v) for k, v in secrets.items()}
         self.steps = _Steps(outcomes, declared_outputs)
         self.execution = execution
         self._param_names = frozenset(params)
@@ -93,7 +97,10 @@ class RunScope:
                 return self.params
             if name == "env":
                 return _Named(
-                    "environment variable", self.env, "set it before running rb", self.env_read
+                    "environment variable",
+                    self.env,
+                    "set it before running rb (rb's own RB_* settings are never readable)",
+                    self.env_read,
                 )
             if name == "secrets":
                 return _Named(
@@ -142,8 +149,10 @@ class _Named(Mapping[str, Any]):
         self._reads.add(key)
         return self._values[key]
 
+    # Read by name only: `${env}` or `${secrets}` as a whole (or keys(env))
+    # shows nothing, so no value is ever listed wholesale.
     def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+        return iter(())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return 0

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
+# A secret is masked by its value: a one-character secret would mask every
+# `a` in every output, and a short one is guessable anyway. rb refuses them.
+MIN_SECRET_LENGTH = 4
+
+
+def short_secrets(secrets: Mapping[str, str]) -> list[str]:
+    """Names of the secrets too short to be masked reliably (empty ones aside)."""
+    return sorted(k for k, v in secrets.items() if 0 < len(v) < MIN_SECRET_LENGTH)
+
+
+def _encoded(value: str) -> Iterator[str]:
+    """The forms a secret takes in URLs and headers, besides itself."""
+    raw = value.encode()
+    yield quote(value, safe="")
+    yield quote_plus(value, safe="")
+    for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        yield b64.decode()
+        yield b64.decode().rstrip("=")
 
 
 class Masker:
@@ -20,8 +40,14 @@ class Masker:
 
     def __init__(self, secrets: Mapping[str, str], *, references: bool = False) -> None:
         # Longest first, so a secret containing another is replaced whole.
-        pairs = sorted(((v, k) for k, v in secrets.items() if v), key=lambda p: -len(p[0]))
-        self._pairs = [(v, f"${{secrets.{k}}}" if references else MASK) for v, k in pairs]
+        # Encoded forms are masked as `***` even in references mode: putting
+        # the plain reference back would change the text a replay sends.
+        forms = {v: f"${{secrets.{k}}}" if references else MASK for k, v in secrets.items() if v}
+        for v in list(forms):
+            for form in _encoded(v):
+                forms.setdefault(form, MASK)
+        pairs = sorted(forms.items(), key=lambda p: -len(p[0]))
+        self._pairs = pairs
         # A secret JSON would escape cannot be found in serialized text as is.
         self._findable = all(json.dumps(v, ensure_ascii=False)[1:-1] == v for v, _ in pairs)
 

@@ -45,7 +45,7 @@ def render_string(value: str, resolve: Resolver) -> Any:
         return _eval(whole, resolve)
     parts = []
     for segment in split(value):
-        parts.append(segment.text if segment.expr is None else text(_eval(segment, resolve)))
+        parts.append(segment.text if segment.expr is None else _text(segment, resolve))
     return "".join(parts)
 
 
@@ -58,6 +58,15 @@ def render(value: Any, resolve: Resolver) -> Any:
     if isinstance(value, list):
         return [render(v, resolve) for v in value]
     return value
+
+
+def _text(segment: Segment, resolve: Resolver) -> str:
+    value = _eval(segment, resolve)
+    try:
+        return text(value)
+    except (RecursionError, ValueError) as exc:  # deep data; JSON refuses NaN
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        raise ExpressionError(f"the value is {why} to put in text", segment.offset) from None
 
 
 def _eval(segment: Segment, resolve: Resolver) -> Any:

@@ -2,8 +2,9 @@
 
 The evaluator walks the syntax tree itself. Lookups with `.` and `[]` read
 keys of mappings and items of lists only; no Python attribute is ever read and
-no method is ever called, so nothing reaches Python internals. Operations
-that could exhaust memory (repeating text, huge powers) are bounded.
+no method is ever called, so nothing reaches Python internals. The work an
+evaluation may do is bounded (rb.expressions.limits): every value an
+operation builds is weighed, and repetition is refused before it is built.
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from typing import Any
 
 from rb.expressions.errors import ExpressionError
 from rb.expressions.functions import FUNCTIONS
+from rb.expressions.limits import MAX_SIZE, MAX_WORK, LimitExceeded, weigh
+from rb.expressions.secret import (
+    ChangedSecret,
+    SecretDict,
+    SecretList,
+    SecretText,
+    may_carry,
+    touches_secret,
+)
 from rb.expressions.syntax import CONSTANT_NAMES, Expression
-
-MAX_SIZE = 1_000_000  # items or characters an expression may build
 
 Resolver = Callable[[str], Any]
 
@@ -49,7 +57,26 @@ def evaluate(expr: Expression, resolve: Resolver) -> Any:
 
     `resolve` raises ExpressionError (or KeyError) for names it does not know.
     """
-    return _Eval(expr.source, resolve).run(expr.tree)
+    try:
+        value = _Eval(expr.source, resolve).run(expr.tree)
+    except RecursionError:
+        # Comparing or printing data nested hundreds of levels deep (a
+        # hostile response, say): the expression is not at fault, the data is.
+        raise ExpressionError("a value is nested too deeply to compare or convert", 0) from None
+    if isinstance(value, ChangedSecret):
+        raise ExpressionError(_CHANGED_SECRET, len(expr.source) - len(expr.source.lstrip()))
+    return str(value) if isinstance(value, SecretText) else value  # plain text from here on
+
+
+_CHANGED_SECRET = (
+    "a secret can only be used whole, as ${secrets.NAME} (alone or inside text), "
+    "or in a condition: a changed secret would not be masked"
+)
+
+
+# Node types whose value is built by the expression (not read from the run):
+# these are weighed against the bounds.
+_BUILT = (ast.BinOp, ast.UnaryOp, ast.Call, ast.List, ast.Tuple, ast.Dict)
 
 
 class _Eval:
@@ -57,11 +84,41 @@ class _Eval:
         self.source = source
         self.lead = len(source) - len(source.lstrip())
         self.resolve = resolve
+        self.work = MAX_WORK  # items and characters this evaluation may still build
 
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
         return ExpressionError(message, self.lead + int(getattr(node, "col_offset", 0)))
 
     def run(self, node: ast.expr) -> Any:
+        value = self.step(node)
+        if isinstance(node, _BUILT):
+            try:
+                self.work -= weigh(value, min(MAX_SIZE, self.work))
+            except LimitExceeded as exc:
+                where = f" (at {_snippet(node)})"
+                raise self.fail(node, _limit_message(str(exc), self.work) + where) from None
+        return value
+
+    def guard(self, node: ast.AST, operands: Any, result: Any) -> Any:
+        """`result`, marked if it is text computed from a secret (see rb.expressions.secret).
+
+        A list or mapping computed from a secret is refused here.
+        """
+        if not touches_secret(operands) or not may_carry(result):
+            return result
+        if isinstance(result, str):
+            same = any(isinstance(o, SecretText) and o == result for o in operands)
+            exact = same and not any(isinstance(o, ChangedSecret) for o in operands)
+            return SecretText(result) if exact else ChangedSecret(result)
+        raise self.fail(node, _CHANGED_SECRET)
+
+    def holds_secret(self, node: ast.AST, items: list[Any]) -> bool:
+        """True if a literal's items hold a secret; a changed secret is refused."""
+        if any(isinstance(i, ChangedSecret) for i in items):
+            raise self.fail(node, _CHANGED_SECRET)
+        return touches_secret(items)
+
+    def step(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -71,12 +128,14 @@ class _Eval:
         if isinstance(node, ast.Subscript):
             container = self.run(node.value)
             if isinstance(node.slice, ast.Slice):
-                return self.slice(node, container, node.slice)
-            return self.lookup(node, container, self.run(node.slice))
+                return self.guard(node, [container], self.slice(node, container, node.slice))
+            found = self.lookup(node, container, self.run(node.slice))
+            return self.guard(node, [container], found)
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.BinOp):
-            return self.binop(node, self.run(node.left), self.run(node.right))
+            left, right = self.run(node.left), self.run(node.right)
+            return self.guard(node, [left, right], self.binop(node, left, right))
         if isinstance(node, ast.UnaryOp):
             value = self.run(node.operand)
             if isinstance(node.op, ast.Not):
@@ -90,14 +149,19 @@ class _Eval:
         if isinstance(node, ast.IfExp):
             return self.run(node.body) if self.run(node.test) else self.run(node.orelse)
         if isinstance(node, ast.List | ast.Tuple):
-            return [self.run(e) for e in node.elts]
+            items = [self.run(e) for e in node.elts]
+            return SecretList(items) if self.holds_secret(node, items) else items
         if isinstance(node, ast.Dict):
             out: dict[Any, Any] = {}
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is None:
                     raise self.fail(node, "'**' is not allowed in mappings")
-                out[self.run(k)] = self.run(v)
-            return out
+                key = self.run(k)
+                if not isinstance(key, str | int | float | bool | type(None)):
+                    raise self.fail(k, "a mapping key must be text, a number, true, false or null")
+                out[key] = self.run(v)
+            held = [*out.keys(), *out.values()]
+            return SecretDict(out) if self.holds_secret(node, held) else out
         raise self.fail(node, f"{type(node).__name__} not allowed")  # checked at parse
 
     def name(self, node: ast.Name) -> Any:
@@ -153,8 +217,12 @@ class _Eval:
             raise self.fail(node, f"unknown function {node.func.id!r}")
         args = [self.run(a) for a in node.args]
         try:
-            return fn(*args)
-        except (TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+            return self.guard(node, args, fn(*args))
+        except LimitExceeded as exc:
+            raise self.fail(node, f"{node.func.id}(): {exc}") from None
+        except RecursionError:
+            raise self.fail(node, f"{node.func.id}(): the value is nested too deeply") from None
+        except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
             raise self.fail(node, f"{node.func.id}(): {_plain(exc)}") from None
 
     def binop(self, node: ast.BinOp, left: Any, right: Any) -> Any:
@@ -178,7 +246,7 @@ class _Eval:
             raise self.fail(node, "'%' formatting is not available; use '+' and str()")
         try:
             return _BINOPS[type(node.op)](left, right)
-        except (TypeError, ZeroDivisionError, OverflowError) as exc:
+        except (TypeError, ArithmeticError) as exc:
             raise self.fail(node, _plain(exc)) from None
 
     def boolop(self, node: ast.BoolOp) -> Any:
@@ -207,6 +275,23 @@ class _Eval:
     def need_number(self, node: ast.AST, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(node, f"expected a number, got {type(value).__name__}")
+
+
+def _snippet(node: ast.AST) -> str:
+    """The sub-expression at fault, shortened, so a step's error names it."""
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _limit_message(problem: str, work_left: int) -> str:
+    if work_left <= 0 or ("too large" in problem and work_left < MAX_SIZE):
+        return (
+            f"the expression does too much work (more than {MAX_WORK} items or characters "
+            "built in all): compute large values in a step, not in an expression"
+        )
+    if "too large" in problem:
+        return f"{problem}: compute large values in a step, not in an expression"
+    return problem
 
 
 def _plain(exc: Exception) -> str:

@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from rb.expressions.limits import MAX_INT_DIGITS, check_size
+
 
 def _len(x: str | Sequence[Any] | Mapping[str, Any]) -> int:
     return len(x)
@@ -24,15 +26,45 @@ def text(x: Any) -> str:
 
 
 def _round(x: float, ndigits: int = 0) -> float | int:
+    # round(5, -10**9) computes 10**(10**9) first: bound the digits.
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_INT_DIGITS:
+        raise ValueError(f"digits must be between -{MAX_INT_DIGITS} and {MAX_INT_DIGITS}")
     return round(x) if ndigits == 0 else round(x, ndigits)
 
 
 def _unique(xs: Iterable[Any]) -> list[Any]:
+    # A set for hashable items (same equality as `==`), JSON text for lists
+    # and mappings: linear, where `x not in out` was quadratic.
+    seen: set[Any] = set()
     out: list[Any] = []
     for x in xs:
-        if x not in out:
+        key = x if not isinstance(x, list | dict) else ("\0json", text(x))
+        if key not in seen:
+            seen.add(key)
             out.append(x)
     return out
+
+
+def _sum(xs: Iterable[Any]) -> Any:
+    items = list(xs)
+    # Numbers and true/false (counted as 1 and 0); adding lists or text
+    # with sum() would build values quadratically.
+    if not all(isinstance(x, int | float) for x in items):
+        raise TypeError("sum() adds numbers (and true/false) only")
+    return sum(items)
+
+
+def _replace(s: str, old: str, new: str) -> str:
+    if isinstance(s, str) and isinstance(old, str) and isinstance(new, str):
+        count = s.count(old) if old else len(s) + 1
+        check_size(len(s) + count * (len(new) - len(old)))
+    return s.replace(old, new)
+
+
+def _join(xs: Sequence[Any], sep: str = "") -> str:
+    parts = [text(x) for x in xs]
+    check_size(sum(map(len, parts)) + len(sep) * max(len(parts) - 1, 0))
+    return sep.join(parts)
 
 
 def _coalesce(*xs: Any) -> Any:
@@ -50,6 +82,8 @@ def _max(*xs: Any) -> Any:
 def _int(x: Any) -> int:
     if isinstance(x, float) and not math.isfinite(x):
         raise ValueError("cannot turn infinity or NaN into an integer")
+    if isinstance(x, str) and len(x.strip()) > MAX_INT_DIGITS:
+        raise ValueError(f"text {x[:20]!r}... has more than {MAX_INT_DIGITS} digits")
     return int(x)
 
 
@@ -57,7 +91,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": _len,
     "min": _min,
     "max": _max,
-    "sum": sum,
+    "sum": _sum,
     "round": _round,
     "abs": abs,
     "int": _int,
@@ -69,9 +103,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "strip": lambda s: s.strip(),
     "startswith": lambda s, prefix: s.startswith(prefix),
     "endswith": lambda s, suffix: s.endswith(suffix),
-    "replace": lambda s, old, new: s.replace(old, new),
+    "replace": _replace,
     "split": lambda s, sep=None: s.split(sep),
-    "join": lambda xs, sep="": sep.join(text(x) for x in xs),
+    "join": _join,
     "keys": lambda m: list(m.keys()),
     "values": lambda m: list(m.values()),
     "sorted": sorted,

@@ -3,7 +3,8 @@
 Root names:
 
 - `params.NAME`: a declared runbook parameter;
-- `env.NAME`: an environment variable (text);
+- `env.NAME`: an environment variable (text), except rb's own settings
+  (`is_rb_setting`); `env` as a whole reads as empty;
 - `secrets.NAME`: a secret, resolved at run time and masked in every output;
 - `steps.ID.outputs.NAME`, `steps.ID.status`, `steps.ID.error`: a step that
   ran before this one (it must be among this step's ancestors);
@@ -40,6 +41,15 @@ STEP_FIELDS = ("outputs", "status", "error")
 STEP_STATUSES = ("succeeded", "failed", "skipped")
 
 _ENV_STYLE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+_RB_SETTING = re.compile(r"(RB_|DATABASE_URL\Z|PG(PASSWORD|PASSFILE)\Z)")
+
+
+def is_rb_setting(name: str) -> bool:
+    """True for rb's own settings (RB_*, database URLs): expressions never read them.
+
+    They may hold the server's token or a database password.
+    """
+    return _RB_SETTING.match(name) is not None
 
 
 def is_env_style(name: str) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rb.expressions.errors import ExpressionError
+from rb.expressions.limits import MAX_DEPTH, depth, number_problem
 
 MAX_LENGTH = 4000
 
@@ -123,10 +124,18 @@ def parse(source: str) -> Expression:
     lead = len(source) - len(source.lstrip())
     try:
         tree = ast.parse(text, mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression is nested too deeply", lead) from None
     except SyntaxError as exc:
         col = (exc.offset or 1) - 1 if (exc.lineno or 1) == 1 else 0
         msg = (exc.msg or "invalid syntax").replace("perhaps you forgot a comma?", "").strip()
         raise ExpressionError(f"invalid expression: {msg}", lead + max(col, 0)) from None
+    if depth(tree) > MAX_DEPTH:
+        raise ExpressionError(
+            f"expression is nested more than {MAX_DEPTH} levels deep (operators, calls, "
+            "lookups): split it, or compute the value in a step",
+            lead,
+        )
     nodes = list(ast.walk(tree))
     for node in nodes:
         _check_node(node, lead)
@@ -152,6 +161,10 @@ def _check_node(node: ast.AST, lead: int) -> None:
         node.value, str | int | float | bool | type(None)
     ):
         raise ExpressionError("only text, number, true, false and null literals", lead + _col(node))
+    if isinstance(node, ast.Constant) and not isinstance(node.value, bool | str | type(None)):
+        problem = number_problem(node.value)
+        if problem is not None:
+            raise ExpressionError(problem.replace("the result", "this number"), lead + _col(node))
 
 
 def _check_call(node: ast.AST, lead: int) -> None:

@@ -47,6 +47,11 @@ SQL_QUERY = StepType(
             },
             "params": {"type": "object", "description": "Values bound to the :name placeholders."},
             "max_rows": {"type": "integer", "minimum": 1, "maximum": 100000},
+            "allow_sql_interpolation": {
+                "type": "boolean",
+                "description": "true lets ${...} into query (RB062): only for trusted text, "
+                "such as a table name from a fixed list. Values belong in params.",
+            },
         },
     },
     result="`rows` (list of mappings, column name to value), `row_count` and `columns`.",

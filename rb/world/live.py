@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Coroutine, Mapping
@@ -28,6 +29,7 @@ from rb.world.base import (
     WorldError,
     run_on,
 )
+from rb.world.child_env import child_environment
 from rb.world.clock import ClockAndIds
 from rb.world.processes import Command, Warden
 
@@ -70,6 +72,9 @@ class LiveWorld(ClockAndIds):
         import httpx
 
         if self._client is None:
+            # httpx logs every request's URL at INFO, and a URL may hold a
+            # secret (`?key=${secrets.K}`): under `rb serve` it reached the log.
+            logging.getLogger("httpx").setLevel(logging.WARNING)
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=True)
         kwargs: dict[str, Any] = {
             "headers": dict(request.headers),
@@ -152,7 +157,7 @@ class LiveWorld(ClockAndIds):
             command = Command(
                 self._warden,
                 (request.command, *request.args),
-                env={**self.env, **request.env},
+                env={**child_environment(self.env), **request.env},
                 cwd=request.cwd,
                 stdin=(request.stdin or "").encode(),
             )
