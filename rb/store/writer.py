@@ -174,7 +174,12 @@ class Writer:
         if self._child is None or self.error is not None:
             return
         insert = self.inserts[self._table]
-        self._child.send(("rows", self._token, self._table, insert.rows(rows)))
+        try:
+            converted = insert.rows(rows)
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold (NaN, complex, …)
+            self.error = f"cannot store a {self._table} row: {exc}"
+            return
+        self._child.send(("rows", self._token, self._table, converted))
         self._unsynced = True
 
     def _sync(self) -> None:

@@ -155,3 +155,29 @@ def test_a_crash_in_a_run_ends_its_record_as_failure(store_url: str, tmp_path: P
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(subprocess.call([sys.executable, "-m", "pytest", __file__]))
+
+
+UNSTORABLE = """\
+id: unstorable
+name: An output JSON cannot hold
+version: "1"
+steps:
+  - id: one
+    type: wait
+    inputs: {seconds: 0}
+    outputs: {root: "${(-8)**0.5}"}
+  - {id: two, type: shell, depends_on: [one], inputs: {command: touch, args: [ran-two]}}
+"""
+
+
+def test_a_row_the_store_cannot_hold_stops_the_run_with_a_clear_error(
+    store_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "rb.yaml").write_text(UNSTORABLE)
+    ran = run_rb("run", "rb.yaml", "--db", store_url, cwd=tmp_path)
+    assert ran.returncode == 1, ran.stdout + ran.stderr  # not a crash (3)
+    assert "cannot store a step row: Object of type complex" in ran.stderr
+    assert "ok " not in ran.stdout and not (tmp_path / "ran-two").exists()
+    shown = run_rb("runs", "show", "last", "--format", "json", "--db", store_url, cwd=tmp_path)
+    record = json.loads(shown.stdout)
+    assert record["status"] == "failure" and record["steps"] == []
