@@ -4,9 +4,11 @@ The recorder is the only direct listener on the event bus. It turns each
 event and exchange into rows and hands them to its writer
 (rb/store/writer.py), which has a process of its own commit them and only
 then passes those events on to the other listeners (console, reports, the
-server's streams). So a step the console shows as done is already durable,
-and the run waits for the disk only at its end, for what is still being
-written. Those listeners hear of the run as recorded: its start and end
+server's streams). So a step the console shows as done is already durable.
+A fixture run waits for the disk only at its end, for what is still being
+written; a live run also before each step (what the steps before it did is
+committed first), and a run whose recording failed stops before its next
+step. Those listeners hear of the run as recorded: its start and end
 events carry the recorded execution id and world.
 """
 

@@ -101,7 +101,7 @@ class Writer:
         try:
             self._child = _child_for(self.store, self.inserts)
             self._child.attach(self)
-        except StoreError as exc:  # keep the run going and delivering; report at the end
+        except StoreError as exc:  # the run stops before its first step (`check`)
             self.error = str(exc)
 
     def check(self) -> None:
