@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,12 +13,14 @@ from rb.engine.context import SCREENSHOT_DIR, ScreenshotPolicy
 from rb.engine.events import EventBus, Listener
 from rb.engine.outcome import ExecutionResult
 from rb.engine.scheduler import execute
+from rb.engine.secrets import Masker
 from rb.model import Runbook
 from rb.plugins import step_types
 from rb.world.base import World
 
 if TYPE_CHECKING:
     from rb.store.database import Store
+    from rb.store.recorder import Recorder
     from rb.world.fixture_format import Fixture
     from rb.world.live import LiveWorld
 
@@ -98,15 +101,38 @@ def run_recorded(
         finally:
             await running.aclose()
 
+    if recorder is None:
+        return world.run(main), None
     try:
         result = world.run(main)
-    finally:
-        if recorder is not None:
-            recorder.close()
-    if recorder is None:
-        return result, None
+        recorder.close()  # raises what a listener raised while told of a committed event
+    except BaseException as exc:
+        _end_unfinished(recorder, exc, Masker(world.secrets).text)
+        raise
     recorder.finish(result)
     return result, recorder.execution_id
+
+
+def _end_unfinished(recorder: Recorder, exc: BaseException, mask: Callable[[str], str]) -> None:
+    """A run that stopped without finishing still ends in a final state.
+
+    Recording failed: the run stopped before its next step, and the store (if
+    it can be reached) says why. A crash or Ctrl-C: `failure` or `interrupted`,
+    so that no execution stays `running` in a process that lives on (`rb serve`).
+    """
+    from rb.store.database import StoreError
+    from rb.store.writer import RecordingFailed
+
+    if isinstance(exc, RecordingFailed):
+        step = recorder.stopped_before
+        error = f"recording failed ({exc}); the run was stopped before step {step!r}"
+        told = recorder.abandon("failure", error)
+        where = f"recorded as {recorder.execution_id}" if told else "the store was not told"
+        raise StoreError(f"{error} ({where}); the steps shown as finished are recorded") from None
+    if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError | SystemExit):
+        recorder.abandon("interrupted", f"stopped: {type(exc).__name__}")
+    else:
+        recorder.abandon("failure", mask(f"rb failed: {type(exc).__name__}: {exc}"))
 
 
 def run_in_fixture(

@@ -48,12 +48,9 @@ class Store:
         self.shown = safe_url(url)
         full = driver_url(url)
         if full.startswith("sqlite:///") and not full.startswith("sqlite:////:memory:"):
-            path = Path(full.removeprefix("sqlite:///"))
+            path = Path(full.removeprefix("sqlite:///").split("?", 1)[0])
             if str(path) not in ("", ":memory:"):
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+                _folder_for(path)
         from rb.store import json_text
 
         options: dict[str, Any] = {"json_serializer": json_text.dumps}
@@ -116,7 +113,7 @@ class Store:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.begin() as conn:
+        with _migration_lock(self), self.begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 import sqlalchemy
 
@@ -128,6 +125,42 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _folder_for(path: Path) -> None:
+    """Make a project's `.rb` folder; any other missing folder is a mistake to report.
+
+    A typo in `--db sqlite:////some/dir/rb.db` should not leave a new tree behind.
+    """
+    folder = path.parent
+    if folder.is_dir():
+        return
+    if folder.name != ".rb":
+        raise StoreError(
+            f"cannot open the SQLite store {path}: the folder {folder} does not exist "
+            "(create it first, or check the --db/RB_DATABASE_URL path)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create {folder}: {exc.strerror}") from None
+
+
+@contextmanager
+def _migration_lock(store: Store) -> Iterator[None]:
+    """One migrator at a time on a SQLite file, across processes: a lock file beside it.
+
+    (PostgreSQL takes an advisory lock in the migration's own transaction.)
+    """
+    database = store.engine.url.database
+    if not store.is_sqlite or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        yield
 
 
 # Every SQLite connection's settings (the writer process's too). WAL with

@@ -4,14 +4,17 @@ The recorder is the only direct listener on the event bus. It turns each
 event and exchange into rows and hands them to its writer
 (rb/store/writer.py), which has a process of its own commit them and only
 then passes those events on to the other listeners (console, reports, the
-server's streams). So a step the console shows as done is already durable,
-and the run waits for the disk only at its end, for what is still being
-written. Those listeners hear of the run as recorded: its start and end
+server's streams). So a step the console shows as done is already durable.
+A fixture run waits for the disk only at its end, for what is still being
+written; a live run also before each step (what the steps before it did is
+committed first), and a run whose recording failed stops before its next
+step. Those listeners hear of the run as recorded: its start and end
 events carry the recorded execution id and world.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import uuid
@@ -37,7 +40,7 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.database import Store, StoreError
 from rb.store.tables import exchanges, executions, step_logs
-from rb.store.writer import INSERT_EXECUTION, Item, Writer
+from rb.store.writer import INSERT_EXECUTION, Item, RecordingFailed, Writer
 
 # The hot inserts go straight to the driver (rb/store/bulk.py), in the
 # writer process; consecutive rows of one table are sent together.
@@ -95,7 +98,10 @@ class Recorder:
         inserts = {kind: bulk_insert(table, dialect) for kind, table in _TABLES.items()}
         if inserts[_INSERT_STEP].columns != _STEP_COLUMNS:  # pragma: no cover - a bug
             raise AssertionError("step rows are built in another order than the table's")
-        self._writer = Writer(store, inserts, downstream, reap=reap)
+        # A live run's steps change the world: each starts only once all
+        # before it is committed (rb/store/writer.py).
+        self._writer = Writer(store, inserts, downstream, reap=reap, strict=world == "live")
+        self.stopped_before: str | None = None  # the step recording failure stopped
         self._handlers: dict[type, Callable[[Any], Item | None]] = {
             StepStarted: self._on_step_started,
             StepSucceeded: self._on_step_ended,
@@ -133,6 +139,8 @@ class Recorder:
         self._writer.put((_INSERT_EXCHANGE, row, None))
 
     def __call__(self, event: Event) -> None:
+        if event.__class__ is StepStarted and self._writer.started:
+            self._check(event)
         handler = self._handlers.get(type(event))
         item = handler(event) if handler is not None else None
         writer = self._writer
@@ -149,6 +157,14 @@ class Recorder:
                 writer.close()
         else:  # before RunStarted there is nothing to write yet
             writer.deliver([event])
+
+    def _check(self, event: StepStarted) -> None:
+        """Stop the run here (RecordingFailed) when the store could not take it."""
+        try:
+            self._writer.check()
+        except RecordingFailed:
+            self.stopped_before = event.step_id
+            raise
 
     # Handlers return what to queue (statement, row, event to pass on), or
     # None when there is nothing to write. The two every step sends come
@@ -202,28 +218,39 @@ class Recorder:
         )
 
     def _on_run_finished(self, event: RunFinished) -> Item:
-        # Status, timings and what the run read and found, in one update.
+        # Status, timings and what the run read and found, in one update. The
+        # writer makes it after every row, and says whether recording failed.
+        def statement(failed: str | None) -> Any:
+            status, error = event.status, event.error
+            if failed is not None:
+                status, error = "failure", f"recording failed ({failed}); the run ended {status}"
+            return self._final(status, error, event.duration_seconds, event)
+
+        stored_id = self.execution_id or event.execution_id
+        return statement, {}, dataclasses.replace(event, execution_id=stored_id)
+
+    def _final(
+        self, status: str, error: str, duration: float | None, event: RunFinished | None = None
+    ) -> Any:
         metadata = {
             **self._metadata,
             "assumptions": self._assumptions,
             "kpis": self._kpis,
-            "error": event.error,
-            "env": dict(event.env_read),
-            "secrets": list(event.secrets_read),  # names only
+            "error": error,
+            "env": dict(event.env_read) if event else {},
+            "secrets": list(event.secrets_read) if event else [],  # names only
         }
-        statement = (
+        return (
             executions.update()
             .where(executions.c.id == self.execution_id)
             .values(
-                status=event.status,
+                status=status,
                 completed_at=self._wall(),
-                duration_seconds=event.duration_seconds,
+                duration_seconds=duration,
                 heartbeat_at=datetime.now(UTC),
                 metadata=metadata,
             )
         )
-        stored_id = self.execution_id or event.execution_id
-        return statement, {}, dataclasses.replace(event, execution_id=stored_id)
 
     def _wall(self) -> datetime:
         value = self.now()
@@ -270,6 +297,24 @@ class Recorder:
     def close(self) -> None:
         """Wait until everything queued is committed and delivered (once is enough)."""
         self._writer.close()
+
+    def abandon(self, status: str, error: str) -> bool:
+        """The run ended without RunFinished (recording failed, a crash, Ctrl-C):
+        wait for what was sent, then give its record a final `status`.
+
+        Best effort, never raising: False when the store could not be told (a
+        run left `running` is marked `interrupted` once its process is gone).
+        """
+        if self.execution_id is None or not self._writer.started:
+            return False
+        with contextlib.suppress(Exception):  # already being reported
+            self._writer.close()
+        try:
+            with self.store.begin() as conn:
+                conn.execute(self._final(status, error, None))
+        except StoreError:
+            return False
+        return True
 
     def finish(self, result: ExecutionResult) -> None:
         """Wait until the run is recorded; StoreError if recording failed.

@@ -15,6 +15,14 @@ what came with it is committed: with listeners, every event is followed by
 a sync, and the child's acknowledgement delivers it (on this module's reader
 thread); without listeners rows go in batches and the end waits for one
 acknowledgement.
+
+When the store cannot take a row (the writer died, the database went away
+for longer than RECONNECT_SECONDS, a locked or full SQLite file), events not
+committed are never passed on, and the run stops before its next step
+(`check`, raising RecordingFailed). In a live world a step starts only once
+everything before it is committed, so no step runs unrecorded after one
+that could not be stored; under a fixture nothing outside changes, and the
+run stops as soon as the failure is known.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import atexit
 import itertools
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -43,6 +52,14 @@ _ROWS_PER_FRAME = 64
 # The execution's own row: inserted by this process, not the child.
 INSERT_EXECUTION = "execution"
 _tokens = itertools.count(1)
+# How long a lost PostgreSQL connection is made again before a write fails
+# (the writer process's and this process's own): a restart or a failover
+# shorter than this loses nothing.
+RECONNECT_SECONDS = 30.0
+
+
+class RecordingFailed(StoreError):
+    """The store could not take the run's rows: the run stops before its next step."""
 
 
 class Writer:
@@ -55,12 +72,17 @@ class Writer:
         downstream: Sequence[Listener],
         *,
         reap: bool,
+        strict: bool = False,
     ) -> None:
         self.store = store
+        # Live: a step starts only once all before it is committed.
+        self.strict = strict
         self.inserts = inserts
         self.downstream = list(downstream)
         self.execution_id: str | None = None
         self.error: str | None = None
+        # What a listener raised on the reader thread, for the run's thread to raise.
+        self.crash: Exception | None = None
         self.started = False
         self._reap = reap
         self._token = next(_tokens)
@@ -79,8 +101,24 @@ class Writer:
         try:
             self._child = _child_for(self.store, self.inserts)
             self._child.attach(self)
-        except StoreError as exc:  # keep the run going and delivering; report at the end
+        except StoreError as exc:  # the run stops before its first step (`check`)
             self.error = str(exc)
+
+    def check(self) -> None:
+        """Before a step starts: RecordingFailed if the store could not take the run.
+
+        In a strict (live) run this waits until everything sent is committed.
+        """
+        if self.strict:
+            self._wait_acknowledged()
+        self._raise_crash()
+        if self.error is not None:
+            raise RecordingFailed(self.error)
+
+    def _raise_crash(self) -> None:
+        crash, self.crash = self.crash, None
+        if crash is not None:
+            raise crash
 
     def put(self, item: Item) -> None:
         """Take one item from the run's thread."""
@@ -97,8 +135,10 @@ class Writer:
             self._rows.append(row)
         elif statement is not None:  # the run's final update: after every row
             self._wait_acknowledged()
-            self._execute(statement)
-            if event is not None:
+            # Made even when recording failed: it then says so, if the store can be reached.
+            failed = self.error
+            self._execute(statement(failed))
+            if event is not None and failed is None and self.error is None:
                 self.deliver([event])
             return
         if event is not None and self.downstream:
@@ -118,6 +158,7 @@ class Writer:
             # Not this run's business if it fails: the next command to open the store reaps.
             with suppress(StoreError):
                 reap_interrupted(self.store)
+        self._raise_crash()
 
     def deliver(self, events: Sequence[Event]) -> None:
         """Tell every downstream listener of `events`, in order."""
@@ -133,7 +174,12 @@ class Writer:
         if self._child is None or self.error is not None:
             return
         insert = self.inserts[self._table]
-        self._child.send(("rows", self._token, self._table, insert.rows(rows)))
+        try:
+            converted = insert.rows(rows)
+        except (TypeError, ValueError) as exc:  # a value JSON cannot hold (NaN, complex, …)
+            self.error = f"cannot store a {self._table} row: {exc}"
+            return
+        self._child.send(("rows", self._token, self._table, converted))
         self._unsynced = True
 
     def _sync(self) -> None:
@@ -164,34 +210,54 @@ class Writer:
             self._child.send(("open", self._token, self.execution_id))
         insert = self.inserts[INSERT_EXECUTION]
         try:
-            with self.store.begin() as conn:
-                insert.run(conn, insert.rows([row]))
+            self._retrying(lambda conn: insert.run(conn, insert.rows([row])))
         except StoreError as exc:
             self.error = self.error or str(exc)
 
     def _execute(self, statement: Any) -> None:
-        if self.error is not None:
-            return
         try:
-            with self.store.begin() as conn:
-                conn.execute(statement)
+            self._retrying(lambda conn: conn.execute(statement))
         except StoreError as exc:
-            self.error = str(exc)
+            self.error = self.error or str(exc)
+
+    def _retrying(self, write: Any) -> None:
+        """`write(conn)` in a transaction of this process's own; a PostgreSQL
+        connection that was lost is made again for up to RECONNECT_SECONDS."""
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                with self.store.begin() as conn:
+                    write(conn)
+                return
+            except StoreError as exc:
+                # SQLite waits out a lock itself (busy_timeout); a refused
+                # statement fails the same way every time.
+                reachable = not str(exc).startswith("cannot reach")
+                if self.store.is_sqlite or reachable or time.monotonic() >= deadline:
+                    raise
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
 
     # Acknowledgements (the reader thread). --------------------------------------
-    def _acknowledge(self, seq: int | None, error: str | None) -> None:
+    def _acknowledge(self, seq: int | None, error: str | None, committed: int = 0) -> None:
         """Everything up to `seq` (None: all sent) is committed, or failed with `error`.
 
-        Either way its events are passed on: a failed recording is reported
-        at the end, and the run goes on.
+        On a failure only the events up to `committed` are passed on (their
+        rows are in the store); the others are dropped, never shown as done.
         """
         ready: list[Event] = []
         with self._acked:
             if error is not None and self.error is None:
                 self.error = error
             while self._unacked and (seq is None or self._unacked[0][0] <= seq):
-                ready.extend(self._unacked.popleft()[1])
-        self.deliver(ready)
+                number, events = self._unacked.popleft()
+                if self.error is None or number <= committed:
+                    ready.extend(events)
+        try:
+            self.deliver(ready)
+        except Exception as exc:  # a listener's bug: raised on the run's thread, not lost here
+            self.crash = self.crash or exc
         with self._acked:
             self._acked.notify_all()
 
@@ -270,9 +336,12 @@ class _Child:
             elif kind in ("ok", "error"):
                 with self._runs_lock:
                     run = self._runs.get(message[1])
-                if run is not None:
-                    error = None if kind == "ok" else f"database {self.shown}: {message[2]}"
-                    run._acknowledge(message[2] if kind == "ok" else None, error)
+                if run is None:
+                    continue
+                if kind == "ok":
+                    run._acknowledge(message[2], None)
+                else:
+                    run._acknowledge(None, f"database {self.shown}: {message[2]}", message[3])
 
     def _fail(self, error: str) -> None:
         self.failure = error
@@ -284,18 +353,20 @@ class _Child:
 
 def _connection(
     store: Store, inserts: Mapping[str, BulkInsert]
-) -> tuple[str, str, list[str], dict[str, Any], str, float]:
+) -> tuple[str, str, list[str], dict[str, Any], str, float, float]:
     """What the child needs: driver, target, setup, the statements of the tables
-    it writes (all but the execution's own), the heartbeat and its interval."""
+    it writes (all but the execution's own), the heartbeat and its interval,
+    and how long to make a lost connection again."""
     url = store.engine.url
     tables = {kind: i.statements() for kind, i in inserts.items() if kind != INSERT_EXECUTION}
     if store.is_sqlite:
         beat = f"UPDATE {executions.name} SET heartbeat_at = ? WHERE id = ?"
         setup = list(SQLITE_PRAGMAS)
-        return "sqlite", url.database or "", setup, tables, beat, lease.HEARTBEAT_SECONDS
+        every = lease.HEARTBEAT_SECONDS
+        return "sqlite", url.database or "", setup, tables, beat, every, RECONNECT_SECONDS
     target = url.set(drivername="postgresql").render_as_string(hide_password=False)
     beat = f"UPDATE {executions.name} SET heartbeat_at = %s WHERE id = %s"
-    return "postgresql", target, [], tables, beat, lease.HEARTBEAT_SECONDS
+    return "postgresql", target, [], tables, beat, lease.HEARTBEAT_SECONDS, RECONNECT_SECONDS
 
 
 _CHILDREN: dict[str, _Child] = {}

@@ -7,14 +7,16 @@ stdin and answers on stdout; each
 frame is a 4-byte little-endian length and a `marshal`led tuple. Parent to
 child:
 
-- ("init", driver, target, setup, tables, beat, every): connect (driver
+- ("init", driver, target, setup, tables, beat, every, retry): connect (driver
   "sqlite" with a file path, or "postgresql" with a libpq URL), run the `setup`
   statements, and learn each table's INSERT (and COPY) statement and the
-  heartbeat UPDATE, made every `every` seconds;
+  heartbeat UPDATE, made every `every` seconds; a PostgreSQL connection that
+  is lost is made again for up to `retry` seconds before a write fails;
 - ("open", token, execution_id) / ("close", token): a run begins or ends;
 - ("rows", token, table, rows): insert driver-ready rows, in one transaction;
 - ("sync", token, seq): answer ("ok", token, seq) once everything before it
-  is committed, or ("error", token, message) if the run's rows failed; while
+  is committed, or ("error", token, message, last) if the run's rows failed,
+  `last` being the newest seq whose rows were all committed (0: none); while
   more frames are waiting the answer waits too, and covers later syncs.
 
 It answers ("ready",) after connecting, or ("fatal", message) and exits. While
@@ -35,6 +37,7 @@ import os
 import select
 import struct
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,18 +107,55 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 
 class _Database:
-    def __init__(self, driver: str, target: str, setup: list[str]) -> None:
+    def __init__(self, driver: str, target: str, setup: list[str], retry: float = 0.0) -> None:
         self.driver = driver
-        if driver == "sqlite":
+        self.target = target
+        self.setup = setup
+        self.retry = retry
+        self.conn: Any = None
+        self._connect()
+
+    def _connect(self) -> None:
+        if self.driver == "sqlite":
             import sqlite3
 
-            self.conn: Any = sqlite3.connect(target, isolation_level=None)
+            self.conn = sqlite3.connect(self.target, isolation_level=None)
         else:
             import psycopg
 
-            self.conn = psycopg.connect(target, autocommit=True)
-        for statement in setup:
+            # Named after this process, so its session can be told apart.
+            name = f"rb-writer-{os.getpid()}"
+            self.conn = psycopg.connect(self.target, autocommit=True, application_name=name)
+        for statement in self.setup:
             self.conn.execute(statement)
+
+    def lost(self) -> bool:
+        """Whether the connection is gone (a PostgreSQL restart, a killed session)."""
+        return self.driver != "sqlite" and bool(self.conn.closed or self.conn.broken)
+
+    def retrying(self, write: Any, *args: Any) -> None:
+        """`write(*args)`; a lost connection is made again, for up to `retry` seconds.
+
+        A write whose connection broke was rolled back, so it is made again whole.
+        """
+        deadline = time.monotonic() + self.retry
+        delay = 0.05
+        while True:
+            try:
+                write(*args)
+                return
+            except Exception:
+                if not self.lost() or time.monotonic() >= deadline:
+                    raise
+            while True:
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
+                try:
+                    self._connect()
+                    break
+                except Exception:
+                    if time.monotonic() >= deadline:
+                        raise
 
     def insert(self, table: tuple[str, str | None], rows: list[Any]) -> None:
         insert, copy = table
@@ -153,9 +193,9 @@ def main() -> int:
     first = read_frame(0)
     if first is None:
         return 0
-    _, driver, target, setup, tables, beat, every = first
+    _, driver, target, setup, tables, beat, every, retry = first
     try:
-        database = _Database(driver, target, setup)
+        database = _Database(driver, target, setup, retry)
     except Exception as exc:
         out.write(frame(("fatal", _message(exc))))
         out.flush()
@@ -163,7 +203,8 @@ def main() -> int:
     out.write(frame(("ready",)))
     out.flush()
     open_runs: dict[Any, str] = {}
-    failed: dict[Any, str] = {}
+    failed: dict[Any, tuple[str, int]] = {}  # why, and the last seq all committed
+    synced: dict[Any, int] = {}  # each run's last seq whose rows were committed
     # Answers to syncs wait while more frames are already there: one answer
     # then covers a burst (an answer acknowledges everything up to its seq),
     # and the recording process wakes once for it, not once per event.
@@ -182,7 +223,7 @@ def main() -> int:
             if open_runs:
                 # A failure here is not reported: the next write reports a real problem.
                 with contextlib.suppress(Exception):
-                    database.beat(beat, list(open_runs.values()))
+                    database.retrying(database.beat, beat, list(open_runs.values()))
             continue
         message = read_frame(0)
         if message is None:
@@ -192,17 +233,22 @@ def main() -> int:
         if kind == "rows":
             if token not in failed:
                 try:
-                    database.insert(tables[message[2]], message[3])
+                    database.retrying(database.insert, tables[message[2]], message[3])
                 except Exception as exc:
-                    failed[token] = _message(exc)
+                    failed[token] = (_message(exc), synced.get(token, 0))
         elif kind == "sync":
             error = failed.get(token)
-            answers[token] = ("ok", token, message[2]) if error is None else ("error", token, error)
+            if error is None:
+                synced[token] = message[2]
+                answers[token] = ("ok", token, message[2])
+            else:
+                answers[token] = ("error", token, *error)
         elif kind == "open":
             open_runs[token] = message[2]
         elif kind == "close":
             open_runs.pop(token, None)
             failed.pop(token, None)
+            synced.pop(token, None)
 
 
 def _message(exc: BaseException) -> str:
