@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -60,3 +61,20 @@ def extract(
                 )
             out[o.name] = value
     return out
+
+
+def non_finite_path(value: Any, path: str) -> str | None:
+    """The JSON path of the first NaN or infinity inside `value`, if any."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = non_finite_path(item, where)
+        if found is not None:
+            return found
+    return None

@@ -19,7 +19,7 @@ from rb.engine.events import (
     StepSucceeded,
 )
 from rb.engine.outcome import StepOutcome
-from rb.engine.outputs import OutputError, extract
+from rb.engine.outputs import OutputError, extract, non_finite_path
 from rb.engine.scope import RunScope
 from rb.engine.secrets import Masker
 from rb.engine.summary import step_summary
@@ -214,6 +214,15 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
         )
     except (OutputError, ExpressionError) as exc:
         raise StepError(f"outputs: {exc}", retryable=False, kind="output") from None
+    # NaN and infinity (a JSON body may hold them) cannot be recorded: PostgreSQL
+    # refuses them and SQLite would keep invalid JSON that replay cannot repeat.
+    where = non_finite_path(result, "$") or non_finite_path(outputs, "outputs")
+    if where is not None:
+        raise StepError(
+            f"{where} is not a finite number (NaN or infinity), which a recording cannot hold",
+            retryable=False,
+            kind="output",
+        )
     return _Attempt(inputs, result, outputs)
 
 

@@ -159,25 +159,39 @@ if __name__ == "__main__":  # pragma: no cover
 
 UNSTORABLE = """\
 id: unstorable
-name: An output JSON cannot hold
+name: Outputs JSON cannot hold
 version: "1"
 steps:
   - id: one
     type: wait
     inputs: {seconds: 0}
     outputs: {root: "${(-8)**0.5}"}
-  - {id: two, type: shell, depends_on: [one], inputs: {command: touch, args: [ran-two]}}
+    on_failure: log_and_continue
+  - id: nan
+    type: shell
+    depends_on: [one]
+    inputs: {command: printf, args: ['{"x": NaN}']}
+    outputs: {x: "$.json.x"}
+  - {id: two, type: shell, depends_on: [nan], inputs: {command: touch, args: [ran-two]}}
 """
 
 
-def test_a_row_the_store_cannot_hold_stops_the_run_with_a_clear_error(
+def test_a_value_the_store_cannot_hold_fails_its_step_not_rb(
     store_url: str, tmp_path: Path
 ) -> None:
+    # A complex number and a NaN read from JSON: PostgreSQL refuses both, and
+    # SQLite would keep invalid JSON; each fails its step with the reason.
     (tmp_path / "rb.yaml").write_text(UNSTORABLE)
     ran = run_rb("run", "rb.yaml", "--db", store_url, cwd=tmp_path)
     assert ran.returncode == 1, ran.stdout + ran.stderr  # not a crash (3)
-    assert "cannot store a step row: Object of type complex" in ran.stderr
-    assert "ok " not in ran.stdout and not (tmp_path / "ran-two").exists()
+    assert "the result is not a real number" in ran.stdout, ran.stdout
+    assert "$.json.x is not a finite number (NaN or infinity)" in ran.stdout, ran.stdout
+    assert not (tmp_path / "ran-two").exists()
     shown = run_rb("runs", "show", "last", "--format", "json", "--db", store_url, cwd=tmp_path)
     record = json.loads(shown.stdout)
-    assert record["status"] == "failure" and record["steps"] == []
+    assert record["status"] == "failure"
+    assert {s["step_id"]: s["status"] for s in record["steps"]} == {
+        "one": "failed",
+        "nan": "failed",
+        "two": "skipped",
+    }
