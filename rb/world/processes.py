@@ -77,9 +77,11 @@ class Warden:
                     bufsize=0,
                 )
 
-    def watch(self, pgid: int) -> None:
-        """Kill group `pgid` should rb die before `forget(pgid)`."""
-        self._send(f"+{pgid}\n")
+    def fileno(self) -> int:
+        """The pipe to the warden (started if need be), for a child to register itself."""
+        self.start()
+        assert self._process is not None and self._process.stdin is not None
+        return self._process.stdin.fileno()
 
     def forget(self, pgid: int) -> None:
         """Group `pgid` has been dealt with."""
@@ -136,9 +138,10 @@ class Command:
             cwd=cwd,
             env=dict(env),
             start_new_session=True,  # its own group: pgid == pid
-            preexec_fn=_die_with_parent(),
+            preexec_fn=_in_child(warden.fileno()),
         )
-        warden.watch(self.process.pid)
+        # Registered by the child itself (`_in_child`), before its command
+        # could start processes of its own.
         warden.running.add(self)
         loop = asyncio.get_running_loop()
         self._done: asyncio.Future[tuple[bytes, bytes]] = loop.create_future()
@@ -219,22 +222,27 @@ def _prctl() -> Callable[..., int] | None:
     return prctl
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec function giving the child SIGKILL when rb's spawning thread dies.
+def _in_child(warden: int) -> Callable[[], None]:
+    """A preexec function: the child registers its group with the warden, then
+    asks for SIGKILL when rb's spawning thread dies.
 
+    Registering in the child, after it has become a group leader and before
+    its command runs, leaves no moment in which a process the command starts
+    could outlive a killed rb unregistered (a short write to a pipe is atomic).
     Linux sends the parent-death signal when the *thread* that forked exits:
     commands are spawned from the thread running the event loop, which lives
     as long as the run (the main thread for `rb run`, a pool thread of
     `rb serve`'s), and the run waits for every command it starts.
     """
     prctl = _prctl()
-    if prctl is None:
-        return None
     parent = os.getpid()
 
     def in_child() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent:  # rb died before the call: too late for the signal
-            os.kill(os.getpid(), signal.SIGKILL)
+        with contextlib.suppress(OSError):  # warden gone: nothing to tell
+            os.write(warden, b"+%d\n" % os.getpid())
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent:  # rb died before the call: too late for the signal
+                os.kill(os.getpid(), signal.SIGKILL)
 
     return in_child
