@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,7 +199,8 @@ def test_an_expression_in_sql_text_is_an_error_unless_the_step_opts_out() -> Non
     assert diagnostics(opted, params) == []
 
 
-def test_at_run_time_a_changed_secret_fails_even_through_a_bare_name() -> None:
+def secret_resolver() -> Any:
+    """What a step's expressions see when the secret API_TOKEN is set."""
     scope = RunScope(
         params={},
         env={},
@@ -207,7 +209,11 @@ def test_at_run_time_a_changed_secret_fails_even_through_a_bare_name() -> None:
         declared_outputs={},
         execution=dict,
     )
-    resolve = scope.resolver()
+    return scope.resolver()
+
+
+def test_at_run_time_a_changed_secret_fails_even_through_a_bare_name() -> None:
+    resolve = secret_resolver()
     for text in (
         "${lower(API_TOKEN)}",
         "${API_TOKEN[::-1]}",
@@ -224,15 +230,7 @@ def test_at_run_time_a_changed_secret_fails_even_through_a_bare_name() -> None:
 
 
 def test_at_run_time_a_secret_cannot_be_changed_through_a_list() -> None:
-    scope = RunScope(
-        params={},
-        env={},
-        secrets={"API_TOKEN": SECRET},
-        outcomes={},
-        declared_outputs={},
-        execution=dict,
-    )
-    resolve = scope.resolver()
+    resolve = secret_resolver()
     for text in (
         "${join([API_TOKEN])[::-1]}",
         "${json([[API_TOKEN]])[1:9]}",

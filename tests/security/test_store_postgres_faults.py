@@ -22,16 +22,7 @@ from rb.store.queries import load_run
 
 from ..engine_helpers import runbook
 from ..services import postgres_url
-
-CHAIN = """\
-id: chain
-name: Chain
-version: "1"
-steps:
-  - {id: one, type: shell, inputs: {command: "true"}}
-  - {id: two, type: shell, depends_on: [one], inputs: {command: "true"}}
-  - {id: three, type: shell, depends_on: [two], inputs: {command: touch, args: [THREE]}}
-"""
+from .test_store_faults import _chain
 
 
 @pytest.fixture
@@ -71,7 +62,7 @@ def _run(url: str, tmp_path: Path, listener: object) -> tuple[str | None, list[s
                 listener()  # type: ignore[operator]
 
     _, run_id = run_recorded(
-        runbook(CHAIN.replace("THREE", str(tmp_path / "ran-three"))),
+        runbook(_chain(tmp_path)),
         live_world(secrets={}, facts={}),
         params={},
         listeners=[listen],
