@@ -25,6 +25,7 @@ import sqlalchemy
 
 from benchmarks.bench_engine import make_runbook
 from rb.commands.execution import run_recorded
+from rb.plugins import step_types
 from rb.replay import compare
 from rb.store.database import open_store
 from rb.store.export import fixture_from_run
@@ -80,7 +81,7 @@ def main() -> None:
             world = FixtureWorld(from_data(fixture_from_run(recording)))
             result, _ = run_recorded(book, world, params={}, record=False)
             assert result.status == "success"
-            assert compare(recording, result, world).verified
+            assert compare(recording, result, world, book, step_types()).verified
 
         replays = []
         for _ in range(args.repeat):
