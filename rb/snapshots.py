@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rb.engine.context import ScreenshotPolicy
 from rb.errors import StepError
+from rb.wording import plural
 from rb.world.base import Screenshot
 
 if TYPE_CHECKING:
@@ -83,8 +84,8 @@ class Tolerance:
         if allowed == 0:
             return "tolerance 0"
         if self.max_diff_ratio is not None and allowed != self.max_diff_pixels:
-            return f"tolerance {self.max_diff_ratio:.2%} ({pixels(allowed)})"
-        return f"tolerance {pixels(allowed)}"
+            return f"tolerance {self.max_diff_ratio:.2%} ({plural(allowed, 'pixel')})"
+        return f"tolerance {plural(allowed, 'pixel')}"
 
     def as_dict(self, total: int) -> dict[str, Any]:
         return {
@@ -93,10 +94,6 @@ class Tolerance:
             "allowed_pixels": self.allowed_pixels(total),
             "color_threshold": self.color_threshold,
         }
-
-
-def pixels(n: int) -> str:
-    return f"{n} pixel" if n == 1 else f"{n} pixels"
 
 
 def keep_and_compare(
@@ -156,7 +153,7 @@ def keep_and_compare(
     if verdict == OVER:
         raise StepError(
             f"screenshot differs from {baseline}: {comparison.share:.2%} change "
-            f"({pixels(comparison.mismatched)}, {tolerance.describe(comparison.total)}), "
+            f"({plural(comparison.mismatched, 'pixel')}, {tolerance.describe(comparison.total)}), "
             f"diff at {result['diff']}; if intended, accept it with --update-snapshots "
             "(or mask the region, or allow some with max_diff_pixels)",
             retryable=False,

@@ -116,10 +116,11 @@ def _check(
 ) -> tuple[bool, str]:
     if e.kind is Kind.STATUS:
         # The procedure's status; unless the scenario states `kpis_breached`,
-        # success also needs every KPI met, so a breach never passes unseen.
+        # success also needs every KPI measured and met, so neither a breach nor
+        # an unmeasured KPI passes unseen.
         ok = e.want.holds(result.status)
         if e.subject == ALL_KPIS_MET:
-            ok = ok and not result.kpis_breached
+            ok = ok and all(k.ok for k in result.kpis)
         failed = result.error and result.status != "success"
         why = f" ({result.error.splitlines()[0]})" if failed else ""
         return ok, result.status_text + why

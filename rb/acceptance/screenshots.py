@@ -8,7 +8,8 @@ from pathlib import Path
 from rb.acceptance.observed import describe_step
 from rb.engine.outcome import StepOutcome
 from rb.errors import StepError
-from rb.snapshots import IDENTICAL, OVER, Tolerance, compare_png, pixels
+from rb.snapshots import IDENTICAL, OVER, Tolerance, compare_png
+from rb.wording import plural
 
 
 def compare_with_baseline(outcome: StepOutcome | None, baseline: Path) -> tuple[bool, str]:
@@ -35,5 +36,5 @@ def compare_with_baseline(outcome: StepOutcome | None, baseline: Path) -> tuple[
     if verdict == IDENTICAL:
         return True, f"{seen} (identical)"
     how = "over the" if verdict == OVER else "within the"
-    count = pixels(comparison.mismatched)
+    count = plural(comparison.mismatched, "pixel")
     return verdict != OVER, f"{seen} ({count}, {how} {tolerance.describe(comparison.total)})"

@@ -21,6 +21,7 @@ from rb.engine.events import (
 )
 from rb.engine.outcome import ExecutionResult
 from rb.report import GoldenCheck
+from rb.wording import plural
 
 OK, BAD, SKIP = "✓", "✗", "-"
 
@@ -85,12 +86,10 @@ def screenshot_lines(result: ExecutionResult) -> list[str]:
         elif verdict == "within_tolerance":
             lines.append(f"{OK} {label}: {change} (within threshold)")
         else:
-            from rb.snapshots import pixels
-
             count = doc["mismatched_pixels"]
             allowed = doc["tolerance"]["allowed_pixels"]
             lines.append(
-                f"{BAD} {label}: {change} ({pixels(count)}, tolerance {allowed}) "
+                f"{BAD} {label}: {change} ({plural(count, 'pixel')}, tolerance {allowed}) "
                 f"— diff at {doc['diff']}"
             )
     return lines
