@@ -18,11 +18,9 @@ check stays as a first filter.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
-from collections.abc import Mapping
 from typing import Any, TextIO
 
 from rb.commands.common import environment, secrets_from
@@ -31,13 +29,10 @@ from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import differences
 from rb.store.queries import Run
 from rb.world.base import HttpRequest, SqlRequest, WorldError
-from rb.world.live import LiveWorld, _plain, driver_url, safe_url
+from rb.world.live import LiveWorld
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_SQL = re.compile(r"\s*(SELECT|WITH|SHOW|EXPLAIN|VALUES)\b", re.IGNORECASE)
-# What the database answers when a read-only transaction is asked to write.
-_REFUSED_WRITE_SQLSTATE = "25006"  # PostgreSQL: read_only_sql_transaction
-_SQLITE_READONLY = "attempt to write a readonly database"
 SECRET_REF = re.compile(r"\$\{secrets\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -122,76 +117,25 @@ async def _check(
             before = {k: e["response"].get(k) for k in ("status", "body")}
             now = mask.data({"status": response.status, "body": response.body})
         else:
-            request = SqlRequest(
-                filled["database_url"], filled["query"], filled.get("params") or {}
+            sql = await world.sql(
+                SqlRequest(
+                    filled["database_url"],
+                    filled["query"],
+                    filled.get("params") or {},
+                    read_only=True,
+                ),
+                step_id=e["step_id"],
             )
-            rows = await asyncio.to_thread(_read_only, request)
             before = {"rows": e["response"].get("rows")}
-            now = mask.data({"rows": rows})
-    except _Refused as exc:
-        return {**result, "outcome": "skipped", "detail": f"not re-sent: {exc}"}
+            now = mask.data({"rows": [dict(r) for r in sql.rows]})
     except WorldError as exc:
+        if exc.kind == "refused_write":
+            return {**result, "outcome": "skipped", "detail": f"not re-sent: {exc.message}"}
         return {**result, "outcome": "drift", "detail": f"now fails: {exc.message}"}
     diffs = list(differences(before, now, "$"))
     if diffs:
         return {**result, "outcome": "drift", "detail": "answers differently", "differences": diffs}
     return {**result, "outcome": "same", "detail": "answers as recorded"}
-
-
-class _Refused(Exception):
-    """The database would not run the query as a read (nothing was changed)."""
-
-
-_ENGINES: dict[str, Any] = {}
-
-
-def _read_only(request: SqlRequest) -> list[Mapping[str, Any]]:
-    """The query's rows, from a read-only transaction that is rolled back.
-
-    _Refused when the database refuses it there (it would write) or cannot
-    be held to read-only; WorldError when it fails otherwise (that is drift).
-    """
-    import sqlalchemy
-
-    where = safe_url(request.database_url)
-    try:
-        engine = _ENGINES.get(request.database_url) or sqlalchemy.create_engine(
-            driver_url(request.database_url), poolclass=sqlalchemy.pool.NullPool
-        )
-    except Exception as exc:  # bad URL or missing driver
-        raise WorldError(f"cannot use database {where}: {exc}") from None
-    _ENGINES[request.database_url] = engine
-    dialect = engine.dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise _Refused(f"cannot hold a {dialect} database to read-only")
-    try:
-        # NullPool: the connection (and its query_only setting) ends with this query.
-        with engine.connect() as conn:
-            if dialect == "sqlite":
-                conn.exec_driver_sql("PRAGMA query_only = ON")
-                conn.commit()  # ends the statement's own autobegun transaction
-            with conn.begin() as transaction:
-                if dialect == "postgresql":
-                    conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-                try:
-                    result = conn.execute(sqlalchemy.text(request.query), dict(request.params))
-                    if not result.returns_rows:
-                        raise _Refused("returns no rows (not a read)")
-                    columns = tuple(result.keys())
-                    fetched = result.fetchmany(request.max_rows)
-                    return [
-                        {c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in fetched
-                    ]
-                finally:
-                    transaction.rollback()
-    except sqlalchemy.exc.DBAPIError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if sqlstate == _REFUSED_WRITE_SQLSTATE or _SQLITE_READONLY in reason:
-            raise _Refused(f"the database refused it as a write ({reason})") from None
-        raise WorldError(f"SQL error on {where}: {reason}") from None
-    except sqlalchemy.exc.SQLAlchemyError as exc:
-        raise WorldError(f"SQL error on {where}: {exc}") from None
 
 
 def _fill(value: Any, secrets: dict[str, str]) -> Any:

@@ -40,6 +40,9 @@ class SqlRequest:
     query: str
     params: Mapping[str, Any] = field(default_factory=dict)
     max_rows: int = 10_000
+    # Run in a read-only transaction that is rolled back; a query the database
+    # will not run there fails with kind "refused_write" (rb replay --live).
+    read_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,7 @@ class WorldError(Exception):
     def __init__(self, message: str, *, kind: str = "error", retryable: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.kind = kind  # "timeout", "connection", "unmatched", "error"
+        self.kind = kind  # "timeout", "connection", "unmatched", "refused_write", "error"
         # Trying again helps with timeouts and lost connections, not with a
         # bad query, a missing command or a request no fixture holds.
         self.retryable = kind in ("timeout", "connection") if retryable is None else retryable

@@ -132,17 +132,20 @@ class LiveWorld(ClockAndIds):
                 f"cannot reach database {where}: {_first_line(exc)}", kind="connection"
             ) from None
         try:
-            with conn, conn.begin():
-                result = conn.execute(sqlalchemy.text(request.query), dict(request.params))
-                if not result.returns_rows:
-                    return SqlResult((), (), max(result.rowcount, 0))
-                columns = tuple(result.keys())
-                rows = tuple(
-                    {c: _plain(v) for c, v in zip(columns, row, strict=True)}
-                    for row in result.fetchmany(request.max_rows)
-                )
-                return SqlResult(columns, rows, len(rows))
+            with conn:
+                if request.read_only:
+                    return _read_only(conn, request)
+                with conn.begin():
+                    result = conn.execute(sqlalchemy.text(request.query), dict(request.params))
+                    if not result.returns_rows:
+                        return SqlResult((), (), max(result.rowcount, 0))
+                    return _rows(result, request.max_rows)
         except sqlalchemy.exc.DBAPIError as exc:
+            if request.read_only and _refused_write(exc):
+                raise WorldError(
+                    f"the database refused it as a write ({_first_line(exc)})",
+                    kind="refused_write",
+                ) from None
             if exc.connection_invalidated:
                 raise WorldError(
                     f"lost the connection to {where}: {_first_line(exc)}", kind="connection"
@@ -219,6 +222,59 @@ def _transient(exc: Any) -> bool:
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     return str(orig or exc).strip().splitlines()[0]
+
+
+def _rows(result: Any, max_rows: int) -> SqlResult:
+    columns = tuple(result.keys())
+    rows = tuple(
+        {c: _plain(v) for c, v in zip(columns, row, strict=True)}
+        for row in result.fetchmany(max_rows)
+    )
+    return SqlResult(columns, rows, len(rows))
+
+
+# What the database answers when a read-only transaction is asked to write.
+_REFUSED_WRITE_SQLSTATE = "25006"  # PostgreSQL: read_only_sql_transaction
+_SQLITE_READONLY = "attempt to write a readonly database"
+
+
+def _refused_write(exc: Any) -> bool:
+    return getattr(
+        exc.orig, "sqlstate", None
+    ) == _REFUSED_WRITE_SQLSTATE or _SQLITE_READONLY in str(exc.orig or exc)
+
+
+def _read_only(conn: Any, request: SqlRequest) -> SqlResult:
+    """The query's rows from a read-only transaction that is always rolled back.
+
+    Whether a query only reads is the database's word, not its first word
+    (`WITH d AS (DELETE ...) SELECT ...`, `SELECT nextval(...)`): PostgreSQL
+    runs it under `SET TRANSACTION READ ONLY`, SQLite under `PRAGMA
+    query_only` (reset afterwards: the connection goes back to the pool).
+    """
+    import sqlalchemy
+
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise WorldError(f"cannot hold a {dialect} database to read-only", kind="refused_write")
+    if dialect == "sqlite":
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+        conn.commit()  # ends the statement's own autobegun transaction
+    try:
+        with conn.begin() as transaction:
+            if dialect == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            try:
+                result = conn.execute(sqlalchemy.text(request.query), dict(request.params))
+                if not result.returns_rows:
+                    raise WorldError("returns no rows (not a read)", kind="refused_write")
+                return _rows(result, request.max_rows)
+            finally:
+                transaction.rollback()
+    finally:
+        if dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA query_only = OFF")
+            conn.commit()
 
 
 def _plain(value: Any) -> Any:
