@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,21 @@ def _chain(tmp_path: Path) -> str:
     return CHAIN.replace("THREE", str(tmp_path / "ran-three"))
 
 
+def _run_chain_on_a_locked_file(
+    tmp_path: Path, url: str, listener: Callable[[Event], None]
+) -> StoreError:
+    """Run the chain live, recorded to `url`; the StoreError that stops it."""
+    with pytest.raises(StoreError, match="database is locked") as failed:
+        run_recorded(
+            runbook(_chain(tmp_path)),
+            live_world(secrets={}, facts={}),
+            params={},
+            listeners=[listener],
+            db=url,
+        )
+    return failed.value
+
+
 def test_a_sqlite_file_locked_before_the_run_starts_runs_no_step(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/store.db"
     open_store(url)  # migrated, so only the run's own writes meet the lock
@@ -76,18 +92,11 @@ def test_a_sqlite_file_locked_before_the_run_starts_runs_no_step(tmp_path: Path)
     holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
     seen: list[Event] = []
     try:
-        with pytest.raises(StoreError, match="database is locked") as failed:
-            run_recorded(
-                runbook(_chain(tmp_path)),
-                live_world(secrets={}, facts={}),
-                params={},
-                listeners=[seen.append],
-                db=url,
-            )
+        failed = _run_chain_on_a_locked_file(tmp_path, url, seen.append)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert "stopped before step 'one'" in str(failed.value)
+    assert "stopped before step 'one'" in str(failed)
     assert not any(isinstance(e, StepStarted) for e in seen)
     assert not (tmp_path / "ran-three").exists()
 
@@ -106,18 +115,11 @@ def test_a_sqlite_file_locked_mid_run_stops_before_the_next_step(tmp_path: Path)
                 holder.execute("BEGIN IMMEDIATE")
 
     try:
-        with pytest.raises(StoreError, match="database is locked") as failed:
-            run_recorded(
-                runbook(_chain(tmp_path)),
-                live_world(secrets={}, facts={}),
-                params={},
-                listeners=[lock_after_one],
-                db=url,
-            )
+        failed = _run_chain_on_a_locked_file(tmp_path, url, lock_after_one)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert "stopped before step 'three'" in str(failed.value)
+    assert "stopped before step 'three'" in str(failed)
     assert not (tmp_path / "ran-three").exists()
     # Step two ran but could not be stored: it was never shown as finished.
     assert seen == ["one"]
