@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from rb.commands.loadtest import render_script
+from rb.cli.commands.loadtest import render_script
 from rb.errors import UsageError
 from rb.loadtest.k6 import find_k6
 from rb.loadtest.script import DEFAULT_STAGES, Load, Thresholds, parse_stages

@@ -84,8 +84,8 @@ def render_script(
     an acceptance pack (unless `options.live`) raise UsageError or RunbookError
     (exit 2).
     """
-    from rb.commands.common import load_valid_runbook
     from rb.loadtest.script import ScriptSpec, render, request_for
+    from rb.service.runbooks import load_valid_runbook
 
     options = options or GenerateOptions()
     load = Load.from_options(
