@@ -64,9 +64,7 @@ def test_the_architecture_page_gives_the_contracts_order() -> None:
     page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     # The page's layer table: one row per layer, top first, packages in backticks.
     rows = [line for line in page.splitlines() if re.match(r"\| \d+ \|", line)]
-    documented = [
-        " ".join(re.findall(r"`(rb\.[a-z_]+)`", row.split("|")[2])) for row in rows
-    ]
+    documented = [" ".join(re.findall(r"`(rb\.[a-z_]+)`", row.split("|")[2])) for row in rows]
     expected = [" ".join(re.findall(r"rb\.[a-z_]+", layer)) for layer in contract_layers()]
     assert documented == expected
 
