@@ -20,7 +20,8 @@ def replay(
     out: TextIO | None = None,
 ) -> int:
     """Replay; 0 when verified, 1 when it diverged (or, with `live`, drifted)."""
-    from rb.replay import replay_recording, report_lines
+    from rb.cli.replay_report import report_lines
+    from rb.replay import replay_recording
     from rb.store.database import open_store
     from rb.store.queries import load_run, reap_interrupted
 
