@@ -115,7 +115,7 @@ class ExecutionService:
             fixture = self.fixtures.load(request.fixture)
         try:
             # Checked here so a bad input is a 400 before a worker is taken (a
-            # fixture run checks again in run_in_fixture: microseconds).
+            # fixture run checks again in fixture_request: microseconds).
             given = {**fixture.params, **request.inputs} if fixture else request.inputs
             params = resolve_params(runbook, given, from_text=False)
         except RbError as exc:
