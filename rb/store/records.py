@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from rb.engine.outcome import breached_kpis
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | None) -> datetime | None:
     """A stored time with its zone (SQLite hands back naive UTC times)."""
     if value is not None and value.tzinfo is None:
@@ -179,8 +183,8 @@ class Execution:
             status=row["status"],
             world=row["world"],
             actor=row["actor_id"],
-            started_at=aware(row["started_at"]) or row["started_at"],
-            recorded_at=aware(row["recorded_at"]) or row["recorded_at"],
+            started_at=aware(row["started_at"]),
+            recorded_at=aware(row["recorded_at"]),
             definition_path=row["definition_path"],
             definition_hash=row["definition_hash"],
             definition=row["definition"],
