@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from rb.commands.diff import diff as rb_diff
+from rb.cli.commands.diff import diff as rb_diff
 from rb.imagediff import pixelmatch
 from rb.png_io import decode_png, encode_png, load_png, load_pngs
 

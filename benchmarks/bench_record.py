@@ -24,9 +24,10 @@ import uuid
 import sqlalchemy
 
 from benchmarks.bench_engine import make_runbook
-from rb.commands.execution import run_recorded
 from rb.plugins import step_types
 from rb.replay import compare
+from rb.service.request import Recording, RunRequest
+from rb.service.runner import execute
 from rb.store.database import open_store
 from rb.store.export import fixture_from_run
 from rb.store.queries import load_run
@@ -54,9 +55,10 @@ def main() -> None:
 
     def run(db: str | None) -> str | None:
         world = FixtureWorld(from_data({}))
-        result, run_id = run_recorded(book, world, params={}, record=db is not None, db=db)
-        assert result.status == "success"
-        return run_id
+        recording = Recording(db=db) if db is not None else None
+        ran = execute(RunRequest(book, world, params={}, recording=recording))
+        assert ran.result.status == "success"
+        return ran.execution_id
 
     modes = {"not recorded": None, "recorded to SQLite": sqlite, "recorded to PostgreSQL": postgres}
     times: dict[str, list[float]] = {mode: [] for mode in modes}
@@ -79,7 +81,7 @@ def main() -> None:
         def replay() -> None:
             recording = load_run(store, last)
             world = FixtureWorld(from_data(fixture_from_run(recording)))
-            result, _ = run_recorded(book, world, params={}, record=False)
+            result = execute(RunRequest(book, world, params={}, recording=None)).result
             assert result.status == "success"
             assert compare(recording, result, world, book, step_types()).verified
 

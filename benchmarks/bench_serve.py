@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlalchemy
 
-from rb.commands.loadtest import GenerateOptions, render_script
+from rb.loadtest.generate import GenerateOptions, render_script
 from rb.loadtest.k6 import run_script
 from rb.loadtest.summary import LoadSummary, load_summary
 from rb.world.live import driver_url

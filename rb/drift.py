@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import Any
 
-from rb.commands.common import environment, secrets_from
 from rb.engine.secrets import Masker
-from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import differences
-from rb.store.queries import Run
+from rb.service.inputs import environment, secrets_from
+from rb.store.records import Exchange, Execution
 from rb.world.base import HttpRequest, SqlRequest, WorldError
 from rb.world.live import LiveWorld
 
@@ -36,12 +36,33 @@ READ_ONLY_SQL = re.compile(r"\s*(SELECT|WITH|SHOW|EXPLAIN|VALUES)\b", re.IGNOREC
 SECRET_REF = re.compile(r"\$\{secrets\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def drift(run: Run, *, output_format: str, out: TextIO) -> int:
-    """Re-send safe recorded requests; exit 1 when any answer drifted."""
+@dataclass(frozen=True)
+class DriftReport:
+    """Each re-sent (or skipped) exchange's outcome: same, drift or skipped."""
+
+    execution_id: str
+    exchanges: tuple[dict[str, Any], ...]
+
+    @property
+    def drifted(self) -> bool:
+        """Whether any answer now differs from the recording."""
+        return any(e["outcome"] == "drift" for e in self.exchanges)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as `rb replay --live --format json` prints it."""
+        return {
+            "execution_id": self.execution_id,
+            "drift": self.drifted,
+            "exchanges": list(self.exchanges),
+        }
+
+
+def drift(run: Execution) -> DriftReport:
+    """Re-send the safe recorded requests of `run` (read with its exchanges)."""
     secrets = secrets_from(os.environ, None)
     world = LiveWorld(env=environment(), secrets=secrets)
     mask = Masker(secrets, references=True)
-    calls = [e for e in run.exchanges if e["kind"] in ("http", "sql") and e["response"]]
+    calls = [e for e in run.exchanges or () if e.kind in ("http", "sql") and e.response]
 
     async def main() -> list[dict[str, Any]]:
         try:
@@ -49,51 +70,31 @@ def drift(run: Run, *, output_format: str, out: TextIO) -> int:
         finally:
             await world.aclose()
 
-    results = world.run(main)
-    drifted = [r for r in results if r["outcome"] == "drift"]
-    if output_format == "json":
-        out.write(
-            json.dumps(
-                {"execution_id": run.id, "drift": bool(drifted), "exchanges": results},
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
-        )
-    else:
-        marks = {"same": "✓", "drift": "✗", "skipped": "-"}
-        for r in results:
-            out.write(
-                f"{marks[r['outcome']]} Exchange {r['seq']} ({r['step']}): {r['request']}"
-                f" — {r['detail']}\n"
-            )
-            out.writelines(f"    {d}\n" for d in r["differences"])
-        out.write("DRIFT DETECTED\n" if drifted else "NO DRIFT\n")
-    return EXIT_FAILED if drifted else EXIT_OK
+    return DriftReport(run.id, tuple(world.run(main)))
 
 
 async def _check(
-    e: dict[str, Any], world: LiveWorld, secrets: dict[str, str], mask: Masker
+    e: Exchange, world: LiveWorld, secrets: dict[str, str], mask: Masker
 ) -> dict[str, Any]:
-    req = e["request"]
+    req = e.request
     shown = (
         f"{req['method']} {req['url']}"
-        if e["kind"] == "http"
+        if e.kind == "http"
         else ("SQL " + " ".join(req["query"].split())[:60])
     )
     result: dict[str, Any] = {
-        "seq": e["seq"],
-        "step": e["step_id"],
+        "seq": e.seq,
+        "step": e.step_id,
         "request": shown,
         "differences": [],
     }
-    if e["kind"] == "http" and req["method"].upper() not in SAFE_METHODS:
+    if e.kind == "http" and req["method"].upper() not in SAFE_METHODS:
         return {
             **result,
             "outcome": "skipped",
             "detail": f"not re-sent: {req['method']} may change state",
         }
-    if e["kind"] == "sql" and not READ_ONLY_SQL.match(req["query"]):
+    if e.kind == "sql" and not READ_ONLY_SQL.match(req["query"]):
         return {**result, "outcome": "skipped", "detail": "not re-sent: not a read-only query"}
     missing = sorted(set(SECRET_REF.findall(json.dumps(req))) - set(secrets))
     if missing:
@@ -101,7 +102,7 @@ async def _check(
         return {**result, "outcome": "skipped", "detail": f"not re-sent: set {names}"}
     filled = _fill(req, secrets)
     try:
-        if e["kind"] == "http":
+        if e.kind == "http":
             response = await world.http(
                 HttpRequest(
                     filled["method"],
@@ -112,9 +113,9 @@ async def _check(
                     filled.get("body"),
                     bool(filled.get("has_json")),
                 ),
-                step_id=e["step_id"],
+                step_id=e.step_id,
             )
-            before = {k: e["response"].get(k) for k in ("status", "body")}
+            before = {k: e.response.get(k) for k in ("status", "body")}
             now = mask.data({"status": response.status, "body": response.body})
         else:
             sql = await world.sql(
@@ -124,9 +125,9 @@ async def _check(
                     filled.get("params") or {},
                     read_only=True,
                 ),
-                step_id=e["step_id"],
+                step_id=e.step_id,
             )
-            before = {"rows": e["response"].get("rows")}
+            before = {"rows": e.response.get("rows")}
             now = mask.data({"rows": [dict(r) for r in sql.rows]})
     except WorldError as exc:
         if exc.kind == "refused_write":

@@ -14,17 +14,22 @@ the report lists them, so a verdict never hides what it did not check.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rb.engine.outcome import ExecutionResult, breached_kpis, status_text
+from rb.engine.events import Listener
+from rb.engine.outcome import ExecutionResult, status_text
 from rb.jsondiff import differences, short
 from rb.model import OutputKind, Runbook
 from rb.step_type import StepType
-from rb.store.queries import Run
+from rb.store.records import Execution
 from rb.world.fixture import FixtureWorld
+
+if TYPE_CHECKING:
+    from rb.store.database import Store
 
 # KPIs measured with the run's clock (rb.engine.checks): their value is an observation.
 CLOCK_KPIS = frozenset({"max_duration_seconds"})
@@ -109,22 +114,22 @@ class ReplayReport:
 
 
 def compare(
-    run: Run,
+    run: Execution,
     result: ExecutionResult,
     world: FixtureWorld,
     runbook: Runbook,
     types: Mapping[str, StepType],
 ) -> ReplayReport:
     """Compare a replay's result and requests with the recording."""
-    live = run.row["world"] == "live"  # only a live run read a real clock
+    live = run.world == "live"  # only a live run read a real clock
     clocked = _clock_outputs(runbook, types) if live else set()
     not_compared: list[str] = []
     steps = [_step(run, sid, result, clocked, not_compared) for sid in result.steps]
     checks = _assumptions(run, result) + _kpis(run, result, live, not_compared)
     # Why the run failed: in the replay's words, or the recording's when only it failed.
     # The status as people read it, a breached KPI beside the procedure's end.
-    was = status_text(run.row["status"], breached_kpis(run.row["metadata"].get("kpis")))
-    why = result.error or run.row["metadata"].get("error") or ""
+    was = status_text(run.status, run.kpis_breached)
+    why = result.error or run.error or ""
     if result.status == "success":  # a breached KPI is named by the status text already
         why = ""
     shown = f"{result.status_text} ({why})" if why else result.status_text
@@ -146,7 +151,7 @@ def compare(
             )
     return ReplayReport(
         run.id,
-        run.row["runbook_id"],
+        run.runbook_id,
         tuple(steps),
         tuple(requests),
         checks=tuple(checks),
@@ -155,25 +160,24 @@ def compare(
 
 
 def _step(
-    run: Run,
+    run: Execution,
     sid: str,
     result: ExecutionResult,
     clocked: set[tuple[str, str]],
     not_compared: list[str],
 ) -> StepCheck:
     outcome = result.steps[sid]
-    before = next((s for s in run.steps if s["step_id"] == sid), None)
-    original = before["status"] if before else "missing"
+    before = next((s for s in run.steps if s.step_id == sid), None)
+    original = before.status if before else "missing"
     summary = outcome.summary if outcome.status == "succeeded" else ""
     if before is None or original != outcome.status:
         cause = outcome.error or outcome.reason
         if before is not None and not cause:  # it failed when recorded, not now
-            was = before["errors"] or {}
-            cause = was.get("message") or was.get("reason") or ""
+            cause = before.error or before.skip_reason or ""
         return StepCheck(sid, original, outcome.status, summary=summary, cause=cause)
     if original != "succeeded":
         return StepCheck(sid, original, outcome.status, summary=summary)
-    recorded = dict(before["outputs"] or {})
+    recorded = dict(before.outputs or {})
     replayed = dict(result.mask(outcome.outputs))
     for name in sorted(n for s, n in clocked if s == sid):
         if name in recorded or name in replayed:
@@ -203,9 +207,9 @@ def _clock_outputs(runbook: Runbook, types: Mapping[str, StepType]) -> set[tuple
     return clocked
 
 
-def _assumptions(run: Run, result: ExecutionResult) -> list[RunCheck]:
+def _assumptions(run: Execution, result: ExecutionResult) -> list[RunCheck]:
     """A replay sees the recorded verdicts (observations): only a change is reported."""
-    was = {a["id"]: _met(a["ok"]) for a in run.row["metadata"].get("assumptions", [])}
+    was = {a["id"]: _met(a["ok"]) for a in run.metadata.get("assumptions", [])}
     return [
         RunCheck(
             "Assumption",
@@ -219,9 +223,11 @@ def _assumptions(run: Run, result: ExecutionResult) -> list[RunCheck]:
     ]
 
 
-def _kpis(run: Run, result: ExecutionResult, live: bool, not_compared: list[str]) -> list[RunCheck]:
+def _kpis(
+    run: Execution, result: ExecutionResult, live: bool, not_compared: list[str]
+) -> list[RunCheck]:
     """Each KPI's value and verdict, recorded versus replayed (by name)."""
-    recorded = {k["name"]: k for k in run.row["metadata"].get("kpis", [])}
+    recorded = {k["name"]: k for k in run.metadata.get("kpis", [])}
     replayed = {k.name: k for k in result.kpis}
     checks = []
     for name in [*recorded, *(n for n in replayed if n not in recorded)]:
@@ -257,36 +263,48 @@ def _met(ok: bool) -> str:
     return "met" if ok else "unmet"
 
 
-def report_lines(report: ReplayReport) -> list[str]:
-    """The seed's replay report: a line per step, KPI and status, then the verdict."""
-    lines = [_check_line(c) for c in report.checks if c.kind == "Assumption"]
-    for s in report.steps:
-        if s.ok:
-            said = f"{s.summary}, " if s.summary else f"{s.replayed}, "
-            lines.append(f"✓ Step: {s.step_id} ({said}matches original)")
-        elif s.original != s.replayed:
-            was, now = s.original, s.replayed
-            if s.cause:
-                if s.replayed in ("failed", "skipped"):
-                    now = f"{now}: {s.cause}"
-                else:
-                    was = f"{was}: {s.cause}"
-            lines.append(f"✗ Step: {s.step_id} (was {was}, now {now})")
-        else:
-            lines.append(f"✗ Step: {s.step_id} (outputs differ)")
-        lines.extend(f"    {d}" for d in s.differences)
-    lines.extend(_check_line(c) for c in report.checks if c.kind != "Assumption")
-    lines.extend(f"✗ Request: {r}" for r in report.requests)
-    lines.extend(f"- Not compared: {n}" for n in report.not_compared)
-    lines.append("REPLAY VERIFIED" if report.verified else "REPLAY DIVERGED")
-    return lines
+def replay_recording(
+    run: Execution,
+    *,
+    store: Store,
+    definition: str | None = None,
+    actor: str | None = None,
+    listeners: Sequence[Listener] = (),
+) -> ReplayReport:
+    """Run a recording (read with its exchanges) again against itself, and compare.
 
+    The replay is recorded too (world `replay`, `replay_of` the original),
+    with the verdict in its metadata, so an audit finds the proof beside it.
+    `definition` replays a changed runbook file instead of the recorded one.
+    """
+    from rb.engine.params import resolve_params
+    from rb.loader import load_file, load_text
+    from rb.plugins import step_types
+    from rb.service.request import Recording, RunRequest
+    from rb.service.runbooks import require_valid
+    from rb.service.runner import execute
+    from rb.store.export import fixture_from_run
+    from rb.store.queries import add_metadata
+    from rb.world.fixture_format import from_data
 
-def _check_line(c: RunCheck) -> str:
-    if c.kind == "Status":
-        if c.ok:
-            return f"✓ Status: {c.replayed} (matches original)"
-        return f"✗ Status: was {c.original}, now {c.shown or c.replayed}"
-    if c.ok:
-        return f"✓ {c.kind}: {c.name} ({c.replayed}, matches original)"
-    return f"✗ {c.kind}: {c.name} (was {c.original}, now {c.shown or c.replayed})"
+    loaded = load_file(definition) if definition else load_text(run.definition, run.definition_path)
+    runbook = require_valid(loaded)
+    fixture = from_data(fixture_from_run(run), f"recording {run.id}")
+    world = FixtureWorld(fixture)
+    ran = execute(
+        RunRequest(
+            runbook,
+            world,
+            params=resolve_params(runbook, fixture.params, from_text=False),
+            recording=Recording(store=store, replay_of=run.id),
+            actor=actor,
+            kind="replay",
+            listeners=listeners,
+        )
+    )
+    report = dataclasses.replace(
+        compare(run, ran.result, world, runbook, step_types()), replay_id=ran.execution_id
+    )
+    if ran.execution_id is not None:
+        add_metadata(store, ran.execution_id, replay=report.as_json())
+    return report

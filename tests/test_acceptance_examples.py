@@ -13,8 +13,8 @@ import yaml
 
 from rb.acceptance.pack import Kind, Pack, find_pack, load_pack
 from rb.cli.app import build_parser
-from rb.commands.common import runbook_id_of
 from rb.errors import ERROR_KINDS
+from rb.service.runbooks import runbook_id_of
 
 from .conftest import ROOT, run_rb
 

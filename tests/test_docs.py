@@ -17,7 +17,7 @@ import yaml
 
 from rb import jsonschema_check
 from rb.cli.app import build_parser
-from rb.commands.schema import editor_schema
+from rb.cli.commands.schema import editor_schema
 from rb.diagnostics import CODES
 from rb.expressions.functions import DESCRIPTIONS, FUNCTIONS
 from rb.loader import format_schema, load_file, load_text

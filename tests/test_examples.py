@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rb.commands.common import find_runbook
+from rb.service.runbooks import find_runbook
 from rb.world.fixture_format import load_fixture
 
 from .conftest import ROOT

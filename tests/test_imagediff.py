@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import rb.imagediff as imagediff
-from rb.commands.diff import diff
+from rb.cli.commands.diff import diff
 from rb.errors import EXIT_USAGE, UsageError
 from rb.imagediff import DiffResult, antialiasing, color, pixelmatch
 from rb.png_io import decode_png, encode_png, load_png, load_pngs, save_png
@@ -434,7 +434,7 @@ def test_rb_diff_usage_errors(tmp_path: Path) -> None:
 
 
 def test_importing_the_command_is_cheap() -> None:
-    code = "import sys, rb.commands.diff; print(sorted({'numpy', 'PIL'} & set(sys.modules)))"
+    code = "import sys, rb.cli.commands.diff; print(sorted({'numpy', 'PIL'} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from rb.commands.loadtest import render_script
 from rb.errors import UsageError
+from rb.loadtest.generate import render_script
 from rb.loadtest.k6 import find_k6
 from rb.loadtest.script import DEFAULT_STAGES, Load, Thresholds, parse_stages
 from rb.loadtest.summary import parse_summary, text_lines

@@ -48,7 +48,7 @@ def test_the_seed_examples_bare_api_token_is_the_fixtures_secret_and_never_store
     assert shown.returncode == 0, shown.stderr
     assert "fixture-api-token" not in shown.stdout + result.stdout
     run = json.loads(shown.stdout)
-    ingest = next(s for s in run["steps"] if s["step_id"] == "ingest")
+    ingest = next(s for s in run["step_logs"] if s["step_id"] == "ingest")
     assert ingest["inputs"]["auth_token"] == "***"
 
 

@@ -82,11 +82,11 @@ def test_executions_are_recorded_in_postgresql(tmp_path: Path, postgres_url: str
         store = open_store(db)
         run = get_run(store, data["id"])
         assert run is not None
-        assert (run.row["status"], run.row["world"], run.row["actor_id"]) == (
+        assert (run.status, run.world, run.actor) == (
             "success",
             "fixture",
             "api",
         )
-        assert [s["step_id"] for s in run.steps] == ["greet"]
-        assert len([e for e in run.exchanges if e["kind"] == "http"]) == 1
+        assert [s.step_id for s in run.steps] == ["greet"]
+        assert len([e for e in run.exchanges or () if e.kind == "http"]) == 1
         assert api.client.get(f"/api/executions/{data['id']}").json() == data

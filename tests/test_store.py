@@ -76,8 +76,8 @@ def test_recording_replay_and_export_on_both_backends(store_url: str, tmp_path: 
         "ci-bot",
     )
     shown = json.loads(rb("runs", "show", run["id"][:6], "--format", "json", db=store_url).stdout)
-    assert [s["step_id"] for s in shown["steps"]][:3] == ["ingest", "validate", "enrich"]
-    for step in shown["steps"]:  # a step's recorded times span its recorded duration
+    assert [s["step_id"] for s in shown["step_logs"]][:3] == ["ingest", "validate", "enrich"]
+    for step in shown["step_logs"]:  # a step's recorded times span its recorded duration
         took = datetime.fromisoformat(step["completed_at"]) - datetime.fromisoformat(
             step["started_at"]
         )
@@ -216,7 +216,7 @@ def test_a_killed_run_keeps_its_finished_steps_and_shows_interrupted(
     (run,) = listing
     assert run["status"] == "interrupted"
     shown = json.loads(rb("runs", "show", "last", "--format", "json", db=store_url).stdout)
-    assert [(s["step_id"], s["status"]) for s in shown["steps"]] == [
+    assert [(s["step_id"], s["status"]) for s in shown["step_logs"]] == [
         ("first", "succeeded"),
         ("second", "succeeded"),
     ]
@@ -267,7 +267,7 @@ def test_eight_concurrent_runs_into_postgres_lose_nothing_and_all_replay(tmp_pat
         assert len(runs) == 8 and {r["status"] for r in runs} == {"success"}
         for run in runs:
             shown = json.loads(rb("runs", "show", run["id"], "--format", "json", db=db).stdout)
-            assert len(shown["steps"]) == 5
+            assert len(shown["step_logs"]) == 5
             assert rb("replay", run["id"], db=db).returncode == 0
     finally:
         with engine.begin() as conn:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rb.commands.execution import live_world, run_recorded
 from rb.engine.events import Event, StepSucceeded
+from rb.service.request import Recording, RunRequest
+from rb.service.runner import execute, live_world
 from rb.store import writer, writer_process
 from rb.store.database import StoreError, open_store
 from rb.store.queries import load_run, reap_interrupted
@@ -55,12 +56,14 @@ def test_a_writer_process_that_dies_fails_the_recording_clearly(
             http_server.state.release.set()
 
     with pytest.raises(StoreError) as failed:
-        run_recorded(
-            runbook(HELD.replace("SLOW_URL", http_server.url("/slow"))),
-            live_world(secrets={}, facts={}),
-            params={},
-            listeners=[kill_the_writer],
-            db=store_url,
+        execute(
+            RunRequest(
+                runbook(HELD.replace("SLOW_URL", http_server.url("/slow"))),
+                live_world(secrets={}, facts={}),
+                params={},
+                listeners=[kill_the_writer],
+                recording=Recording(db=store_url),
+            )
         )
     assert killed, "the writer was never killed"
     assert f"recording failed (the writer for {store.shown} stopped)" in str(failed.value)
@@ -73,11 +76,17 @@ def test_a_writer_process_that_dies_fails_the_recording_clearly(
 
     # The next run gets a new writer.
     reap_interrupted(store)
-    result, run_id = run_recorded(
-        runbook(CHAIN), FixtureWorld(from_data({})), params={}, db=store_url
+    ran = execute(
+        RunRequest(
+            runbook(CHAIN),
+            FixtureWorld(from_data({})),
+            params={},
+            recording=Recording(db=store_url),
+        )
     )
-    assert result.status == "success" and run_id is not None
-    assert [s["step_id"] for s in load_run(store, run_id).steps] == ["one", "two", "three"]
+    assert ran.result.status == "success" and ran.execution_id is not None
+    steps = load_run(store, ran.execution_id).steps
+    assert [s.step_id for s in steps] == ["one", "two", "three"]
 
 
 @pytest.mark.parametrize(

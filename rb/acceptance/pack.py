@@ -161,7 +161,7 @@ def pack_paths(targets: Sequence[str], root: Path = PACK_ROOT) -> list[Path]:
 
 
 def _resolve(target: str, root: Path) -> list[Path]:
-    from rb.commands.common import runbook_id_of
+    from rb.service.runbooks import runbook_id_of
 
     path = Path(target)
     if path.is_file() and path.name in PACK_NAMES:

@@ -76,7 +76,7 @@ def prepare(pack: Pack) -> Prepared:
     Raises RunbookError (the runbook has errors), UsageError (no such runbook,
     an invalid fixture) or PackError (the pack names what does not exist).
     """
-    from rb.commands.common import load_valid_runbook
+    from rb.service.runbooks import load_valid_runbook
 
     try:
         runbook = load_valid_runbook(pack.runbook_id)
@@ -115,19 +115,20 @@ def _fixtures_for_other_runbooks(pack: Pack, fixtures: tuple[Fixture, ...]) -> l
 
 def run_pack(prepared: Prepared, options: RunOptions = RunOptions()) -> PackResult:
     """Run every scenario of a prepared pack, in order."""
-    from rb.commands.execution import run_in_fixture
+    from rb.service.request import Recording
+    from rb.service.runner import execute, fixture_request
 
     pack, runbook = prepared.pack, prepared.runbook
     results = []
     for scenario, fixture in zip(pack.scenarios, prepared.fixtures, strict=True):
-        result = run_in_fixture(
+        request = fixture_request(
             runbook,
             fixture,
             max_parallel=options.max_parallel,
-            record=options.record,
-            db=options.db,
+            recording=Recording(db=options.db) if options.record else None,
             actor=options.actor,
         )
+        result = execute(request).result
         verdicts = check_run(pack, scenario.expected.checks, runbook, result)
         errors = run_errors(runbook, result)
         results.append(

@@ -33,7 +33,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
     from rb.acceptance.runner import RunOptions
-    from rb.commands.acceptance import acceptance
+    from rb.cli.commands.acceptance import acceptance
 
     return acceptance(
         args.targets,

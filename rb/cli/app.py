@@ -219,15 +219,15 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command in SPLIT_COMMANDS:
         return int(_split_module(args.command).run(args))
     if args.command == "validate":
-        from rb.commands.validate import validate
+        from rb.cli.commands.validate import validate
 
         return validate(args.paths, output_format=args.format, strict=args.strict)
     if args.command == "schema":
-        from rb.commands.schema import schema
+        from rb.cli.commands.schema import schema
 
         return schema()
     if args.command == "test":
-        from rb.commands.test import test
+        from rb.cli.commands.test import test
 
         return test(
             args.runbook,
@@ -243,7 +243,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             update_snapshots=args.update_snapshots,
         )
     if args.command == "run":
-        from rb.commands.run import run
+        from rb.cli.commands.run import run
 
         return run(
             args.runbook,
@@ -257,7 +257,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             actor=args.actor,
         )
     if args.command == "replay":
-        from rb.commands.replay import replay
+        from rb.cli.commands.replay import replay
 
         return replay(
             args.id,
@@ -268,7 +268,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             actor=args.actor,
         )
     if args.command == "runs":
-        from rb.commands import runs
+        from rb.cli.commands import runs
 
         if args.runs_command == "list":
             return runs.runs_list(
@@ -283,7 +283,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return runs.runs_show(args.id, db=args.db, output_format=args.format)
         return runs.runs_export(args.id, args.fixture, db=args.db)
     if args.command == "diff":
-        from rb.commands.diff import diff
+        from rb.cli.commands.diff import diff
 
         return diff(
             args.a,
@@ -295,11 +295,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             fail_over=args.fail_over,
         )
     if args.command == "db":
-        from rb.commands.runs import db_upgrade
+        from rb.cli.commands.runs import db_upgrade
 
         return db_upgrade(db=args.db)
     if args.command == "types":
-        from rb.commands.types import types
+        from rb.cli.commands.types import types
 
         return types(output_format=args.format)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover

@@ -112,7 +112,7 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run `rb loadtest generate` or `rb loadtest run`."""
-    from rb.commands import loadtest
+    from rb.cli.commands import loadtest
 
     if args.loadtest_command == "generate":
         options = loadtest.GenerateOptions(

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     from pathlib import Path
 
-    from rb.commands.serve import serve
+    from rb.cli.commands.serve import serve
 
     return serve(
         host=args.host,

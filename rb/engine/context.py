@@ -29,6 +29,22 @@ class ScreenshotPolicy:
 
 
 @dataclass(frozen=True)
+class RunOptions:
+    """How the caller (rb.service) wants a run driven.
+
+    The engine never asks the World what kind it is: the label events carry,
+    whether retry delays are jittered and where screenshots go are decided by
+    whoever built the World, and handed down here.
+    """
+
+    world: str = "fixture"  # the label RunStarted carries: live, fixture or replay
+    # Jitter spreads the retries of many live runs; under a fixture it stays
+    # off so virtual time, and so the recorded timings, are exact.
+    jitter: bool = False
+    screenshots: ScreenshotPolicy | None = None  # default: .rb/screenshots/<runbook-id>/
+
+
+@dataclass(frozen=True)
 class StepContext:
     """A step's view of the run: its id, the World, and expression evaluation.
 

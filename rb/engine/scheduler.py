@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rb.engine.checks import check_assumption, check_kpi
-from rb.engine.context import SCREENSHOT_DIR, ScreenshotPolicy
+from rb.engine.context import SCREENSHOT_DIR, RunOptions, ScreenshotPolicy
 from rb.engine.events import (
     AssumptionChecked,
     EventBus,
@@ -44,10 +44,11 @@ async def execute(
     step_types: Mapping[str, StepType],
     bus: EventBus | None = None,
     max_parallel: int | None = None,
-    screenshots: ScreenshotPolicy | None = None,
+    options: RunOptions | None = None,
 ) -> ExecutionResult:
     """Run a validated runbook in `world`; publishes events, returns the result."""
     bus = bus or EventBus()
+    options = options or RunOptions()
     masker = Masker(world.secrets)
     execution_id = world.new_id()
     started_at = world.now().isoformat()
@@ -79,8 +80,8 @@ async def execute(
         outcomes=outcomes,
         step_types=step_types,
         base_dir=Path(runbook.source.path).resolve().parent,
-        jitter=world.name == "live",
-        screenshots=screenshots or ScreenshotPolicy(SCREENSHOT_DIR / runbook.id),
+        jitter=options.jitter,
+        screenshots=options.screenshots or ScreenshotPolicy(SCREENSHOT_DIR / runbook.id),
     )
     bus.publish(
         RunStarted(
@@ -88,7 +89,7 @@ async def execute(
             runbook.id,
             runbook.version,
             started_at,
-            world.name,
+            options.world,
             masker.data(dict(params)),
         )
     )

@@ -2,7 +2,7 @@
 
 The server is one more front end on the core the CLI uses: it finds
 runbooks, runs them in a fixture or live world through
-`rb.commands.execution`, and records them in the same store. Runs happen in
+the run service (`rb.service`), and records them in the same store. Runs happen in
 a bounded pool of worker threads, each on its own event loop, so the
 server's loop only ever waits.
 """

@@ -94,10 +94,10 @@ class Catalog:
 
 
 def _load(path: Path) -> Entry:
-    from rb.commands.common import runbook_id_of
     from rb.diagnostics import Severity
     from rb.loader import load_file
     from rb.plugins import step_types
+    from rb.service.runbooks import runbook_id_of
     from rb.validate import validate_loaded
 
     loaded = load_file(path)

@@ -5,7 +5,7 @@ pool (runbook found and valid, fixture inside the project, inputs fit the
 parameters), so a bad one is answered at once even when every worker is
 busy. The run then takes a worker thread from a bounded pool — `world.run`
 drives an event loop of its own there — and is recorded exactly as `rb test`
-and `rb run` record it, through `rb.commands.execution`.
+and `rb run` record it, through the run service (rb.service).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
-from rb.commands.execution import live_world, run_in_fixture, run_recorded
 from rb.engine.events import Listener
 from rb.engine.params import resolve_params
 from rb.errors import RbError
@@ -29,8 +28,11 @@ from rb.server.database import ServerStore
 from rb.server.errors import ApiError, from_rb_error, log, log_bug
 from rb.server.events.feed import Feed, FeedRegistry
 from rb.server.metrics import Metrics
+from rb.service.request import Recording, RunRequest
+from rb.service.runner import execute, fixture_request, live_world
 from rb.store.database import Store
-from rb.store.queries import Run, get_run, reap_interrupted
+from rb.store.queries import get_run, reap_interrupted
+from rb.store.records import Execution
 
 T = TypeVar("T")
 # Runs in a worker; its listeners feed `feed` (which learns the recorded id).
@@ -68,7 +70,7 @@ class Launched(Generic[T]):
 @dataclass(frozen=True)
 class Replayed:
     report: ReplayReport
-    run: Run | None  # the replay's record
+    run: Execution | None  # the replay's record
 
 
 class ExecutionService:
@@ -86,7 +88,7 @@ class ExecutionService:
         )
 
     # Executing -----------------------------------------------------------------
-    async def execute(self, request: ExecuteRequest) -> Launched[Run | None]:
+    async def execute(self, request: ExecuteRequest) -> Launched[Execution | None]:
         """Check the request, then start the run; 4xx ApiError for a bad request."""
         if request.fixture is None and not self._live_allowed():
             raise ApiError(
@@ -103,7 +105,7 @@ class ExecutionService:
         # got past the guard) could reach systems with the server's secrets.
         return bool(self.config.token) or self.config.allow_live_without_token
 
-    def _prepare(self, request: ExecuteRequest) -> Job[Run | None]:
+    def _prepare(self, request: ExecuteRequest) -> Job[Execution | None]:
         runbook = self.catalog.runbook(request.runbook_id)
         store = self._store()
         fixture = None
@@ -113,33 +115,33 @@ class ExecutionService:
             fixture = self.fixtures.load(request.fixture)
         try:
             # Checked here so a bad input is a 400 before a worker is taken (a
-            # fixture run checks again in run_in_fixture: microseconds).
+            # fixture run checks again in fixture_request: microseconds).
             given = {**fixture.params, **request.inputs} if fixture else request.inputs
             params = resolve_params(runbook, given, from_text=False)
         except RbError as exc:
             raise from_rb_error(exc) from None
 
-        def job(feed: Feed, listeners: Sequence[Listener]) -> Run | None:
+        def job(feed: Feed, listeners: Sequence[Listener]) -> Execution | None:
             if fixture is not None:
-                run_in_fixture(
+                run = fixture_request(
                     runbook,
                     fixture,
                     params=request.inputs,
                     listeners=listeners,
-                    store=store,
+                    recording=Recording(store=store),
                     actor=request.actor,
                     baselines=False,
                 )
             else:
-                world = live_world(secrets=self.config.secrets, facts=request.facts)
-                run_recorded(
+                run = RunRequest(
                     runbook,
-                    world,
+                    live_world(secrets=self.config.secrets, facts=request.facts),
                     params=params,
-                    listeners=listeners,
-                    store=store,
+                    recording=Recording(store=store),
                     actor=request.actor,
+                    listeners=listeners,
                 )
+            execute(run)
             found = feed.execution_id
             return get_run(store, found, with_exchanges=False) if found else None
 
@@ -148,12 +150,12 @@ class ExecutionService:
     # Replaying -------------------------------------------------------------------
     async def replay(self, execution_id: str, actor: str) -> Launched[Replayed]:
         """Start a replay of a recorded execution; 404 unknown, 409 still running."""
-        from rb.commands.replay import replay_recording
+        from rb.replay import replay_recording
 
         run = await run_in_threadpool(self._read, execution_id, True)
         if run is None:
             raise ApiError(404, f"no execution {execution_id!r}")
-        if run.row["status"] == "running":
+        if run.status == "running":
             raise ApiError(409, f"execution {execution_id!r} is still running; replay it after")
         store = self._store()
 
@@ -165,7 +167,7 @@ class ExecutionService:
         return self._launch(job)
 
     # Reading ---------------------------------------------------------------------
-    async def get(self, execution_id: str) -> Run | None:
+    async def get(self, execution_id: str) -> Execution | None:
         """The recorded execution with its step logs (None if unknown).
 
         A record left `running` by a process that has died is marked
@@ -173,18 +175,16 @@ class ExecutionService:
         """
         run = await run_in_threadpool(self._read, execution_id, False)
         running_elsewhere = (
-            run is not None
-            and run.row["status"] == "running"
-            and not self.feeds.is_running(execution_id)
+            run is not None and run.status == "running" and not self.feeds.is_running(execution_id)
         )
         if running_elsewhere:
             run = await run_in_threadpool(self._reap_and_read, execution_id)
         return run
 
-    def _read(self, execution_id: str, with_exchanges: bool) -> Run | None:
+    def _read(self, execution_id: str, with_exchanges: bool) -> Execution | None:
         return get_run(self._store(), execution_id, with_exchanges=with_exchanges)
 
-    def _reap_and_read(self, execution_id: str) -> Run | None:
+    def _reap_and_read(self, execution_id: str) -> Execution | None:
         reap_interrupted(self._store())
         return self._read(execution_id, False)
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rb.engine.outcome import breached_kpis
 from rb.model import Runbook
 from rb.server.catalog import Entry
-from rb.store.queries import Run, iso
+from rb.store.records import Execution
 
 # rb's statuses as the seed's GraphQL enum has them: an interrupted run (its
 # process died) did not complete, which the enum can only call ABORTED.
@@ -26,53 +25,10 @@ GRAPHQL_STATUS = {
 }
 
 
-def execution_json(run: Run) -> dict[str, Any]:
-    """An execution and its step logs, as recorded."""
-    r = run.row
-    meta: dict[str, Any] = r["metadata"] or {}
-    data: dict[str, Any] = {
-        "id": r["id"],
-        "runbook_id": r["runbook_id"],
-        "runbook_version": r["runbook_version"],
-        "status": r["status"],
-        # A procedure that succeeded but missed a KPI: both facts, side by side.
-        "kpis_breached": breached_kpis(meta.get("kpis")),
-        "world": r["world"],
-        "actor": r["actor_id"],
-        "replay_of": r["replay_of"],
-        "started_at": iso(r["started_at"]),  # as the run saw it (virtual under a fixture)
-        "completed_at": iso(r["completed_at"]),
-        "recorded_at": iso(r["recorded_at"]),  # real time the record was made
-        "duration_seconds": r["duration_seconds"],
-        "error": meta.get("error") or None,
-        "legal_basis": meta.get("legal_basis") or None,
-        "params": meta.get("params", {}),
-        "facts": meta.get("facts", {}),
-        "assumptions": meta.get("assumptions", []),
-        "kpis": meta.get("kpis", []),
-        "step_logs": [step_json(s) for s in run.steps],
-    }
-    if "replay" in meta:
-        data["replay"] = meta["replay"]
-    return data
-
-
-def step_json(step: dict[str, Any]) -> dict[str, Any]:
-    """One step log."""
-    errors = step["errors"] or {}
-    return {
-        "step_id": step["step_id"],
-        "status": step["status"],
-        "attempts": step["attempts"],
-        "started_at": iso(step["started_at"]),
-        "completed_at": iso(step["completed_at"]),
-        "duration_seconds": step["duration_seconds"],
-        "summary": step["summary"],
-        "error": errors.get("message"),
-        "skip_reason": errors.get("reason"),
-        "inputs": step["inputs"],
-        "outputs": step["outputs"],
-    }
+def execution_json(run: Execution) -> dict[str, Any]:
+    """An execution and its step logs, as recorded: the document `rb runs show
+    --format json` prints too (without exchanges unless they were read)."""
+    return run.to_json()
 
 
 def runbook_summary(entry: Entry, project: Path) -> dict[str, Any]:

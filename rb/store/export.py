@@ -9,26 +9,21 @@ original run's timing; values the run could not repeat go under `observed`.
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 
-from rb.store.queries import Run
+from rb.store.records import Exchange, Execution
 from rb.world.fixture_format import normalize_url
 
 _FAULTS = {"timeout": "timeout", "connection": "connection_error"}
 
 
-def fixture_from_run(run: Run) -> dict[str, Any]:
-    """The fixture data (see docs/fixtures.md) that replays `run`."""
-    row = run.row
-    meta = row["metadata"]
-    started = row["started_at"]
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)  # SQLite keeps UTC without the zone
-    clock = started.isoformat()
+def fixture_from_run(run: Execution) -> dict[str, Any]:
+    """The fixture data (see docs/fixtures.md) that replays `run` (read with its exchanges)."""
+    meta = run.metadata
+    clock = run.started_at.isoformat()
     data: dict[str, Any] = {
-        "runbook": row["runbook_id"],
-        "description": f"recorded execution {row['id']} ({row['status']})",
+        "runbook": run.runbook_id,
+        "description": f"recorded execution {run.id} ({run.status})",
         "params": meta.get("params", {}),
         "env": meta.get("env", {}),
         # Secrets were never stored: each stands for its own reference, which
@@ -47,21 +42,21 @@ def fixture_from_run(run: Run) -> dict[str, Any]:
     index: dict[str, dict[str, Any]] = {}
     observed: dict[str, list[Any]] = {}
     stubs: dict[str, Any] = {}
-    for ex in run.exchanges:
-        if ex["kind"] == "observe":
-            observed.setdefault(ex["request"]["name"], []).append(ex["response"]["value"])
+    for ex in run.exchanges or ():
+        if ex.kind == "observe":
+            observed.setdefault(ex.request["name"], []).append(ex.response["value"])
             continue
-        if ex["kind"] == "stub":
-            stubs[ex["step_id"]] = {"result": ex["response"]["result"]}
+        if ex.kind == "stub":
+            stubs[ex.step_id] = {"result": ex.response["result"]}
             continue
-        if ex["error"] and ex["error"].get("kind") == "unmatched":
+        if ex.error and ex.error.get("kind") == "unmatched":
             continue  # nothing answered it when it was recorded
-        request = _request(ex["kind"], ex["request"])
-        key = ex["kind"] + json.dumps(request, sort_keys=True)
+        request = _request(ex.kind, ex.request)
+        key = ex.kind + json.dumps(request, sort_keys=True)
         entry = index.get(key)
         if entry is None:
-            entry = index[key] = {"step": ex["step_id"], "request": request, "responses": []}
-            entries[ex["kind"]].append(entry)
+            entry = index[key] = {"step": ex.step_id, "request": request, "responses": []}
+            entries[ex.kind].append(entry)
         entry["responses"].append(_answer(ex))
     for kind, items in entries.items():
         for entry in items:
@@ -94,12 +89,12 @@ def _request(kind: str, request: dict[str, Any]) -> dict[str, Any]:
     return {"command": request["command"], "args": list(request.get("args") or [])}
 
 
-def _answer(ex: dict[str, Any]) -> dict[str, Any]:
+def _answer(ex: Exchange) -> dict[str, Any]:
     answer: dict[str, Any] = {}
-    latency = round(float(ex.get("latency_seconds") or 0), 6)
+    latency = round(float(ex.latency_seconds or 0), 6)
     if latency:
         answer["latency_seconds"] = latency
-    error = ex["error"]
+    error = ex.error
     if error:
         fault = _FAULTS.get(error.get("kind", ""))
         if fault:
@@ -110,16 +105,16 @@ def _answer(ex: dict[str, Any]) -> dict[str, Any]:
         else:
             answer["error"] = error["message"]
         return answer
-    response = ex["response"] or {}
-    if ex["kind"] == "screenshot":
+    response = ex.response or {}
+    if ex.kind == "screenshot":
         return dict(response)  # png_base64, width, height: no latency, no faults
-    if ex["kind"] == "http":
+    if ex.kind == "http":
         answer["status"] = response.get("status", 200)
         if response.get("headers"):
             answer["headers"] = response["headers"]
         body = response.get("body")
         answer["body" if isinstance(body, str) else "json"] = body
-    elif ex["kind"] == "sql":
+    elif ex.kind == "sql":
         answer.update(
             columns=response.get("columns", []),
             rows=response.get("rows", []),

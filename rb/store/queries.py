@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rb.errors import UsageError
 from rb.store import lease
 from rb.store.database import Store
+from rb.store.records import Execution, aware
 from rb.store.tables import exchanges, executions, step_logs
-
-
-@dataclass(frozen=True)
-class Run:
-    """One recorded execution, as plain data."""
-
-    row: dict[str, Any]
-    steps: tuple[dict[str, Any], ...] = ()
-    exchanges: tuple[dict[str, Any], ...] = ()
-
-    @property
-    def id(self) -> str:
-        return str(self.row["id"])
 
 
 def reap_interrupted(store: Store) -> list[str]:
@@ -35,7 +22,7 @@ def reap_interrupted(store: Store) -> list[str]:
             .with_only_columns(executions.c.id, executions.c.lease, executions.c.heartbeat_at)
             .where(executions.c.status == "running")
         ).all()
-        dead = [r.id for r in running if lease.is_dead(r.lease, _aware(r.heartbeat_at), now)]
+        dead = [r.id for r in running if lease.is_dead(r.lease, aware(r.heartbeat_at), now)]
         if dead:
             conn.execute(
                 executions.update()
@@ -45,18 +32,6 @@ def reap_interrupted(store: Store) -> list[str]:
     return dead
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC times
-    return value
-
-
-def iso(value: datetime | None) -> str | None:
-    """A stored time as ISO 8601 with its offset (None stays None)."""
-    aware = _aware(value)
-    return None if aware is None else aware.isoformat()
-
-
 def list_runs(
     store: Store,
     *,
@@ -64,8 +39,8 @@ def list_runs(
     status: str | None = None,
     since: datetime | None = None,
     limit: int = 50,
-) -> list[dict[str, Any]]:
-    """Newest first, filtered."""
+) -> list[Execution]:
+    """Newest first, filtered; without their steps and exchanges."""
     query = executions.select().order_by(executions.c.recorded_at.desc(), executions.c.id)
     if runbook:
         query = query.where(executions.c.runbook_id == runbook)
@@ -74,7 +49,7 @@ def list_runs(
     if since:
         query = query.where(executions.c.recorded_at >= since)
     with store.begin() as conn:
-        return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+        return [Execution.from_rows(r._mapping) for r in conn.execute(query.limit(limit))]
 
 
 def resolve_id(store: Store, ref: str) -> str:
@@ -105,14 +80,14 @@ def resolve_id(store: Store, ref: str) -> str:
     return str(found[0].id)
 
 
-def load_run(store: Store, ref: str) -> Run:
+def load_run(store: Store, ref: str) -> Execution:
     """One run with its step logs and exchanges, in order."""
     run = get_run(store, resolve_id(store, ref))
     assert run is not None  # resolve_id found it
     return run
 
 
-def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Run | None:
+def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Execution | None:
     """The run with exactly this id (None if there is none), its steps in order.
 
     Without `with_exchanges` its exchanges are left out: enough to show the run,
@@ -125,17 +100,17 @@ def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Run | 
         steps = conn.execute(
             step_logs.select().where(step_logs.c.execution_id == run_id).order_by(step_logs.c.seq)
         ).all()
-        calls: Sequence[Any] = ()
+        calls: Sequence[Any] | None = None
         if with_exchanges:
             calls = conn.execute(
                 exchanges.select()
                 .where(exchanges.c.execution_id == run_id)
                 .order_by(exchanges.c.seq)
             ).all()
-    return Run(
-        dict(row._mapping),
-        tuple(dict(s._mapping) for s in steps),
-        tuple(dict(c._mapping) for c in calls),
+    return Execution.from_rows(
+        row._mapping,
+        tuple(s._mapping for s in steps),
+        None if calls is None else tuple(c._mapping for c in calls),
     )
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rb.commands.common import secrets_from
 from rb.errors import UsageError
+from rb.service.inputs import secrets_from
 
 from ..conftest import run_rb
 from .inputs_project import FIXTURE, project

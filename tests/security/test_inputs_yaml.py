@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rb.acceptance.pack import PackError, load_pack
-from rb.commands.common import secrets_from
 from rb.errors import UsageError
+from rb.service.inputs import secrets_from
 
 from ..conftest import diagnose, run_rb
 from .inputs_project import RUNBOOK, bomb, project

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rb.commands.execution import live_world, run_recorded
 from rb.engine.events import Event, StepStarted, StepSucceeded
+from rb.service.request import Recording, RunRequest
+from rb.service.runner import execute, live_world
 from rb.store.database import StoreError, open_store
 from rb.store.queries import load_run
 
@@ -49,7 +50,7 @@ def test_a_killed_writer_stops_the_run_before_its_next_step(store_url: str, tmp_
     record = json.loads(
         run_rb("runs", "show", "last", "--format", "json", "--db", store_url, cwd=tmp_path).stdout
     )
-    stored = [s["step_id"] for s in record["steps"] if s["status"] == "succeeded"]
+    stored = [s["step_id"] for s in record["step_logs"] if s["status"] == "succeeded"]
     assert shown == ["one"] and stored == ["one"], ran.stdout
     assert record["status"] == "failure"
     assert "recording failed" in json.dumps(record)
@@ -75,12 +76,14 @@ def _run_chain_on_a_locked_file(
 ) -> StoreError:
     """Run the chain live, recorded to `url`; the StoreError that stops it."""
     with pytest.raises(StoreError, match="database is locked") as failed:
-        run_recorded(
-            runbook(_chain(tmp_path)),
-            live_world(secrets={}, facts={}),
-            params={},
-            listeners=[listener],
-            db=url,
+        execute(
+            RunRequest(
+                runbook(_chain(tmp_path)),
+                live_world(secrets={}, facts={}),
+                params={},
+                listeners=[listener],
+                recording=Recording(db=url),
+            )
         )
     return failed.value
 
@@ -127,7 +130,7 @@ def test_a_sqlite_file_locked_mid_run_stops_before_the_next_step(tmp_path: Path)
         import sqlalchemy
 
         (run_id,) = conn.execute(sqlalchemy.text("SELECT id FROM runbook_executions")).scalars()
-    assert [s["step_id"] for s in load_run(store, run_id).steps] == ["one"]
+    assert [s.step_id for s in load_run(store, run_id).steps] == ["one"]
 
 
 def test_a_crash_in_a_run_ends_its_record_as_failure(store_url: str, tmp_path: Path) -> None:
@@ -139,12 +142,14 @@ def test_a_crash_in_a_run_ends_its_record_as_failure(store_url: str, tmp_path: P
             raise RuntimeError("a bug in a listener")
 
     with pytest.raises(RuntimeError):
-        run_recorded(
-            runbook(_chain(tmp_path)),
-            live_world(secrets={}, facts={}),
-            params={},
-            listeners=[crash],
-            db=store_url,
+        execute(
+            RunRequest(
+                runbook(_chain(tmp_path)),
+                live_world(secrets={}, facts={}),
+                params={},
+                listeners=[crash],
+                recording=Recording(db=store_url),
+            )
         )
     with store.connect() as conn:
         import sqlalchemy
@@ -192,7 +197,7 @@ def test_a_value_the_store_cannot_hold_fails_its_step_not_rb(
     shown = run_rb("runs", "show", "last", "--format", "json", "--db", store_url, cwd=tmp_path)
     record = json.loads(shown.stdout)
     assert record["status"] == "failure"
-    assert {s["step_id"]: s["status"] for s in record["steps"]} == {
+    assert {s["step_id"]: s["status"] for s in record["step_logs"]} == {
         "one": "failed",
         "nan": "failed",
         "two": "skipped",

@@ -14,8 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rb.commands.execution import live_world, run_recorded
 from rb.engine.events import Event, StepSucceeded
+from rb.service.request import Recording, RunRequest
+from rb.service.runner import execute, live_world
 from rb.store import writer
 from rb.store.database import StoreError, open_store
 from rb.store.queries import load_run
@@ -61,13 +62,15 @@ def _run(url: str, tmp_path: Path, listener: object) -> tuple[str | None, list[s
             if event.step_id == "one":
                 listener()  # type: ignore[operator]
 
-    _, run_id = run_recorded(
-        runbook(_chain(tmp_path)),
-        live_world(secrets={}, facts={}),
-        params={},
-        listeners=[listen],
-        db=url,
-    )
+    run_id = execute(
+        RunRequest(
+            runbook(_chain(tmp_path)),
+            live_world(secrets={}, facts={}),
+            params={},
+            listeners=[listen],
+            recording=Recording(db=url),
+        )
+    ).execution_id
     return run_id, seen
 
 
@@ -77,8 +80,8 @@ def test_a_lost_session_is_made_again_and_nothing_is_lost(
     run_id, seen = _run(own_database, tmp_path, lambda: _end_the_writers_session(own_database))
     assert run_id is not None and seen == ["one", "two", "three"]
     record = load_run(open_store(own_database), run_id)
-    assert record.row["status"] == "success"
-    assert [s["step_id"] for s in record.steps] == ["one", "two", "three"]
+    assert record.status == "success"
+    assert [s.step_id for s in record.steps] == ["one", "two", "three"]
 
 
 def test_an_outage_longer_than_the_bound_stops_the_run(
@@ -100,4 +103,4 @@ def test_an_outage_longer_than_the_bound_stops_the_run(
         ((run_id, status),) = list(rows)
     # This process's own session was not ended: it says why the record stops at one.
     assert status == "failure"
-    assert [s["step_id"] for s in load_run(store, run_id).steps] == ["one"]
+    assert [s.step_id for s in load_run(store, run_id).steps] == ["one"]

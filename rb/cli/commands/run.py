@@ -10,13 +10,15 @@ from types import FrameType
 from typing import Any, TextIO
 
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
-from rb.commands.common import load_valid_runbook, parse_facts, secrets_from
-from rb.commands.execution import live_world, run_recorded
 from rb.engine.outcome import status_text
 from rb.engine.params import parse_assignments, resolve_params
 from rb.engine.secrets import Masker
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps, json_report
+from rb.service.inputs import parse_facts, secrets_from
+from rb.service.request import Recording, RunRequest
+from rb.service.runbooks import load_valid_runbook
+from rb.service.runner import execute, live_world
 from rb.world.live import LiveWorld
 
 
@@ -51,16 +53,18 @@ def run(
     elif output_format == "text":
         listeners.append(PlainProgress(out))
     with view, _sigterm_as_interrupt():
-        result, execution_id = run_recorded(
-            runbook,
-            world,
-            params=values,
-            listeners=listeners,
-            max_parallel=max_parallel,
-            record=record,
-            db=db,
-            actor=actor,
+        ran = execute(
+            RunRequest(
+                runbook,
+                world,
+                params=values,
+                recording=Recording(db=db) if record else None,
+                actor=actor,
+                max_parallel=max_parallel,
+                listeners=listeners,
+            )
         )
+    result, execution_id = ran.result, ran.execution_id
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, None, None)))
     else:

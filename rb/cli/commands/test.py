@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TextIO
 
 from rb.cli.render import summary_lines
-from rb.commands.common import load_valid_runbook
-from rb.commands.execution import run_in_fixture
 from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
 from rb.report import FAIL, compare_golden, dumps, json_report, junit_xml, verdict
+from rb.service.request import Recording
+from rb.service.runbooks import load_valid_runbook
+from rb.service.runner import execute, fixture_request
 from rb.world.fixture_format import load_fixture
 
 EXPECTED_DIR = Path("expected")
@@ -52,15 +53,15 @@ def test(
             f"--expect {expect}: no such file; give an existing golden file, or write "
             "this one from the run with --update"
         )
-    result = run_in_fixture(
+    request = fixture_request(
         runbook,
         load_fixture(fixture_path),
         max_parallel=max_parallel,
-        record=record,
-        db=db,
+        recording=Recording(db=db) if record else None,
         actor=actor,
         update_snapshots=update_snapshots,
     )
+    result = execute(request).result
     golden_file = Path(expect) if expect else expected_path(Path(fixture_path))
     golden = compare_golden(
         result, golden_file, update=update, write_missing=not os.environ.get("CI")

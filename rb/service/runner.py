@@ -1,25 +1,24 @@
-"""Running a runbook with its listeners: the recorder first, then the console."""
+"""Carrying out a RunRequest: the recorder first, then the caller's listeners."""
 
 from __future__ import annotations
 
 import asyncio
-import getpass
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rb.engine.context import SCREENSHOT_DIR, ScreenshotPolicy
+from rb.engine.context import SCREENSHOT_DIR, RunOptions, ScreenshotPolicy
 from rb.engine.events import EventBus, Listener
 from rb.engine.outcome import ExecutionResult
-from rb.engine.scheduler import execute
+from rb.engine.scheduler import execute as run_engine
 from rb.engine.secrets import Masker
 from rb.model import Runbook
 from rb.plugins import step_types
-from rb.world.base import World
+from rb.service.request import RECORDED, Recording, RunRequest, default_actor
 
 if TYPE_CHECKING:
-    from rb.store.database import Store
     from rb.store.recorder import Recorder
     from rb.world.fixture_format import Fixture
     from rb.world.live import LiveWorld
@@ -27,82 +26,70 @@ if TYPE_CHECKING:
 BASELINES = Path("screenshots")  # screenshots/<runbook-id>/<step-id>.png
 
 
-def default_actor() -> str:
-    """Who runs rb: the OS user (overridden by --actor)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return "unknown"
+@dataclass(frozen=True)
+class Ran:
+    """A finished run: its result, and its recorded id (None when not recorded)."""
+
+    result: ExecutionResult
+    execution_id: str | None
 
 
-def run_recorded(
-    runbook: Runbook,
-    world: World,
-    *,
-    params: Mapping[str, Any],
-    listeners: Sequence[Listener] = (),
-    max_parallel: int | None = None,
-    record: bool = True,
-    db: str | None = None,
-    store: Store | None = None,
-    actor: str | None = None,
-    world_name: str | None = None,
-    replay_of: str | None = None,
-    screenshots: ScreenshotPolicy | None = None,
-) -> tuple[ExecutionResult, str | None]:
-    """Execute in `world`; with `record`, every step and exchange goes to the store.
+def execute(request: RunRequest) -> Ran:
+    """Run the request's runbook in its world; recorded unless `recording` is None.
 
-    The store is `store` when given (a server keeps one open and reaps
-    interrupted runs itself), else `db` is opened. Returns the result and the
-    recorded execution id (None when not recorded).
+    A run that stops without finishing (recording failed, a crash, Ctrl-C)
+    still ends in a final state in the store before the error goes on.
     """
     bus = EventBus()
+    world = request.world
+    kind = request.world_kind
     recorder = None
-    if record:
+    if request.recording is not None:
         from rb.store.database import open_store
         from rb.store.recorder import Recorder
         from rb.world.recording import RecordingWorld
 
-        # A store of our own: reap runs whose process died, once per process
-        # (the server reaps its own).
-        reap = False
+        store, reap = request.recording.store, False
         if store is None:
-            store = open_store(db)
+            # A store of our own: reap runs whose process died, once per
+            # process (the server reaps its own).
+            store = open_store(request.recording.db)
             reap, store.reaped = not store.reaped, True
         recorder = Recorder(
             store,
-            runbook,
-            actor=actor or default_actor(),
-            world=world_name or world.name,
+            request.runbook,
+            actor=request.actor or default_actor(),
+            world=kind,
             now=world.now,
             facts=world.facts,
-            replay_of=replay_of,
-            downstream=listeners,  # told of each event once it is committed
+            replay_of=request.recording.replay_of,
+            downstream=request.listeners,  # told of each event once it is committed
             reap=reap,
         )
         bus.subscribe(recorder)
         world = RecordingWorld(world, recorder)
     else:
-        for listener in listeners:
+        for listener in request.listeners:
             bus.subscribe(listener)
     running = world
+    options = RunOptions(world=kind, jitter=kind == "live", screenshots=request.screenshots)
 
     async def main() -> ExecutionResult:
         try:
-            return await execute(
-                runbook,
+            return await run_engine(
+                request.runbook,
                 running,
-                params=params,
+                params=request.params,
                 step_types=step_types(),
                 bus=bus,
-                max_parallel=max_parallel,
-                screenshots=screenshots,
+                max_parallel=request.max_parallel,
+                options=options,
             )
         finally:
             await running.aclose()
 
     if recorder is None:
-        return world.run(main), None
+        return Ran(world.run(main), None)
     try:
         result = world.run(main)
         recorder.close()  # raises what a listener raised while told of a committed event
@@ -110,7 +97,7 @@ def run_recorded(
         _end_unfinished(recorder, exc, Masker(world.secrets).text)
         raise
     recorder.finish(result)
-    return result, recorder.execution_id
+    return Ran(result, recorder.execution_id)
 
 
 def _end_unfinished(recorder: Recorder, exc: BaseException, mask: Callable[[str], str]) -> None:
@@ -135,21 +122,19 @@ def _end_unfinished(recorder: Recorder, exc: BaseException, mask: Callable[[str]
         recorder.abandon("failure", mask(f"rb failed: {type(exc).__name__}: {exc}"))
 
 
-def run_in_fixture(
+def fixture_request(
     runbook: Runbook,
     fixture: Fixture,
     *,
     params: Mapping[str, Any] | None = None,
     listeners: Sequence[Listener] = (),
     max_parallel: int | None = None,
-    record: bool = True,
-    db: str | None = None,
-    store: Store | None = None,
+    recording: Recording | None = RECORDED,
     actor: str | None = None,
     update_snapshots: bool = False,
     baselines: bool = True,
-) -> ExecutionResult:
-    """Run `runbook` with the outside world served from `fixture`, as `rb test` does.
+) -> RunRequest:
+    """A run of `runbook` with the outside world served from `fixture`, as `rb test` does.
 
     The fixture's params, with `params` over them, are checked like --param.
     UI steps compare with their baselines in screenshots/<runbook-id>/ (a
@@ -165,25 +150,22 @@ def run_in_fixture(
         update=update_snapshots,
         ci=bool(os.environ.get("CI")),
     )
-    result, _ = run_recorded(
+    return RunRequest(
         runbook,
         FixtureWorld(fixture),
         params=resolve_params(runbook, {**fixture.params, **(params or {})}, from_text=False),
-        listeners=listeners,
-        max_parallel=max_parallel,
-        record=record,
-        db=db,
-        store=store,
+        recording=recording,
         actor=actor,
         screenshots=shots,
+        max_parallel=max_parallel,
+        listeners=listeners,
     )
-    return result
 
 
 def live_world(*, secrets: Mapping[str, str], facts: Mapping[str, Any]) -> LiveWorld:
     """The world of a live run: this process's environment without rb's secret
     variables, the given secrets, and the facts assumptions are checked against."""
-    from rb.commands.common import environment
+    from rb.service.inputs import environment
     from rb.world.live import LiveWorld
 
     return LiveWorld(env=environment(), secrets=secrets, facts=facts)

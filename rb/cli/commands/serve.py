@@ -7,9 +7,9 @@ import logging
 import os
 from pathlib import Path
 
-from rb.commands.common import secrets_from
 from rb.errors import EXIT_OK, UsageError
 from rb.server.config import DEFAULT_MAX_CONNECTIONS, MIN_TOKEN_LENGTH
+from rb.service.inputs import secrets_from
 
 
 def serve(

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from rb.acceptance.pack import Pack, PackError, load_pack, pack_paths
-from rb.acceptance.render import counts, json_report, junit_report, text_report
 from rb.acceptance.runner import RunOptions, prepare, run_pack
+from rb.cli.acceptance_report import counts, json_report, junit_report, text_report
 from rb.diagnostics import Diagnostic
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps
