@@ -261,7 +261,7 @@ def diff(
     ],
     threshold: Annotated[
         float,
-        typer.Option("--threshold", min=0.0, max=1.0, help="per-pixel colour threshold, 0 to 1"),
+        typer.Option("--threshold", help="per-pixel colour threshold, 0 to 1"),
     ] = 0.1,
     include_aa: Annotated[
         bool, typer.Option("--include-aa", help="count anti-aliased pixels too")
@@ -276,7 +276,6 @@ def diff(
         float | None,
         typer.Option(
             "--fail-over",
-            min=0.0,
             metavar="SHARE",
             help="exit 1 when more than this share of pixels differs (e.g. 0.01)",
         ),

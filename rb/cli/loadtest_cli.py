@@ -76,22 +76,16 @@ def generate(
     ] = None,
     p95_ms: Annotated[
         float,
-        typer.Option(
-            "--p95-ms", min=0.0, metavar="MS", help="threshold: 95th percentile latency under MS"
-        ),
+        typer.Option("--p95-ms", metavar="MS", help="threshold: 95th percentile latency under MS"),
     ] = 2000.0,
     p99_ms: Annotated[
         float | None,
-        typer.Option(
-            "--p99-ms", min=0.0, metavar="MS", help="threshold: 99th percentile under MS (none)"
-        ),
+        typer.Option("--p99-ms", metavar="MS", help="threshold: 99th percentile under MS (none)"),
     ] = None,
     max_error_rate: Annotated[
         float,
         typer.Option(
             "--max-error-rate",
-            min=0.0,
-            max=1.0,
             metavar="SHARE",
             help="threshold: HTTP errors and failed executions each under SHARE",
         ),
