@@ -30,7 +30,14 @@ def runs_list(
         typer.Option("--since", metavar="WHEN", help="30m, 2h, 7d, or an ISO time"),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=1, metavar="N", help="show at most N runs")
+        int,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            show_default=False,
+            help="show at most N runs (default 20)",
+        ),
     ] = 20,
     output_format: FormatOption = "text",
     db: DbOption = None,
