@@ -76,8 +76,9 @@ def _bash_complete(words: str, cwd: Path) -> list[str]:
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m rb "$@"\n')
     shim.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT)}
+    # The script `rb --show-completion` prints in bash, asked for without detecting the shell.
     script = subprocess.run(
-        ["rb", "--show-completion", "bash"], env=env, cwd=cwd, capture_output=True, text=True
+        ["rb"], env={**env, "_RB_COMPLETE": "source_bash"}, cwd=cwd, capture_output=True, text=True
     )
     assert script.returncode == 0, script.stderr
     last_word = ' ""' if words.endswith(" ") else ""  # Tab after a space: an empty word

@@ -317,10 +317,7 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rb` command: the exit code, never SystemExit.
-
-    (Shell completion, asked for through `_RB_COMPLETE`, answers and exits.)
-    """
+    """Entry point of the `rb` command: the exit code, never SystemExit."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = typer.main.get_command(app)
     try:
@@ -328,6 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ClickException as exc:  # bad usage; `rb` alone prints its help here, on stderr
         exc.show()
         return EXIT_USAGE
+    except SystemExit as exc:  # --show-completion, --install-completion and Tab answers
+        return exc.code if isinstance(exc.code, int) else 0
     except typer.Abort:
         print("rb: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
