@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rb.cli.app import command_tree, main
+from rb.cli.color import paint_line
 
 from .conftest import DATA, ROOT, run_rb
 from .test_run_commands import _setup
@@ -176,3 +177,20 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(
     piped = run_rb(*args, cwd=cwd, env={"NO_COLOR": ""})
     assert "\033[" not in piped.stdout
     assert piped.stdout.replace("\n", "\r\n") == plain
+
+
+@pytest.mark.parametrize(
+    ("line", "coloured"),
+    [
+        ("✓ Step: greet (exit 0)", f"{GREEN}✓\033[0m Step: greet (exit 0)"),
+        ("✗ KPI: duration (9s > 5s)", f"{RED}✗\033[0m KPI: duration (9s > 5s)"),
+        ("PASS", f"{GREEN}PASS\033[0m"),
+        ("REPLAY DIVERGED", f"{RED}REPLAY DIVERGED\033[0m"),
+        ("SUCCESS (KPI breached: x)", f"{GREEN}SUCCESS\033[0m (KPI breached: x)"),
+        ("FAIL rb-001 / happy (fixture f)", f"{RED}FAIL\033[0m rb-001 / happy (fixture f)"),
+        ('  "status": "PASS"', '  "status": "PASS"'),  # JSON is never touched
+        ("PASSED the test", "PASSED the test"),
+    ],
+)
+def test_report_lines_are_coloured_by_their_mark_or_verdict(line: str, coloured: str) -> None:
+    assert paint_line(line) == coloured

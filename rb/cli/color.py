@@ -15,11 +15,15 @@ GREEN, RED, YELLOW, BOLD, RESET = "\033[32m", "\033[31m", "\033[33m", "\033[1m",
 
 # Report lines whose first word says how something went: the mark is coloured.
 _LINE_MARKS = {"✓": GREEN, "✗": RED}
-# Verdicts printed on a line of their own by rb test, rb replay and rb acceptance.
+# Verdicts on a line of their own: rb test, rb replay, and rb run's final status.
 _VERDICTS = {
     "PASS": GREEN,
     "NEW": YELLOW,
     "FAIL": RED,
+    "SUCCESS": GREEN,
+    "FAILURE": RED,
+    "ABORTED": RED,
+    "INTERRUPTED": RED,
     "REPLAY VERIFIED": GREEN,
     "REPLAY DIVERGED": RED,
 }
