@@ -92,24 +92,17 @@ def validate(
     return validate(paths, output_format=output_format, strict=strict)
 
 
-@app.command(
-    help="Print the runbook format's JSON Schema, with every registered step type's inputs, "
-    "for yaml-language-server and other editors.",
-    short_help="print the runbook JSON Schema (for editors)",
-)
+@app.command(short_help="print the runbook JSON Schema (for editors)")
 @guard
 def schema() -> int:
+    """Print the runbook format's JSON Schema, with every registered step type's inputs,
+    for yaml-language-server and other editors."""
     from rb.commands.schema import schema
 
     return schema()
 
 
-@app.command(
-    help="Run RUNBOOK with the outside world served from FIXTURE (virtual time, nothing "
-    "leaves the machine); check assumptions, KPIs and outputs against the golden file. "
-    "Exit 0 PASS, 1 FAIL.",
-    short_help="run a runbook against a golden fixture and check it",
-)
+@app.command(short_help="run a runbook against a golden fixture and check it")
 @guard
 def test(
     runbook: RunbookArgument,
@@ -141,6 +134,9 @@ def test(
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> int:
+    """Run RUNBOOK with the outside world served from FIXTURE (virtual time, nothing leaves the
+    machine); check assumptions, KPIs and outputs against the golden file. Exit 0 PASS, 1
+    FAIL."""
     start_recording(no_record)
     from rb.commands.test import test
 
@@ -159,11 +155,7 @@ def test(
     )
 
 
-@app.command(
-    help="Run RUNBOOK live. Parameters are checked before anything starts. Secrets come "
-    "from RB_SECRET_<NAME> variables or --secrets-file and are masked.",
-    short_help="run a runbook for real",
-)
+@app.command(short_help="run a runbook for real")
 @guard
 def run(
     runbook: RunbookArgument,
@@ -190,6 +182,8 @@ def run(
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> int:
+    """Run RUNBOOK live. Parameters are checked before anything starts. Secrets come from
+    RB_SECRET_<NAME> variables or --secrets-file and are masked."""
     start_recording(no_record)
     from rb.commands.run import run
 
@@ -206,11 +200,7 @@ def run(
     )
 
 
-@app.command(
-    help="Run a recorded execution again against its own recording (virtual time) and "
-    "compare every step's outputs and requests. Exit 0 REPLAY VERIFIED, 1 REPLAY DIVERGED.",
-    short_help="replay a recorded execution and compare",
-)
+@app.command(short_help="replay a recorded execution and compare")
 @guard
 def replay(
     execution: ExecutionIdArgument,
@@ -237,6 +227,8 @@ def replay(
     ] = None,
     db: DbOption = None,
 ) -> int:
+    """Run a recorded execution again against its own recording (virtual time) and compare every
+    step's outputs and requests. Exit 0 REPLAY VERIFIED, 1 REPLAY DIVERGED."""
     from rb.commands.replay import replay
 
     return replay(
@@ -249,10 +241,7 @@ def replay(
     )
 
 
-@app.command(
-    help="Compare two PNG images by the pixelmatch algorithm and print how many pixels differ.",
-    short_help="compare two PNG images (pixelmatch)",
-)
+@app.command(short_help="compare two PNG images (pixelmatch)")
 @guard
 def diff(
     a: Annotated[Path, typer.Argument(metavar="A.png", dir_okay=False, help="the first image")],
@@ -282,6 +271,7 @@ def diff(
     ] = None,
     output_format: FormatOption = "text",
 ) -> int:
+    """Compare two PNG images by the pixelmatch algorithm and print how many pixels differ."""
     from rb.commands.diff import diff
 
     return diff(
