@@ -69,9 +69,9 @@ def test_usage_errors_exit_2_with_the_reason_on_stderr() -> None:
     assert alone.returncode == 2 and "Commands:" in alone.stderr and alone.stdout == ""
 
 
-def _bash_complete(words: str, cwd: Path) -> list[str]:
-    """Tab at the end of `words` in a real bash with rb's completion script loaded."""
-    bin_dir = cwd / ".bin"
+def _bash_complete(words: str, cwd: Path, bin_dir: Path) -> list[str]:
+    """Tab at the end of `words` in a real bash with rb's completion script loaded,
+    `rb` on the PATH from `bin_dir`."""
     bin_dir.mkdir(exist_ok=True)
     shim = bin_dir / "rb"  # the real entry point, run from this checkout
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m rb "$@"\n')
@@ -100,11 +100,12 @@ def _bash_complete(words: str, cwd: Path) -> list[str]:
     return done.stdout.split()
 
 
-def test_bash_completes_commands_and_runbook_ids() -> None:
-    assert _bash_complete("rb val", ROOT) == ["validate"]
-    assert _bash_complete("rb runs s", ROOT) == ["show"]
-    assert _bash_complete("rb test rb-001", ROOT) == ["rb-001-entity-enrichment"]
-    assert _bash_complete("rb runs list --status f", ROOT) == ["failure"]
+def test_bash_completes_commands_and_runbook_ids(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    assert _bash_complete("rb val", ROOT, bin_dir) == ["validate"]
+    assert _bash_complete("rb runs s", ROOT, bin_dir) == ["show"]
+    assert _bash_complete("rb test rb-001", ROOT, bin_dir) == ["rb-001-entity-enrichment"]
+    assert _bash_complete("rb runs list --status f", ROOT, bin_dir) == ["failure"]
 
 
 def test_bash_completes_recorded_execution_ids(
@@ -112,16 +113,17 @@ def test_bash_completes_recorded_execution_ids(
 ) -> None:
     monkeypatch.delenv("RB_DATABASE_URL", raising=False)  # the default store, in cwd
     cwd = _setup(tmp_path)
+    bin_dir = tmp_path / "bin"
     recorded = run_rb("test", "hello", "--fixture", "fixtures/hello.yaml", "--update", cwd=cwd)
     assert recorded.returncode == 0, recorded.stderr
     listing = run_rb("runs", "list", "--format", "json", cwd=cwd)
     (execution_id,) = [r["id"] for r in json.loads(listing.stdout)]
-    assert _bash_complete(f"rb runs show {execution_id[:4]}", cwd) == [execution_id]
-    assert _bash_complete("rb replay la", cwd) == ["last"]
+    assert _bash_complete(f"rb runs show {execution_id[:4]}", cwd, bin_dir) == [execution_id]
+    assert _bash_complete("rb replay la", cwd, bin_dir) == ["last"]
     assert not (tmp_path / "elsewhere" / ".rb").exists()
     (tmp_path / "elsewhere").mkdir()
     # No store here: only 'last', and no database is created by asking.
-    assert _bash_complete("rb runs show ", tmp_path / "elsewhere") == ["last"]
+    assert _bash_complete("rb runs show ", tmp_path / "elsewhere", bin_dir) == ["last"]
     assert not (tmp_path / "elsewhere" / ".rb").exists()
 
 

@@ -3,7 +3,7 @@
 Each command's module is imported inside its function, so `rb --help` and
 `rb validate` import nothing heavy. Commands with many options live in
 modules of their own (`rb/cli/<name>_cli.py`), each adding itself to `app`.
-Help is Typer's plain (click) formatting: rich's would cost about 60 ms on
+Help is Typer's plain (click) formatting: rich's would cost over 100 ms on
 every `rb --help` (benchmarks/RESULTS.md, "Issue 13: Typer CLI").
 """
 
