@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from rb.acceptance.pack import Kind, Pack, find_pack, load_pack
-from rb.cli.app import build_parser
+from rb.cli.app import check_usage
 from rb.errors import ERROR_KINDS
 from rb.service.runbooks import runbook_id_of
 
@@ -199,7 +199,6 @@ def test_the_ci_workflow_validates_with_annotations_and_uploads_acceptance_junit
 
 
 def test_every_rb_command_in_the_ci_docs_parses() -> None:
-    parser = build_parser()
     text = _doc("ci.md")
     commands = [line.strip() for line in text.splitlines() if line.strip().startswith("rb ")]
     commands += [
@@ -210,4 +209,4 @@ def test_every_rb_command_in_the_ci_docs_parses() -> None:
     ]
     assert len(commands) >= 4
     for command in commands:
-        parser.parse_args(shlex.split(command)[1:])  # exits (fails the test) when invalid
+        check_usage(shlex.split(command)[1:])  # raises (fails the test) when invalid

@@ -9,7 +9,8 @@ import pytest
 
 from .conftest import DATA
 
-HEAVY = ("httpx", "sqlalchemy", "playwright", "numpy", "rich", "jinja2", "networkx")
+# pydantic: typer 0.29 and later coerce options through it (+100 ms a start).
+HEAVY = ("httpx", "sqlalchemy", "playwright", "numpy", "rich", "jinja2", "networkx", "pydantic")
 
 
 def imported_modules(*args: str) -> set[str]:

@@ -147,12 +147,12 @@ def test_the_readme_runs_as_written(installed: Path) -> None:
 def test_the_commands_it_cannot_run_are_still_right(command: Command) -> None:
     """What the README marks as not run here is checked as far as it can be:
     rb's own arguments parse, scripts exist, a request names what exists."""
-    from rb.cli.app import build_parser
+    from rb.cli.app import check_usage
 
     argv = shlex.split(command.text.replace("\\\n", " "), comments=True)
     argv = [a for a in argv if a != "&"]
     if argv[0] == "rb":
-        build_parser().parse_args(argv[1:])  # exits (fails the test) when invalid
+        check_usage(argv[1:])  # raises (fails the test) when invalid
     elif argv[0].startswith("scripts/"):
         assert os.access(ROOT / argv[0], os.X_OK), f"{argv[0]} is not an executable script"
     elif argv[0] == "curl":

@@ -1,305 +1,351 @@
-"""The `rb` command line: parse arguments, call a command, return its exit code.
+"""The `rb` command line: a Typer app that parses options, calls a command, returns its exit code.
 
-argparse keeps start-up fast (`rb --help` imports nothing heavy); each
-command's module is imported only when that command runs.
+Each command's module is imported inside its function, so `rb --help` and
+`rb validate` import nothing heavy. Commands with many options live in
+modules of their own (`rb/cli/<name>_cli.py`), each adding itself to `app`.
+Help is Typer's plain (click) formatting: rich's would cost over 100 ms on
+every `rb --help` (benchmarks/RESULTS.md, "Issue 13: Typer CLI").
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from typer._click.exceptions import ClickException  # Typer vendors click
 
 from rb import __version__
-from rb.cli.errors import guarded
-from rb.cli.options import FORMATS
-from rb.cli.options import add_db_option as _add_db_option
-from rb.cli.options import add_record_options as _add_record_options
-from rb.cli.options import positive as _positive
-from rb.errors import EXIT_USAGE
+from rb.cli import color
+from rb.cli.options import (
+    ActorOption,
+    DbOption,
+    ExecutionIdArgument,
+    FormatOption,
+    JunitOption,
+    MaxParallelOption,
+    NoRecordOption,
+    RunbookArgument,
+    SecretsFileOption,
+    guard,
+    path_text,
+    start_recording,
+)
+from rb.errors import EXIT_INTERRUPTED, EXIT_USAGE
 
-# Commands whose options live in a module of their own, rb/cli/<name>_cli.py,
-# with `add_parser(sub)` and `run(args) -> int`. Such a module imports nothing
-# heavy at module level, so `rb --help` stays fast.
-SPLIT_COMMANDS = ("acceptance", "serve", "loadtest")
+app = typer.Typer(
+    name="rb",
+    help="Runbooks as code: validate, test, run, record and replay procedures; "
+    "acceptance packs, an execution API and k6 load tests.",
+    epilog="Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 3 a bug in rb.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
-def _split_module(name: str) -> Any:
-    return importlib.import_module(f"rb.cli.{name}_cli")
+def _version(value: bool) -> None:
+    if value:
+        print(f"rb {__version__}")
+        raise typer.Exit(0)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rb",
-        description="Runbooks as code: validate, test, run, record and replay procedures; "
-        "acceptance packs, an execution API and k6 load tests.",
-        epilog="Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 3 a bug in rb.",
-    )
-    parser.add_argument("--version", action="version", version=f"rb {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+@app.callback()
+def _global(
+    no_color: Annotated[
+        bool,
+        typer.Option(
+            "--no-color", help="no colour in the output (as NO_COLOR=1; also off when not a TTY)"
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print rb's version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Runbooks as code: validate, test, run, record and replay procedures."""
+    color.install(no_color)
 
-    p = sub.add_parser(
-        "validate",
-        help="check runbooks for errors (YAML, schema, graph, expressions)",
-        description="Check runbook files for errors and report each as file:line:col.",
-    )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or glob patterns")
-    p.add_argument(
-        "--format",
-        choices=("text", "json", "github"),
-        default="text",
-        help="output: text (default), json, or GitHub Actions annotations",
-    )
-    p.add_argument("--strict", action="store_true", help="fail on warnings too")
 
-    p = sub.add_parser(
-        "schema",
-        help="print the runbook JSON Schema (for editors)",
-        description="Print the runbook format's JSON Schema, with every registered step "
-        "type's inputs, for yaml-language-server and other editors.",
+@app.command(short_help="check runbooks for errors (YAML, schema, graph, expressions)")
+@guard
+def validate(
+    paths: Annotated[
+        list[str], typer.Argument(metavar="PATH", help="files, folders or glob patterns")
+    ],
+    output_format: Annotated[
+        Literal["text", "json", "github"],
+        typer.Option(
+            "--format", help="output: text (default), json, or GitHub Actions annotations"
+        ),
+    ] = "text",
+    strict: Annotated[bool, typer.Option("--strict", help="fail on warnings too")] = False,
+) -> int:
+    """Check runbook files for errors and report each as file:line:col."""
+    from rb.cli.commands.validate import validate
+
+    return validate(paths, output_format=output_format, strict=strict)
+
+
+@app.command(short_help="print the runbook JSON Schema (for editors)")
+@guard
+def schema() -> int:
+    """Print the runbook format's JSON Schema, with every registered step type's inputs,
+    for yaml-language-server and other editors."""
+    from rb.cli.commands.schema import schema
+
+    return schema()
+
+
+@app.command(short_help="run a runbook against a golden fixture and check it")
+@guard
+def test(
+    runbook: RunbookArgument,
+    fixture: Annotated[
+        Path,
+        typer.Option("--fixture", metavar="FILE", dir_okay=False, help="fixture (YAML or JSON)"),
+    ],
+    expect: Annotated[
+        Path | None,
+        typer.Option(
+            "--expect",
+            metavar="FILE",
+            dir_okay=False,
+            help="golden outputs (default: expected/<fixture name>.json)",
+        ),
+    ] = None,
+    update: Annotated[bool, typer.Option("--update", help="rewrite the golden file")] = False,
+    update_snapshots: Annotated[
+        bool,
+        typer.Option(
+            "--update-snapshots",
+            help="accept new screenshots as baselines (screenshots/<runbook-id>/)",
+        ),
+    ] = False,
+    output_format: FormatOption = "text",
+    junit: JunitOption = None,
+    max_parallel: MaxParallelOption = None,
+    no_record: NoRecordOption = False,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> int:
+    """Run RUNBOOK with the outside world served from FIXTURE (virtual time, nothing leaves the
+    machine); check assumptions, KPIs and outputs against the golden file. Exit 0 PASS, 1
+    FAIL."""
+    start_recording(no_record)
+    from rb.cli.commands.test import test
+
+    return test(
+        runbook,
+        str(fixture),
+        expect=path_text(expect),
+        update=update,
+        output_format=output_format,
+        junit=path_text(junit),
+        max_parallel=max_parallel,
+        record=not no_record,
+        db=db,
+        actor=actor,
+        update_snapshots=update_snapshots,
     )
 
-    p = sub.add_parser(
-        "test",
-        help="run a runbook against a golden fixture and check it",
-        description="Run RUNBOOK with the outside world served from FIXTURE (virtual time, "
-        "nothing leaves the machine); check assumptions, KPIs and outputs against "
-        "the golden file. Exit 0 PASS, 1 FAIL.",
-    )
-    p.add_argument("runbook", metavar="RUNBOOK", help="a runbook file, or an id under runbooks/")
-    p.add_argument("--fixture", required=True, metavar="FILE", help="fixture (YAML or JSON)")
-    p.add_argument(
-        "--expect", metavar="FILE", help="golden outputs (default: expected/<fixture name>.json)"
-    )
-    p.add_argument("--update", action="store_true", help="rewrite the golden file")
-    p.add_argument(
-        "--update-snapshots",
-        action="store_true",
-        help="accept new screenshots as baselines (screenshots/<runbook-id>/)",
-    )
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
-    p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
-    _add_record_options(p)
 
-    p = sub.add_parser(
-        "run",
-        help="run a runbook for real",
-        description="Run RUNBOOK live. Parameters are checked before anything starts. "
-        "Secrets come from RB_SECRET_<NAME> variables or --secrets-file and are masked.",
-    )
-    p.add_argument("runbook", metavar="RUNBOOK", help="a runbook file, or an id under runbooks/")
-    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument(
-        "--fact",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a fact the runbook's assumptions check",
-    )
-    p.add_argument(
-        "--secrets-file", metavar="FILE", help="NAME=value lines, or a YAML/JSON mapping"
-    )
-    p.add_argument("--max-parallel", type=_positive, metavar="N", help="at most N steps at once")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    _add_record_options(p)
+@app.command(short_help="run a runbook for real")
+@guard
+def run(
+    runbook: RunbookArgument,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="NAME=VALUE",
+            help="a runbook parameter, checked against its declaration; repeatable",
+        ),
+    ] = None,
+    fact: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fact",
+            metavar="NAME=VALUE",
+            help="a fact the runbook's assumptions check; repeatable",
+        ),
+    ] = None,
+    secrets_file: SecretsFileOption = None,
+    max_parallel: MaxParallelOption = None,
+    output_format: FormatOption = "text",
+    no_record: NoRecordOption = False,
+    actor: ActorOption = None,
+    db: DbOption = None,
+) -> int:
+    """Run RUNBOOK live. Parameters are checked before anything starts. Secrets come from
+    RB_SECRET_<NAME> variables or --secrets-file and are masked."""
+    start_recording(no_record)
+    from rb.cli.commands.run import run
 
-    p = sub.add_parser(
-        "replay",
-        help="replay a recorded execution and compare",
-        description="Run a recorded execution again against its own recording (virtual "
-        "time) and compare every step's outputs and requests. Exit 0 REPLAY VERIFIED, "
-        "1 REPLAY DIVERGED.",
+    return run(
+        runbook,
+        params=param or [],
+        facts=fact or [],
+        secrets_file=path_text(secrets_file),
+        max_parallel=max_parallel,
+        output_format=output_format,
+        record=not no_record,
+        db=db,
+        actor=actor,
     )
-    p.add_argument("id", metavar="ID", help="execution id, a unique prefix, or 'last'")
-    p.add_argument(
-        "--definition",
-        metavar="FILE",
-        help="replay against this runbook file instead of the recorded definition",
-    )
-    p.add_argument(
-        "--live",
-        action="store_true",
-        help="re-send the recorded read-only requests to the real services and report drift",
-    )
-    p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--actor", metavar="NAME", help="who replays it (default: the OS user)")
-    _add_db_option(p)
 
-    runs = sub.add_parser(
-        "runs", help="list, show and export recorded executions", description="Recorded executions."
-    )
-    runs_sub = runs.add_subparsers(dest="runs_command", metavar="ACTION", required=True)
-    p = runs_sub.add_parser(
-        "list", help="recorded runs, newest first", description="Recorded runs, newest first."
-    )
-    p.add_argument("--runbook", metavar="ID")
-    p.add_argument("--status", choices=("running", "success", "failure", "aborted", "interrupted"))
-    p.add_argument("--since", metavar="WHEN", help="30m, 2h, 7d, or an ISO time")
-    p.add_argument("--limit", type=_positive, default=20, help="show at most N runs (default 20)")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    _add_db_option(p)
-    p = runs_sub.add_parser(
-        "show", help="one run: steps, timings, errors, exchanges", description="One run in full."
-    )
-    p.add_argument("id", metavar="ID", help="execution id, a unique prefix, or 'last'")
-    p.add_argument("--format", choices=FORMATS, default="text")
-    _add_db_option(p)
-    p = runs_sub.add_parser(
-        "export",
-        help="write a recording as a fixture",
-        description="Write a recorded run as a fixture for rb test.",
-    )
-    p.add_argument("id", metavar="ID", help="execution id, a unique prefix, or 'last'")
-    p.add_argument("--fixture", required=True, metavar="FILE", help="YAML, or JSON for .json")
-    _add_db_option(p)
 
-    p = sub.add_parser(
-        "diff",
-        help="compare two PNG images (pixelmatch)",
-        description="Compare two PNG images by the pixelmatch algorithm and print how many "
-        "pixels differ.",
-    )
-    p.add_argument("a", metavar="A.png")
-    p.add_argument("b", metavar="B.png")
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default=0.1,
-        help="per-pixel colour threshold, 0 to 1 (default 0.1)",
-    )
-    p.add_argument("--include-aa", action="store_true", help="count anti-aliased pixels too")
-    p.add_argument("-o", "--output", metavar="DIFF.png", help="write the diff image here")
-    p.add_argument(
-        "--fail-over",
-        type=float,
-        metavar="SHARE",
-        help="exit 1 when more than this share of pixels differs (e.g. 0.01)",
-    )
-    p.add_argument("--format", choices=FORMATS, default="text")
+@app.command(short_help="replay a recorded execution and compare")
+@guard
+def replay(
+    execution: ExecutionIdArgument,
+    definition: Annotated[
+        Path | None,
+        typer.Option(
+            "--definition",
+            metavar="FILE",
+            dir_okay=False,
+            help="replay against this runbook file instead of the recorded definition",
+        ),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="re-send the recorded read-only requests to the real services and report drift",
+        ),
+    ] = False,
+    output_format: FormatOption = "text",
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", metavar="NAME", help="who replays it (default: the OS user)"),
+    ] = None,
+    db: DbOption = None,
+) -> int:
+    """Run a recorded execution again against its own recording (virtual time) and compare every
+    step's outputs and requests. Exit 0 REPLAY VERIFIED, 1 REPLAY DIVERGED."""
+    from rb.cli.commands.replay import replay
 
-    dbp = sub.add_parser("db", help="manage the store database", description="The store database.")
-    db_sub = dbp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    p = db_sub.add_parser(
-        "upgrade",
-        help="migrate to the newest schema",
-        description="Migrate the store to the newest schema.",
+    return replay(
+        execution,
+        db=db,
+        definition=path_text(definition),
+        live=live,
+        output_format=output_format,
+        actor=actor,
     )
-    _add_db_option(p)
 
-    p = sub.add_parser(
-        "types",
-        help="list the registered step types",
-        description="List registered step types with their inputs.",
+
+@app.command(short_help="compare two PNG images (pixelmatch)")
+@guard
+def diff(
+    a: Annotated[Path, typer.Argument(metavar="A.png", dir_okay=False, help="the first image")],
+    b: Annotated[
+        Path, typer.Argument(metavar="B.png", dir_okay=False, help="the image compared with it")
+    ],
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", help="per-pixel colour threshold, 0 to 1"),
+    ] = 0.1,
+    include_aa: Annotated[
+        bool, typer.Option("--include-aa", help="count anti-aliased pixels too")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="DIFF.png", dir_okay=False, help="write the diff image here"
+        ),
+    ] = None,
+    fail_over: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-over",
+            metavar="SHARE",
+            help="exit 1 when more than this share of pixels differs (e.g. 0.01)",
+        ),
+    ] = None,
+    output_format: FormatOption = "text",
+) -> int:
+    """Compare two PNG images by the pixelmatch algorithm and print how many pixels differ."""
+    from rb.cli.commands.diff import diff
+
+    return diff(
+        str(a),
+        str(b),
+        threshold=threshold,
+        include_aa=include_aa,
+        output=path_text(output),
+        output_format=output_format,
+        fail_over=fail_over,
     )
-    p.add_argument("--format", choices=FORMATS, default="text")
-    for name in SPLIT_COMMANDS:
-        _split_module(name).add_parser(sub)
-    return parser
+
+
+@app.command(short_help="list the registered step types")
+@guard
+def types(output_format: FormatOption = "text") -> int:
+    """List registered step types with their inputs."""
+    from rb.cli.commands.types import types
+
+    return types(output_format=output_format)
+
+
+# Commands in modules of their own; each imports nothing heavy at module level.
+# (`rb graph` joins here from its own module.)
+def _register() -> None:
+    from rb.cli import acceptance_cli, loadtest_cli, runs_cli, serve_cli
+
+    for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli):
+        module.register(app)
+
+
+_register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rb` command."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
+    """Entry point of the `rb` command: the exit code, never SystemExit."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name="rb", standalone_mode=False)
+    except ClickException as exc:  # bad usage; `rb` alone prints its help here, on stderr
+        exc.show()
         return EXIT_USAGE
-    return guarded(lambda: _dispatch(args))
+    except SystemExit as exc:  # --show-completion, --install-completion and Tab answers
+        return exc.code if isinstance(exc.code, int) else 0
+    except typer.Abort:
+        print("rb: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        color.uninstall()
+    return int(result or 0)
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    if getattr(args, "no_record", True) is False:
-        # The store's writer process starts while the command loads.
-        from rb.store.writer_process import prestart
+def command_tree() -> typer.core.TyperGroup:
+    """The `rb` command as click sees it: its subcommands and their parameters."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return group
 
-        prestart()
-    if args.command in SPLIT_COMMANDS:
-        return int(_split_module(args.command).run(args))
-    if args.command == "validate":
-        from rb.cli.commands.validate import validate
 
-        return validate(args.paths, output_format=args.format, strict=args.strict)
-    if args.command == "schema":
-        from rb.cli.commands.schema import schema
-
-        return schema()
-    if args.command == "test":
-        from rb.cli.commands.test import test
-
-        return test(
-            args.runbook,
-            args.fixture,
-            expect=args.expect,
-            update=args.update,
-            output_format=args.format,
-            junit=args.junit,
-            max_parallel=args.max_parallel,
-            record=not args.no_record,
-            db=args.db,
-            actor=args.actor,
-            update_snapshots=args.update_snapshots,
-        )
-    if args.command == "run":
-        from rb.cli.commands.run import run
-
-        return run(
-            args.runbook,
-            params=args.param,
-            facts=args.fact,
-            secrets_file=args.secrets_file,
-            max_parallel=args.max_parallel,
-            output_format=args.format,
-            record=not args.no_record,
-            db=args.db,
-            actor=args.actor,
-        )
-    if args.command == "replay":
-        from rb.cli.commands.replay import replay
-
-        return replay(
-            args.id,
-            db=args.db,
-            definition=args.definition,
-            live=args.live,
-            output_format=args.format,
-            actor=args.actor,
-        )
-    if args.command == "runs":
-        from rb.cli.commands import runs
-
-        if args.runs_command == "list":
-            return runs.runs_list(
-                db=args.db,
-                runbook=args.runbook,
-                status=args.status,
-                since=args.since,
-                limit=args.limit,
-                output_format=args.format,
-            )
-        if args.runs_command == "show":
-            return runs.runs_show(args.id, db=args.db, output_format=args.format)
-        return runs.runs_export(args.id, args.fixture, db=args.db)
-    if args.command == "diff":
-        from rb.cli.commands.diff import diff
-
-        return diff(
-            args.a,
-            args.b,
-            threshold=args.threshold,
-            include_aa=args.include_aa,
-            output=args.output,
-            output_format=args.format,
-            fail_over=args.fail_over,
-        )
-    if args.command == "db":
-        from rb.cli.commands.runs import db_upgrade
-
-        return db_upgrade(db=args.db)
-    if args.command == "types":
-        from rb.cli.commands.types import types
-
-        return types(output_format=args.format)
-    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+def check_usage(argv: Sequence[str]) -> list[str]:
+    """Parse `argv` as `rb` would, running nothing; the command's path, e.g.
+    `["rb", "runs", "list"]`. Bad usage raises click's UsageError (for tests and
+    docs checks: a documented command line must parse)."""
+    command: typer.core.TyperGroup | typer.core.TyperCommand = command_tree()
+    ctx = command.make_context("rb", list(argv))
+    path = ["rb"]
+    while isinstance(ctx.command, typer.core.TyperGroup):
+        # A group keeps its subcommand's words aside until it is invoked.
+        rest = [*ctx._protected_args, *ctx.args]
+        if not rest:
+            ctx.fail("Missing command.")
+        name, sub, rest = ctx.command.resolve_command(ctx, rest)
+        assert name is not None and sub is not None
+        ctx = sub.make_context(name, rest, parent=ctx)
+        path.append(name)
+    return path

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from typing import TextIO
 
+from rb.cli.color import use_color
 from rb.diagnostics import Diagnostic, Severity
 from rb.validate import FileReport
 from rb.wording import plural
@@ -25,7 +25,7 @@ def render(reports: Sequence[FileReport], output_format: str, out: TextIO) -> No
             out.write(github_annotation(d) + "\n")
         out.write(summary(reports) + "\n")
     else:
-        color = _use_color(out)
+        color = use_color(out)
         for d in _all(reports):
             out.write(text_line(d, color) + "\n")
         out.write(summary(reports) + "\n")
@@ -97,9 +97,3 @@ def _escape_data(s: str) -> str:
 
 def _escape_prop(s: str) -> str:
     return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
-
-
-def _use_color(out: TextIO) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    return bool(getattr(out, "isatty", lambda: False)())

@@ -1,34 +1,99 @@
 """Options several commands share, so each spells them the same way.
 
-Imported by `rb --help`: nothing heavy here.
+Typed once here (Annotated aliases for Typer) and used by every command
+module. Imported by `rb --help`: nothing heavy here.
 """
 
 from __future__ import annotations
 
-import argparse
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
 
-FORMATS = ("text", "json")
+import typer
 
+from rb.cli.completion import complete_execution_id, complete_runbook
+from rb.cli.errors import guarded
 
-def add_db_option(p: argparse.ArgumentParser) -> None:
-    """`--db URL`: the store database."""
-    p.add_argument(
+OutputFormat = Literal["text", "json"]
+RunStatus = Literal["running", "success", "failure", "aborted", "interrupted"]
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="output: text for people, json for programs")
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
         "--db",
         metavar="URL",
         help="store database (default: $RB_DATABASE_URL, else sqlite:///.rb/rb.db)",
-    )
+    ),
+]
+NoRecordOption = Annotated[bool, typer.Option("--no-record", help="do not record this run")]
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--actor", metavar="NAME", help="who runs it (default: the OS user)"),
+]
+MaxParallelOption = Annotated[
+    int | None,
+    typer.Option("--max-parallel", min=1, metavar="N", help="at most N steps at once"),
+]
+JunitOption = Annotated[
+    Path | None,
+    typer.Option("--junit", metavar="FILE", dir_okay=False, help="also write JUnit XML here"),
+]
+SecretsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secrets-file",
+        metavar="FILE",
+        dir_okay=False,
+        help="secrets: NAME=value lines, or a YAML/JSON mapping "
+        "(besides RB_SECRET_<NAME> variables)",
+    ),
+]
+RunbookArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="RUNBOOK",
+        help="a runbook file, or an id under runbooks/",
+        autocompletion=complete_runbook,
+    ),
+]
+ExecutionIdArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID",
+        help="execution id, a unique prefix, or 'last'",
+        autocompletion=complete_execution_id,
+    ),
+]
+
+F = TypeVar("F", bound=Callable[..., int])
 
 
-def add_record_options(p: argparse.ArgumentParser) -> None:
-    """`--no-record`, `--actor` and `--db`: how a run is recorded."""
-    p.add_argument("--no-record", action="store_true", help="do not record this run")
-    p.add_argument("--actor", metavar="NAME", help="who runs it (default: the OS user)")
-    add_db_option(p)
+def guard(command: F) -> F:
+    """Run a command body inside rb's error boundary (`rb.cli.errors.guarded`).
+
+    Typer reads the wrapped function's signature, so options stay as declared.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> int:
+        return guarded(lambda: command(*args, **kwargs))
+
+    return wrapper  # type: ignore[return-value]
 
 
-def positive(text: str) -> int:
-    """An argparse type: a whole number of 1 or more."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
+def start_recording(no_record: bool) -> None:
+    """A recorded run starts the store's writer process while the command loads."""
+    if not no_record:
+        from rb.store.writer_process import prestart
+
+        prestart()
+
+
+def path_text(path: Path | None) -> str | None:
+    """A path option as the commands take it: text, or None when not given."""
+    return None if path is None else str(path)
