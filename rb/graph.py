@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import networkx as nx
 
@@ -221,3 +222,34 @@ def generations(graph: nx.DiGraph[str]) -> dict[str, int]:
         for level, members in enumerate(nx.topological_generations(graph))
         for sid in members
     }
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What `rb graph` draws: steps, dependencies, waves and the critical path."""
+
+    steps: tuple[Step, ...]  # file order, one per id
+    edges: tuple[tuple[str, str], ...]  # (dependency, dependent), file order
+    generation: dict[str, int]
+    budget: dict[str, float]  # `step_budget` of each step
+    critical: tuple[str, ...]  # empty when no step has a timeout or retry delay
+    critical_seconds: float
+
+    def critical_edges(self) -> set[tuple[str, str]]:
+        """The edges along the critical path."""
+        return set(pairwise(self.critical))
+
+
+def overview(graph: nx.DiGraph[str]) -> Overview:
+    """The overview of an acyclic graph, its critical path weighted by `step_budget`."""
+    steps = tuple(step_of(graph, sid) for sid in graph)
+    budget = {s.id: step_budget(s) for s in steps}
+    total, path = critical_path(graph, Ancestry.of(graph).order, budget.__getitem__)
+    return Overview(
+        steps=steps,
+        edges=tuple((dep, sid) for sid in graph for dep in graph.pred[sid]),
+        generation=generations(graph),
+        budget=budget,
+        critical=tuple(path) if total > 0 else (),
+        critical_seconds=total,
+    )
