@@ -135,3 +135,9 @@ def test_a_runbook_without_timeouts_has_no_critical_path(
     text = run(capsys, str(path))
     assert "no step has a timeout: no critical path" in text
     assert "classDef" not in text
+
+
+def test_the_docs_show_what_rb_graph_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    page = (ROOT / "docs" / "graph.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r"```mermaid\n(.*?)```", page, re.S)
+    assert shown == run(capsys, ENRICHMENT)
