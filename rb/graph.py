@@ -75,12 +75,14 @@ def cycles(graph: nx.DiGraph[str]) -> list[Cycle]:
     none is left; so a group woven of several cycles gets one message per edge
     that has to go. networkx's searches are iterative: deep chains are fine.
     """
-    work = graph.copy()
+    work = graph
     found: list[Cycle] = []
     while True:
         groups = [g for g in nx.strongly_connected_components(work) if len(g) > 1]
         if not groups:
             return sorted(found, key=lambda c: _file_order(graph, c.remove))
+        if work is graph:
+            work = graph.copy()  # only a cyclic graph pays for the copy
         for group in groups:
             cycle = _cycle_in(work.subgraph(group))
             found.append(cycle)
@@ -148,9 +150,14 @@ class Ancestry:
             deps = list(graph.pred[sid])
             if len(deps) < 2:
                 continue
+            # A dependency is never its own ancestor, so one union over all of
+            # them finds every redundant entry: linear in the entries.
+            waited = 0
             for dep in deps:
-                via = next((q for q in deps if q != dep and self.is_ancestor(dep, q)), None)
-                if via is not None:
+                waited |= self._ancestors[dep]
+            for dep in deps:
+                if waited & self._bit[dep]:
+                    via = next(q for q in deps if q != dep and self.is_ancestor(dep, q))
                     yield dep, sid, via
 
     def missing_link(
