@@ -18,7 +18,9 @@ def book(deps: dict[str, list[str]]) -> Runbook:
     """A runbook of wait steps with these dependencies, in this order."""
     lines = ["id: g", "name: g", 'version: "1"', "steps:"]
     for sid, ds in deps.items():
-        lines.append(f"  - {{id: {sid}, type: wait, depends_on: [{', '.join(ds)}]}}")
+        needs = ", ".join(ds)
+        step = f"id: {sid}, type: wait, depends_on: [{needs}], inputs: {{seconds: 0}}"
+        lines.append(f"  - {{{step}}}")
     loaded = load_text("\n".join(lines) + "\n")
     assert loaded.runbook is not None, loaded.diagnostics
     return loaded.runbook
@@ -172,3 +174,15 @@ def test_a_step_budget_counts_every_attempt_and_the_delays_between() -> None:
     step = Step(id="s", type="wait", index=0, timeout_seconds=10, retry=retry)
     assert step_budget(step) == 10 * 3 + 2 + 5  # delays 2, then 6 capped at 5
     assert step_budget(Step(id="t", type="wait", index=0)) == 0.0
+
+
+def test_the_engine_refuses_a_cycle_it_was_handed_without_validation() -> None:
+    from rb.engine.scheduler import execute
+    from rb.plugins import step_types
+    from rb.world.fixture import FixtureWorld
+    from rb.world.fixture_format import from_data
+
+    runbook = book({"start": [], "a": ["start", "b"], "b": ["a"]})
+    world = FixtureWorld(from_data({}))
+    with pytest.raises(ValueError, match=r"\['a', 'b'\] never became ready: the graph has a cycle"):
+        world.run(lambda: execute(runbook, world, params={}, step_types=step_types()))

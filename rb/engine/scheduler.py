@@ -207,6 +207,9 @@ async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None
             completed.append(sid)
         settle(sid)
     if stop is None:
+        stuck = [sid for sid, n in waiting.items() if n]
+        if stuck:  # only a runbook that skipped validation gets here
+            raise ValueError(f"steps {stuck} never became ready: the graph has a cycle")
         return None
     await _cancel(running, state, stop)
     for sid, outcome in state.outcomes.items():
