@@ -81,6 +81,7 @@ CODES: dict[str, Code] = _codes(
         "a secret is changed by an expression, or read where it is recorded",
     ),
     ("RB069", "environment-read", E, "the whole `env`, or one of rb's own settings, is read"),
+    ("RB070", "redundant-dependency", W, "a depends_on entry another path already implies"),
 )
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from rb.source import DataPath, SourceDoc
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 ON_FAILURE = ("abort", "log_and_continue", "rollback")
 KNOWN_KPIS = ("max_duration_seconds", "min_success_rate", "max_error_rate")
@@ -142,6 +146,17 @@ class Runbook:
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
+
+    @cached_property
+    def graph(self) -> nx.DiGraph[str]:
+        """The step DAG (`rb.graph.build`): nodes carry the step, edges run dependency → dependent.
+
+        Built once, on first use, and shared by the checks, the engine and
+        `rb graph`; code that never asks for it never imports networkx.
+        """
+        from rb.graph import build
+
+        return build(self.steps)
 
 
 def _retry(raw: Mapping[str, Any] | None, base: Retry) -> Retry:

@@ -85,7 +85,7 @@ def test_json_format() -> None:
     assert (d["code"], d["name"], d["line"], d["col"], d["severity"]) == (
         "RB033",
         "cycle",
-        12,
+        16,
         18,
         "error",
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from rb.diagnostics import Diagnostic, make
-from rb.graph import Dag
 from rb.model import Runbook, Step
 from rb.source import DataPath
 from rb.step_type import StepType
+
+if TYPE_CHECKING:
+    from rb.graph import Ancestry
 
 
 @dataclass
@@ -18,7 +21,7 @@ class CheckContext:
     runbook: Runbook
     step_types: Mapping[str, StepType]
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    dag: Dag | None = None  # set once the graph is known to be acyclic
+    ancestry: Ancestry | None = None  # set once the graph is known to be acyclic
     used_outputs: set[tuple[str, str]] = field(default_factory=set)
     used_parameters: set[str] = field(default_factory=set)
 

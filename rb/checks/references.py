@@ -18,6 +18,7 @@ from rb.expressions import ExpressionError, parse, split
 from rb.expressions.functions import FUNCTIONS
 from rb.expressions.names import EXECUTION_FIELDS, ROOTS, STEP_FIELDS, bare_name_root
 from rb.expressions.syntax import CONSTANT_NAMES, Expression, Reference
+from rb.graph import Ancestry
 from rb.jsonschema_check import did_you_mean, suggest
 from rb.model import OutputKind, Step
 from rb.source import DataPath
@@ -299,7 +300,7 @@ def _step_reference(
             return
         ctx.used_outputs.add((target.id, str(name)))
     reader = scope.step
-    if reader is None or ctx.dag is None:
+    if reader is None or ctx.ancestry is None:
         return  # KPIs read after the run; cycles are reported already
     if target.id == reader.id:
         if not scope.include_self:
@@ -309,12 +310,30 @@ def _step_reference(
                 "use 'result' inside outputs:",
             )
         return
-    if not ctx.dag.is_ancestor(target.id, reader.id):
-        bad(
-            "RB045",
-            f"step {target_id!r} may not have run yet: add it to the depends_on of "
-            f"{reader.id!r} (directly, or through a step that depends on it)",
+    if not ctx.ancestry.is_ancestor(target.id, reader.id):
+        bad("RB045", _not_an_ancestor(ctx, ctx.ancestry, target.id, reader.id))
+
+
+def _not_an_ancestor(ctx: CheckContext, ancestry: Ancestry, target: str, reader: str) -> str:
+    """RB045's message, naming the step whose depends_on most likely lost an entry."""
+    problem = f"step {target!r} may not have run yet"
+    link = ancestry.missing_link(ctx.runbook.graph, target, reader)
+    if link is None:
+        return (
+            f"{problem}: add it to the depends_on of {reader!r} "
+            "(directly, or through a step that depends on it)"
         )
+    loose, step = link
+    where = f"the first step after it that {reader!r} waits for"
+    if loose == target:
+        return (
+            f"{problem}: nothing depends on it; add it to the depends_on of {step!r} "
+            f"({where}), or of {reader!r}"
+        )
+    return (
+        f"{problem}: it leads to {loose!r}, on which nothing depends; add {loose!r} to the "
+        f"depends_on of {step!r} ({where}), or {target!r} to that of {reader!r}"
+    )
 
 
 def _own_output(ctx: CheckContext, parts: tuple[str | int, ...], scope: Scope, bad: Any) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rb import jsonschema_check
 from rb.checks.context import CheckContext
-from rb.graph import Dag, find_cycles
+from rb.graph import Ancestry, cycles
 from rb.jsonschema_check import suggest
 from rb.model import FOR_EACH_LIMIT
 
 
 def check_ids_and_dependencies(ctx: CheckContext) -> None:
-    """Duplicate ids, unknown or self dependencies, cycles; sets `ctx.dag`."""
+    """Duplicate ids, unknown, self and redundant dependencies, cycles; sets `ctx.ancestry`."""
     seen: set[str] = set()
     for step in ctx.runbook.steps:
         if step.id in seen:
@@ -33,19 +33,28 @@ def check_ids_and_dependencies(ctx: CheckContext) -> None:
                     f"step {step.id!r} depends on {dep!r}, which does not exist"
                     + suggest(dep, [s for s in ids if s != step.id]),
                 )
-    parents = {s.id: s.depends_on for s in ctx.steps.values()}
-    cycles = find_cycles(parents)
-    steps = ctx.steps
-    for cycle in cycles:
-        first = steps[cycle[1]]  # depends on cycle[0]
-        at = (*first.path, "depends_on", first.depends_on.index(cycle[0]))
+    graph = ctx.runbook.graph
+    found = cycles(graph)
+    for cycle in found:
+        dep, sid = cycle.remove
+        step = ctx.steps[sid]
         ctx.report(
-            at,
+            (*step.path, "depends_on", step.depends_on.index(dep)),
             "RB033",
-            f"dependency cycle: {' → '.join(cycle)}; remove one of these depends_on entries",
+            f"dependency cycle: {' → '.join(cycle.steps)}; remove {dep!r} from the "
+            f"depends_on of {sid!r}, the entry that closes it",
         )
-    if not cycles:
-        ctx.dag = Dag.build(parents)
+    if found:
+        return
+    ctx.ancestry = Ancestry.of(graph)
+    for dep, sid, via in ctx.ancestry.redundant(graph):
+        step = ctx.steps[sid]
+        ctx.report(
+            (*step.path, "depends_on", step.depends_on.index(dep)),
+            "RB070",
+            f"step {sid!r} depends on {dep!r} already through {via!r}; "
+            f"remove {dep!r} from its depends_on",
+        )
 
 
 def check_types_and_inputs(ctx: CheckContext) -> None:

@@ -294,8 +294,32 @@ def types(output_format: FormatOption = "text") -> int:
     return types(output_format=output_format)
 
 
+@app.command(short_help="draw a runbook's DAG (Mermaid, DOT or JSON)")
+@guard
+def graph(
+    runbook: RunbookArgument,
+    output_format: Annotated[
+        Literal["mermaid", "dot", "json"],
+        typer.Option(
+            "--format",
+            help="mermaid (renders on GitHub, the default), dot (Graphviz) or json",
+        ),
+    ] = "mermaid",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", dir_okay=False, help="write here instead of stdout"
+        ),
+    ] = None,
+) -> int:
+    """Draw RUNBOOK's steps and dependencies with step types, failure policies and the
+    critical path (by timeouts and retries). The runbook must pass rb validate."""
+    from rb.cli.graph_cmd import graph
+
+    return graph(runbook, output_format=output_format, output=path_text(output))
+
+
 # Commands in modules of their own; each imports nothing heavy at module level.
-# (`rb graph` joins here from its own module.)
 def _register() -> None:
     from rb.cli import acceptance_cli, loadtest_cli, runs_cli, serve_cli
 

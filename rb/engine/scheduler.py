@@ -30,7 +30,6 @@ from rb.engine.scope import RunScope
 from rb.engine.secrets import Masker
 from rb.engine.step_runner import RunState, execute_step, run_attempts, skip
 from rb.errors import StepError
-from rb.graph import Dag
 from rb.model import Runbook, Step
 from rb.step_type import StepType
 from rb.world.base import World
@@ -155,9 +154,12 @@ def _observed_check(world: World, check: CheckResult) -> CheckResult:
 async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None) -> Step | None:
     """Run every step; returns the step whose failure stopped the run, if any."""
     steps = {s.id: s for s in runbook.steps}
-    dag = Dag.build({s.id: s.depends_on for s in runbook.steps})
-    children = dag.children()
-    waiting = {sid: len(dag.parents[sid]) for sid in dag.order}
+    # Plain dicts from the runbook's graph: the loop below reads them per step,
+    # and networkx's views cost more than a dict lookup on that path.
+    graph = runbook.graph
+    parents = {sid: tuple(graph.pred[sid]) for sid in graph}
+    children = {sid: tuple(graph.succ[sid]) for sid in graph}
+    waiting = {sid: len(deps) for sid, deps in parents.items()}
     limit = asyncio.Semaphore(max_parallel) if max_parallel else None
     finished: asyncio.Queue[str] = asyncio.Queue()
     running: dict[str, asyncio.Task[None]] = {}
@@ -181,14 +183,14 @@ async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None
             waiting[child] -= 1
             if waiting[child]:
                 continue
-            skipped = [p for p in dag.parents[child] if state.outcomes[p].status == "skipped"]
+            skipped = [p for p in parents[child] if state.outcomes[p].status == "skipped"]
             if skipped:
                 skip(child, state, f"dependency {skipped[0]!r} was skipped")
                 settle(child)
             else:
                 start(child)
 
-    for sid in dag.order:
+    for sid in graph:  # file order
         if waiting[sid] == 0:
             start(sid)
     stop: Step | None = None
@@ -206,6 +208,9 @@ async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None
             completed.append(sid)
         settle(sid)
     if stop is None:
+        stuck = [sid for sid, n in waiting.items() if n]
+        if stuck:  # only a runbook that skipped validation gets here
+            raise ValueError(f"steps {stuck} never became ready: the graph has a cycle")
         return None
     await _cancel(running, state, stop)
     for sid, outcome in state.outcomes.items():
