@@ -224,8 +224,8 @@ def test_a_killed_run_keeps_its_finished_steps_and_shows_interrupted(
 
 def test_db_upgrade_and_last_and_prefixes(store_url: str) -> None:
     first = rb("db", "upgrade", db=store_url)
-    assert first.returncode == 0 and "upgraded from empty to revision 0001" in first.stdout
-    assert "already at revision 0001" in rb("db", "upgrade", db=store_url).stdout
+    assert first.returncode == 0 and "upgraded from empty to revision 0002" in first.stdout
+    assert "already at revision 0002" in rb("db", "upgrade", db=store_url).stdout
     missing = rb("runs", "show", "last", db=store_url)
     assert missing.returncode == 2 and "no runs recorded yet" in missing.stderr
     assert "no run 'zzz'" in rb("runs", "show", "zzz", db=store_url).stderr
@@ -350,3 +350,32 @@ def test_schema_revision_constant_is_the_newest_migration() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_REVISION
+
+
+def test_a_store_of_the_first_revision_upgrades_and_keeps_its_runs(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import select
+
+    from rb.store.database import MIGRATIONS, open_store
+    from rb.store.tables import executions
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = open_store(url, migrate=False)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with store.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO runbook_executions (id, runbook_id, runbook_version, started_at,"
+            " recorded_at, status, actor_id, world, definition, definition_hash,"
+            " definition_path, metadata) VALUES ('e1', 'rb', '1', '2026-01-01', '2026-01-01',"
+            " 'success', 'me', 'live', '', '', '', '{}')"
+        )
+    store.dispose()
+    store = open_store(url)
+    with store.connect() as conn:
+        row = conn.execute(select(executions)).one()
+    assert (row.id, row.status, row.run_attempt, row.waiting_for) == ("e1", "success", 1, None)

@@ -38,12 +38,19 @@ def bulk_insert(table: Table, dialect: Dialect) -> BulkInsert:
     return found
 
 
+def _scalar_default(column: Any) -> Any:
+    """A column's Python-side constant default (`Column(default=1)`), else None."""
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
+
+
 class BulkInsert:
     """One table's INSERT for one dialect, and its rows as the driver takes them."""
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.columns = tuple(c.name for c in table.columns if not _generated(c))
         by_name = {c.name: c for c in table.columns}
+        self._defaults = tuple(_scalar_default(by_name[name]) for name in self.columns)
         self._copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
         self._copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
         compiled = table.insert().compile(
@@ -105,8 +112,8 @@ class BulkInsert:
             return list(row) if self._in_order else [row[i] for i in self._order]
         try:
             return list(self._getter(row))  # in C: this runs once per recorded row
-        except KeyError:  # a column left out is NULL
-            return [row.get(self.columns[i]) for i in self._order]
+        except KeyError:  # a column left out takes its default, else NULL
+            return [row.get(self.columns[i], self._defaults[i]) for i in self._order]
 
     def run(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Insert `rows` (from `rows`) on a connection of this process."""

@@ -61,6 +61,7 @@ _STEP_COLUMNS = (
     "inputs",
     "outputs",
     "errors",
+    "run_attempt",
 )
 
 
@@ -88,6 +89,7 @@ class Recorder:
         self.facts = dict(facts)
         self.replay_of = replay_of
         self.execution_id: str | None = None
+        self.run_attempt = 1  # which start of the execution this is (a resume adds one)
         self._seq = 0
         self._step_seq = 0
         self._attempt: dict[str, int] = {}
@@ -135,6 +137,7 @@ class Recorder:
             "response": response,
             "error": error,
             "latency_seconds": latency,
+            "run_attempt": self.run_attempt,
         }
         self._writer.put((_INSERT_EXCHANGE, row, None))
 
@@ -198,7 +201,7 @@ class Recorder:
         started = None if duration is None else completed - timedelta(seconds=duration)
         # In the table's column order (checked in __init__).
         values = (self.execution_id, step_id, self._step_seq, started, completed)
-        return _INSERT_STEP, (*values, *row), event
+        return _INSERT_STEP, (*values, *row, self.run_attempt), event
 
     def _on_run_started(self, event: RunStarted) -> Item:
         row = self._execution_row(event)
@@ -286,6 +289,7 @@ class Recorder:
             "lease": lease.current(),
             "heartbeat_at": datetime.now(UTC),
             "metadata": self._metadata,
+            "run_attempt": self.run_attempt,
         }
 
     # After the run. -----------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -60,6 +61,12 @@ executions = Table(
     Column("duration_seconds", Float),
     # params, env read, secret names, facts, assumptions, legal basis, KPIs, error
     Column("metadata", Json, nullable=False),
+    # How many times the execution has been started: a resume or retry adds one.
+    Column("run_attempt", Integer, nullable=False, default=1, server_default="1"),
+    # What a `waiting` run waits for: [{kind: approval|event|pause, step_id, ...}]
+    Column("waiting_for", Json),
+    Column("idempotency_key", Text),
+    Column("concurrency_key", Text),
     Index("ix_runbook_executions_runbook_recorded", "runbook_id", "recorded_at"),
     Index("ix_runbook_executions_recorded", "recorded_at"),
     Index("ix_runbook_executions_status", "status"),
@@ -81,6 +88,9 @@ step_logs = Table(
     Column("inputs", Json),
     Column("outputs", Json),
     Column("errors", Json),
+    Column(
+        "run_attempt", Integer, nullable=False, default=1, server_default="1"
+    ),  # the start that logged it
     Index("ix_runbook_step_logs_execution", "execution_id", "seq"),
 )
 
@@ -97,5 +107,77 @@ exchanges = Table(
     Column("response", Json),  # null when the exchange failed (see error)
     Column("error", Json),  # {kind, message}
     Column("latency_seconds", Float),
+    Column("run_attempt", Integer, nullable=False, default=1, server_default="1"),
     Index("ix_runbook_exchanges_execution", "execution_id", "seq"),
+)
+
+# Durable executions (migration 0002). Written by other processes than the
+# one running the execution: `rb cancel`, `rb approve`, `rb event send`, the API.
+
+# cancel | pause | resume, asked of an execution; handled_at when it was acted on.
+control = Table(
+    "runbook_control",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _execution_id(),
+    Column("action", Text, nullable=False),
+    Column("actor_id", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("handled_at", DateTime(timezone=True)),
+    Index("ix_runbook_control_pending", "execution_id", "handled_at"),
+)
+
+# One decision per person per approval step: N-of-M counts distinct actors.
+approvals = Table(
+    "runbook_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _execution_id(),
+    Column("step_id", Text, nullable=False),
+    Column("decision", Text, nullable=False),  # approve | reject
+    Column("actor_id", Text, nullable=False),
+    Column("comment", Text),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("execution_id", "step_id", "actor_id", name="uq_runbook_approvals_actor"),
+)
+
+# Events sent to rb; kept until expires_at for a wait_event step that has not
+# started waiting yet, and consumed by exactly one step.
+events = Table(
+    "runbook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("payload", Json),
+    Column("actor_id", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("consumed_by", String(36), ForeignKey("runbook_executions.id", ondelete="SET NULL")),
+    Column("consumed_step", Text),
+    Column("consumed_at", DateTime(timezone=True)),
+    Index("ix_runbook_events_name_key", "name", "key", "received_at"),
+)
+
+# A trigger's idempotency key: the first execution it started, until expires_at.
+idempotency = Table(
+    "runbook_idempotency",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("runbook_id", Text, nullable=False),
+    Column("params_hash", String(64), nullable=False),
+    Column("execution_id", String(36), ForeignKey("runbook_executions.id", ondelete="CASCADE")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Concurrency keys: `limit` slots per key; holding slot i is one row, so the
+# primary key makes taking a slot exact under any number of concurrent runs.
+concurrency = Table(
+    "runbook_concurrency",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("slot", Integer, primary_key=True),
+    _execution_id(),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
 )
