@@ -143,6 +143,8 @@ class Runbook:
     assumptions: tuple[Assumption, ...] = ()
     kpis: tuple[Kpi, ...] = ()
     default_timeout_seconds: float | None = None
+    timeout_seconds: float | None = None  # bounds the whole run (docs/durability.md)
+    on_cancel: str = "stop"  # stop | rollback: what a cancel does after stopping steps
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -194,6 +196,8 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         assumptions=tuple(_assumption(i, a) for i, a in enumerate(data.get("assumptions") or [])),
         kpis=tuple(_kpi(n, k) for n, k in (data.get("kpis") or {}).items()),
         default_timeout_seconds=default_timeout,
+        timeout_seconds=data.get("timeout_seconds"),
+        on_cancel=data.get("on_cancel", "stop"),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rb.world.base import World
 
@@ -28,6 +28,27 @@ class ScreenshotPolicy:
     ci: bool = False  # a missing baseline fails instead of being written
 
 
+class ControlSource(Protocol):
+    """Where a running execution hears `rb cancel` and `rb pause` (rb.service.control)."""
+
+    async def next_action(self) -> str:
+        """Wait for the next request and return it: `cancel` or `pause`."""
+        ...
+
+
+@dataclass(frozen=True)
+class RestoredStep:
+    """A step that finished in an earlier start of the execution, as recorded."""
+
+    step_id: str
+    status: str  # succeeded | skipped
+    outputs: Mapping[str, Any]
+    summary: str = ""
+    attempts: int = 0
+    inputs: Any = None
+    reason: str = ""  # why it was skipped
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How the caller (rb.service) wants a run driven.
@@ -42,6 +63,12 @@ class RunOptions:
     # off so virtual time, and so the recorded timings, are exact.
     jitter: bool = False
     screenshots: ScreenshotPolicy | None = None  # default: .rb/screenshots/<runbook-id>/
+    control: ControlSource | None = None  # cancel and pause requests, when someone can send them
+    # A resumed execution keeps its id and start; None: a new run.
+    execution_id: str | None = None
+    started_at: str | None = None
+    # A resume does not check the assumptions again: they were met when the run began.
+    check_assumptions: bool = True
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,33 @@ class StepFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class StepRestored:
+    """A step finished in an earlier start of this execution: taken from its
+    recording, not run again (no side effect is repeated)."""
+
+    step_id: str
+    status: str  # succeeded | skipped
+    summary: str = ""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StepWaiting:
+    """A step parked the run: it waits for an approval or an event."""
+
+    step_id: str
+    waiting_for: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RunControlled:
+    """The run was asked to stop: cancel, pause, or its timeout_seconds passed."""
+
+    action: str  # cancel | pause | timeout
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StepRolledBack:
     step_id: str
     ok: bool
@@ -94,13 +121,16 @@ class KpiChecked:
 @dataclass(frozen=True, slots=True)
 class RunFinished:
     execution_id: str
-    status: str  # success | failure | aborted
+    # success | failure | aborted | waiting | cancelled | timed_out
+    status: str
     duration_seconds: float
     error: str = ""
     # What the run read of its surroundings: environment values (masked) and
     # the names of the secrets, never their values.
     env_read: Mapping[str, str] = field(default_factory=dict)
     secrets_read: tuple[str, ...] = ()
+    # What a `waiting` run waits for (WaitingFor.to_json() of each).
+    waiting_for: tuple[Mapping[str, Any], ...] = ()
 
 
 Event = (
@@ -113,6 +143,9 @@ Event = (
     | StepSkipped
     | StepFailed
     | StepRolledBack
+    | StepRestored
+    | StepWaiting
+    | RunControlled
     | KpiChecked
     | RunFinished
 )

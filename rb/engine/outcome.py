@@ -6,13 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rb.engine.waiting import WaitingFor
+
 
 @dataclass
 class StepOutcome:
     """Mutable while the run goes on; read-only once it has finished."""
 
     step_id: str
-    status: str = "pending"  # pending | running | succeeded | failed | skipped
+    # pending | running | succeeded | failed | skipped | waiting
+    status: str = "pending"
     outputs: dict[str, Any] = field(default_factory=dict)
     result: Any = None
     inputs: Any = None
@@ -25,6 +28,8 @@ class StepOutcome:
     finished: float | None = None
     summary: str = ""
     rolled_back: bool = False
+    restored: bool = False  # taken from an earlier start's recording, not run
+    waiting_for: WaitingFor | None = None  # why it parked the run
 
     @property
     def duration(self) -> float:
@@ -75,7 +80,8 @@ class ExecutionResult:
 
     execution_id: str
     runbook_id: str
-    status: str  # success | failure | aborted
+    # success | failure | aborted | waiting | cancelled | timed_out
+    status: str
     started_at: str
     duration_seconds: float
     steps: dict[str, StepOutcome]
@@ -85,6 +91,7 @@ class ExecutionResult:
     mask: Callable[[Any], Any] = field(default=lambda v: v, repr=False, compare=False)
     env_read: dict[str, str] = field(default_factory=dict)  # name -> value (masked)
     secrets_read: tuple[str, ...] = ()  # names only: values are never kept
+    waiting_for: tuple[WaitingFor, ...] = ()  # a `waiting` run: what it waits for
 
     @property
     def kpis_breached(self) -> tuple[str, ...]:

@@ -6,6 +6,12 @@ Steps run as tasks; each finished task wakes the scheduler through a queue
 does: `abort` cancels running steps and skips the rest, `log_and_continue`
 records it and lets dependents run, `rollback` cancels like abort and then runs
 the completed steps' rollback compensations, newest first.
+
+A durable run can also stop short (rb.engine.stops): a step that parks it
+(an approval, an event) or a pause lets running steps finish and starts no
+new ones (status `waiting`); a cancel or the runbook's `timeout_seconds`
+cancels running steps (`cancelled`, `timed_out`). Restored steps, finished in
+an earlier start of the execution, are taken from its recording, not run.
 """
 
 from __future__ import annotations
@@ -16,19 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from rb.engine.checks import check_assumption, check_kpi
-from rb.engine.context import SCREENSHOT_DIR, RunOptions, ScreenshotPolicy
+from rb.engine.context import SCREENSHOT_DIR, RestoredStep, RunOptions, ScreenshotPolicy
 from rb.engine.events import (
     AssumptionChecked,
     EventBus,
     KpiChecked,
+    RunControlled,
     RunFinished,
     RunStarted,
+    StepRestored,
     StepRolledBack,
 )
 from rb.engine.outcome import CheckResult, ExecutionResult, StepOutcome
 from rb.engine.scope import RunScope
 from rb.engine.secrets import Masker
 from rb.engine.step_runner import RunState, execute_step, run_attempts, skip
+from rb.engine.stops import CANCEL, PAUSE, SIGNALS, GraphEnd, watchers
+from rb.engine.waiting import WaitingFor
 from rb.errors import StepError
 from rb.model import Runbook, Step
 from rb.step_type import StepType
@@ -44,13 +54,18 @@ async def execute(
     bus: EventBus | None = None,
     max_parallel: int | None = None,
     options: RunOptions | None = None,
+    restored: Mapping[str, RestoredStep] | None = None,
 ) -> ExecutionResult:
-    """Run a validated runbook in `world`; publishes events, returns the result."""
+    """Run a validated runbook in `world`; publishes events, returns the result.
+
+    `restored` steps finished in an earlier start of the execution: they are
+    taken as done (StepRestored) and not run, and the rest runs (a resume).
+    """
     bus = bus or EventBus()
     options = options or RunOptions()
     masker = Masker(world.secrets)
-    execution_id = world.new_id()
-    started_at = world.now().isoformat()
+    execution_id = options.execution_id or world.new_id()
+    started_at = options.started_at or world.now().isoformat()
     start = world.monotonic()
     outcomes = {s.id: StepOutcome(s.id) for s in runbook.steps}
 
@@ -97,20 +112,23 @@ async def execute(
     # observation, so a replay sees the original verdict.
     assumptions = tuple(
         _observed_check(world, check_assumption(a, world.facts, scope.resolver()))
-        for a in runbook.assumptions
+        for a in (runbook.assumptions if options.check_assumptions else ())
     )
     for a in assumptions:
         bus.publish(AssumptionChecked(a.name, a.ok, masker.text(a.detail)))
     unmet = [a for a in assumptions if not a.ok]
     kpis: tuple[CheckResult, ...] = ()
+    end = GraphEnd()
     if unmet:
         for step in runbook.steps:
             skip(step.id, state, f"assumption {unmet[0].name!r} is not met")
         status, error = "aborted", f"assumption {unmet[0].name!r} is not met: {unmet[0].detail}"
     else:
-        failed = await _run_graph(runbook, state, max_parallel)
+        failed, end = await _run_graph(runbook, state, max_parallel, options, restored or {})
         duration = world.monotonic() - start
-        kpis = tuple(check_kpi(k, outcomes, duration, scope.resolver()) for k in runbook.kpis)
+        # A run that stopped short (parked, cancelled, timed out) has nothing to measure yet.
+        measured = runbook.kpis if end.status is None or failed is not None else ()
+        kpis = tuple(check_kpi(k, outcomes, duration, scope.resolver()) for k in measured)
         for k in kpis:
             bus.publish(KpiChecked(k.name, k.measured, k.ok, k.detail))
         missed = [k.name for k in kpis if not k.ok]
@@ -118,6 +136,8 @@ async def execute(
         # (ExecutionResult.kpis_breached) and still fails the run's verdict.
         if failed is not None:
             status, error = "failure", f"step {failed.id!r} failed: {outcomes[failed.id].error}"
+        elif end.status is not None:
+            status, error = end.status, end.error
         elif missed:
             status, error = "success", f"KPI {missed[0]!r} is not met"
         else:
@@ -125,8 +145,17 @@ async def execute(
     duration = world.monotonic() - start
     env_read = {k: masker.text(world.env[k]) for k in sorted(scope.env_read)}
     secrets_read = tuple(sorted(scope.secrets_read))
+    waiting_for = tuple(end.waiting_for) if status == "waiting" else ()
     bus.publish(
-        RunFinished(execution_id, status, duration, masker.text(error), env_read, secrets_read)
+        RunFinished(
+            execution_id,
+            status,
+            duration,
+            masker.text(error),
+            env_read,
+            secrets_read,
+            tuple(masker.data(w.to_json()) for w in waiting_for),
+        )
     )
     return ExecutionResult(
         execution_id=execution_id,
@@ -141,6 +170,7 @@ async def execute(
         mask=masker.data,
         env_read=env_read,
         secrets_read=secrets_read,
+        waiting_for=waiting_for,
     )
 
 
@@ -151,8 +181,15 @@ def _observed_check(world: World, check: CheckResult) -> CheckResult:
     return CheckResult(check.name, ok, f"{check.detail} (as recorded: {'met' if ok else 'unmet'})")
 
 
-async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None) -> Step | None:
-    """Run every step; returns the step whose failure stopped the run, if any."""
+async def _run_graph(
+    runbook: Runbook,
+    state: RunState,
+    max_parallel: int | None,
+    options: RunOptions,
+    restored: Mapping[str, RestoredStep],
+) -> tuple[Step | None, GraphEnd]:
+    """Run every step; returns the step whose failure stopped the run (if any)
+    and how the graph ended (parked, cancelled, timed out, or to its end)."""
     steps = {s.id: s for s in runbook.steps}
     # Plain dicts from the runbook's graph: the loop below reads them per step,
     # and networkx's views cost more than a dict lookup on that path.
@@ -164,6 +201,9 @@ async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None
     finished: asyncio.Queue[str] = asyncio.Queue()
     running: dict[str, asyncio.Task[None]] = {}
     completed: list[str] = []  # succeeded steps, in the order they finished
+    end = GraphEnd()
+    held: list[str] = []  # ready while parking: they start on resume
+    restoring = [0]  # restored steps put on the queue and not yet settled
 
     async def run(step: Step) -> None:
         if limit is None:
@@ -173,6 +213,17 @@ async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None
                 await execute_step(step, state)
 
     def start(sid: str) -> None:
+        if end.parking:
+            held.append(sid)
+            return
+        done = restored.get(sid)
+        if done is not None:
+            # Through the queue, like a finished task: a long restored chain
+            # is a loop, not a recursion.
+            _restore(done, state)
+            restoring[0] += 1
+            finished.put_nowait(sid)
+            return
         task = asyncio.create_task(run(steps[sid]), name=f"rb-step-{sid}")
         task.add_done_callback(lambda _: finished.put_nowait(sid))
         running[sid] = task
@@ -194,40 +245,106 @@ async def _run_graph(runbook: Runbook, state: RunState, max_parallel: int | None
         if waiting[sid] == 0:
             start(sid)
     stop: Step | None = None
-    while running:
-        sid = await finished.get()
-        task = running.pop(sid)
-        if task.cancelled():
-            continue
-        task.result()  # a bug in rb surfaces here, not silently
-        outcome = state.outcomes[sid]
-        if outcome.status == "failed" and steps[sid].on_failure != "log_and_continue":
-            stop = steps[sid]
-            break
-        if outcome.status == "succeeded":
-            completed.append(sid)
-        settle(sid)
+    with watchers(finished, state.world, options.control, runbook.timeout_seconds):
+        while running or restoring[0]:
+            sid = await finished.get()
+            if sid in SIGNALS:
+                if _signal(sid, runbook, state, end):
+                    break
+                continue
+            task = running.pop(sid, None)
+            if task is None:  # a restored step
+                restoring[0] -= 1
+                if state.outcomes[sid].status == "succeeded":
+                    completed.append(sid)
+                settle(sid)
+                continue
+            if task.cancelled():
+                continue
+            task.result()  # a bug in rb surfaces here, not silently
+            outcome = state.outcomes[sid]
+            if outcome.status == "waiting":
+                assert outcome.waiting_for is not None
+                end.status = "waiting"
+                end.waiting_for.append(outcome.waiting_for)
+                continue
+            if outcome.status == "failed" and steps[sid].on_failure != "log_and_continue":
+                stop = steps[sid]
+                break
+            if outcome.status == "succeeded":
+                completed.append(sid)
+            settle(sid)
+    if end.status in ("cancelled", "timed_out"):
+        await _cancel(running, state, end.error)
+        _skip_pending(state, f"not run: {end.error}")
+        if end.status == "cancelled" and runbook.on_cancel == "rollback":
+            await _roll_back(completed, steps, state)
+        return None, end
     if stop is None:
+        if end.parking:
+            return None, end
         stuck = [sid for sid, n in waiting.items() if n]
         if stuck:  # only a runbook that skipped validation gets here
             raise ValueError(f"steps {stuck} never became ready: the graph has a cycle")
-        return None
-    await _cancel(running, state, stop)
-    for sid, outcome in state.outcomes.items():
-        if outcome.status == "pending":
-            skip(sid, state, f"not run: step {stop.id!r} failed (on_failure: {stop.on_failure})")
+        return None, end
+    why = f"step {stop.id!r} failed (on_failure: {stop.on_failure})"
+    await _cancel(running, state, why)
+    _skip_pending(state, f"not run: {why}")
     if stop.on_failure == "rollback":
         await _roll_back(completed, steps, state)
-    return stop
+    return stop, end
 
 
-async def _cancel(running: dict[str, asyncio.Task[None]], state: RunState, stop: Step) -> None:
+def _signal(signal: str, runbook: Runbook, state: RunState, end: GraphEnd) -> bool:
+    """Act on a control signal; True when the run must stop at once."""
+    if signal == PAUSE:
+        if not end.parking:
+            end.status = "waiting"
+            end.waiting_for.append(WaitingFor(kind="pause"))
+            state.bus.publish(RunControlled("pause", "no new steps start"))
+        return False
+    if signal == CANCEL:
+        end.status, end.error = "cancelled", "the run was cancelled"
+    else:
+        end.status = "timed_out"
+        end.error = f"the run exceeded its timeout_seconds ({runbook.timeout_seconds:g}s)"
+    end.waiting_for.clear()
+    state.bus.publish(RunControlled(signal.lstrip("\0"), end.error))
+    return True
+
+
+def _restore(done: RestoredStep, state: RunState) -> None:
+    """Take a finished step from the recording: its outputs, nothing run."""
+    outcome = state.outcomes[done.step_id]
+    outcome.status = done.status
+    outcome.outputs = dict(done.outputs)
+    outcome.summary = done.summary
+    outcome.attempts = done.attempts
+    outcome.inputs = done.inputs
+    outcome.reason = done.reason
+    outcome.restored = True
+    now = state.world.monotonic()
+    outcome.started = outcome.finished = now
+    state.bus.publish(
+        StepRestored(done.step_id, done.status, done.summary, state.masker.data(done.outputs))
+    )
+
+
+def _skip_pending(state: RunState, reason: str) -> None:
+    for sid, outcome in state.outcomes.items():
+        if outcome.status == "pending":
+            skip(sid, state, reason)
+
+
+async def _cancel(running: dict[str, asyncio.Task[None]], state: RunState, why: str) -> None:
+    # Cancelling a task ends its shell command's whole process group
+    # (rb.world.processes.Command.end) and abandons its HTTP call.
     for task in running.values():
         task.cancel()
     await asyncio.gather(*running.values(), return_exceptions=True)
     for sid in running:
         state.outcomes[sid].finished = state.world.monotonic()
-        skip(sid, state, f"cancelled: step {stop.id!r} failed (on_failure: {stop.on_failure})")
+        skip(sid, state, f"cancelled: {why}")
 
 
 async def _roll_back(completed: list[str], steps: Mapping[str, Step], state: RunState) -> None:

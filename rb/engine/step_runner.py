@@ -17,12 +17,14 @@ from rb.engine.events import (
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    StepWaiting,
 )
 from rb.engine.outcome import StepOutcome
 from rb.engine.outputs import OutputError, extract, non_finite_path
 from rb.engine.scope import RunScope
 from rb.engine.secrets import Masker
 from rb.engine.summary import step_summary
+from rb.engine.waiting import Park
 from rb.errors import StepError
 from rb.expressions import ExpressionError, Resolver, render, render_string
 from rb.expressions.urls import render_url
@@ -77,6 +79,13 @@ async def execute_step(step: Step, state: RunState) -> None:
             outcome.inputs = [r.inputs for r in runs]
             outcome.result = [r.result for r in runs]
             outcome.outputs = {o.name: [r.outputs[o.name] for r in runs] for o in step.outputs}
+    except Park as park:
+        # Not a failure: the run parks here and this step runs again on resume.
+        outcome.status = "waiting"
+        outcome.waiting_for = park.waiting_for
+        outcome.finished = state.world.monotonic()
+        state.bus.publish(StepWaiting(step.id, park.waiting_for.to_json()))
+        return
     except StepError as exc:
         outcome.status = "failed"
         if step.for_each is None:
