@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rb.engine.context import SCREENSHOT_DIR, RunOptions, ScreenshotPolicy
+from rb.engine.context import (
+    SCREENSHOT_DIR,
+    ControlSource,
+    RestoredStep,
+    RunOptions,
+    ScreenshotPolicy,
+)
 from rb.engine.events import EventBus, Listener
 from rb.engine.outcome import ExecutionResult
 from rb.engine.scheduler import execute as run_engine
@@ -19,7 +25,7 @@ from rb.plugins import step_types
 from rb.service.request import RECORDED, Recording, RunRequest, default_actor
 
 if TYPE_CHECKING:
-    from rb.store.recorder import Recorder
+    from rb.store.recorder import Continuation, Recorder
     from rb.world.fixture_format import Fixture
     from rb.world.live import LiveWorld
 
@@ -34,16 +40,28 @@ class Ran:
     execution_id: str | None
 
 
-def execute(request: RunRequest) -> Ran:
+@dataclass(frozen=True)
+class Resuming:
+    """A run that continues a recorded execution (rb.service.durable)."""
+
+    continuation: Continuation  # the recorded execution, updated instead of inserted
+    restored: Mapping[str, RestoredStep]  # its finished steps, not run again
+    execution_id: str  # the id and start the run saw the first time
+    started_at: str
+
+
+def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
     """Run the request's runbook in its world; recorded unless `recording` is None.
 
     A run that stops without finishing (recording failed, a crash, Ctrl-C)
-    still ends in a final state in the store before the error goes on.
+    still ends in a final state in the store before the error goes on. A
+    recorded live run hears `rb cancel` and `rb pause` (rb.service.control).
     """
     bus = EventBus()
     world = request.world
     kind = request.world_kind
     recorder = None
+    control: ControlSource | None = None
     if request.recording is not None:
         from rb.store.database import open_store
         from rb.store.recorder import Recorder
@@ -65,14 +83,27 @@ def execute(request: RunRequest) -> Ran:
             replay_of=request.recording.replay_of,
             downstream=request.listeners,  # told of each event once it is committed
             reap=reap,
+            continuing=resuming.continuation if resuming else None,
         )
         bus.subscribe(recorder)
+        if kind == "live":
+            from rb.service.control import StoreControl
+
+            control = StoreControl(store, lambda: recorder.execution_id if recorder else None)
         world = RecordingWorld(world, recorder)
     else:
         for listener in request.listeners:
             bus.subscribe(listener)
     running = world
-    options = RunOptions(world=kind, jitter=kind == "live", screenshots=request.screenshots)
+    options = RunOptions(
+        world=kind,
+        jitter=kind == "live",
+        screenshots=request.screenshots,
+        control=control,
+        execution_id=resuming.execution_id if resuming else None,
+        started_at=resuming.started_at if resuming else None,
+        check_assumptions=resuming is None,
+    )
 
     async def main() -> ExecutionResult:
         try:
@@ -84,6 +115,7 @@ def execute(request: RunRequest) -> Ran:
                 bus=bus,
                 max_parallel=request.max_parallel,
                 options=options,
+                restored=resuming.restored if resuming else None,
             )
         finally:
             await running.aclose()

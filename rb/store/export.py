@@ -42,7 +42,7 @@ def fixture_from_run(run: Execution) -> dict[str, Any]:
     index: dict[str, dict[str, Any]] = {}
     observed: dict[str, list[Any]] = {}
     stubs: dict[str, Any] = {}
-    for ex in run.exchanges or ():
+    for ex in current_exchanges(run):
         if ex.kind == "observe":
             observed.setdefault(ex.request["name"], []).append(ex.response["value"])
             continue
@@ -69,6 +69,20 @@ def fixture_from_run(run: Execution) -> dict[str, Any]:
     if observed:
         data["observed"] = observed
     return data
+
+
+def current_exchanges(run: Execution) -> list[Exchange]:
+    """The exchanges that made the run as it stands: for each step, those of the
+    start (run_attempt) that produced its latest log. A resumed execution keeps
+    what an earlier start sent for a step that was run again, for the audit;
+    a replay answers the step from its last start only. Run-level observations
+    and steps without a log keep every start's exchanges."""
+    attempt_of = {s.step_id: s.run_attempt for s in run.steps}
+    return [
+        ex
+        for ex in run.exchanges or ()
+        if attempt_of.get(ex.step_id, ex.run_attempt) == ex.run_attempt
+    ]
 
 
 def _request(kind: str, request: dict[str, Any]) -> dict[str, Any]:

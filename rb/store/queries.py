@@ -109,9 +109,26 @@ def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Execut
             ).all()
     return Execution.from_rows(
         row._mapping,
-        tuple(s._mapping for s in steps),
+        latest_logs(tuple(s._mapping for s in steps)),
         None if calls is None else tuple(c._mapping for c in calls),
     )
+
+
+def latest_logs(rows: Sequence[Any]) -> tuple[Any, ...]:
+    """Each step's latest log (highest run_attempt), in the order steps finished.
+
+    A resumed or retried execution logs a step again in its new start; the
+    earlier log stays in the store, for the audit, but no longer describes it.
+    """
+    latest: dict[str, Any] = {}
+    for r in rows:
+        kept = latest.get(r["step_id"])
+        if kept is None or (r["run_attempt"] or 1, r["seq"]) >= (
+            kept["run_attempt"] or 1,
+            kept["seq"],
+        ):
+            latest[r["step_id"]] = r
+    return tuple(sorted(latest.values(), key=lambda r: r["seq"]))
 
 
 def add_metadata(store: Store, run_id: str, **values: Any) -> None:

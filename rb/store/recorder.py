@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,23 @@ _STEP_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class Continuation:
+    """An execution already in the store that this run continues (resume, retry).
+
+    Its row is updated instead of inserted; step and exchange numbers go on
+    after the recorded ones, and every new row carries `run_attempt`.
+    """
+
+    execution_id: str
+    run_attempt: int  # this start's number: the recorded one plus one
+    step_seq: int  # the highest recorded step log seq
+    exchange_seq: int  # the highest recorded exchange seq
+    metadata: Mapping[str, Any]
+    attempts: Sequence[Mapping[str, Any]]  # the earlier starts, as metadata["attempts"] has them
+    reason: str = "resume"  # resume | retry
+
+
 class Recorder:
     """Records one run. Subscribe only it to the bus; it feeds `downstream`."""
 
@@ -80,6 +98,7 @@ class Recorder:
         replay_of: str | None = None,
         downstream: Sequence[Listener] = (),
         reap: bool = False,
+        continuing: Continuation | None = None,
     ) -> None:
         self.store = store
         self.runbook = runbook
@@ -96,6 +115,12 @@ class Recorder:
         self._assumptions: list[dict[str, Any]] = []
         self._kpis: list[dict[str, Any]] = []
         self._metadata: dict[str, Any] = {}
+        self.continuing = continuing
+        if continuing is not None:
+            self.run_attempt = continuing.run_attempt
+            self._seq, self._step_seq = continuing.exchange_seq, continuing.step_seq
+            # A resume does not check them again: the verdicts of the first start stand.
+            self._assumptions = list(continuing.metadata.get("assumptions") or [])
         dialect = store.engine.dialect
         inserts = {kind: bulk_insert(table, dialect) for kind, table in _TABLES.items()}
         if inserts[_INSERT_STEP].columns != _STEP_COLUMNS:  # pragma: no cover - a bug
@@ -204,12 +229,45 @@ class Recorder:
         return _INSERT_STEP, (*values, *row, self.run_attempt), event
 
     def _on_run_started(self, event: RunStarted) -> Item:
+        if self.continuing is not None:
+            return self._continue(event)
         row = self._execution_row(event)
         self._writer.execution_id = row["id"]
         self._writer.start()
         # Listeners hear of the run as recorded: under its stored id and world.
         told = dataclasses.replace(event, execution_id=row["id"], world=self.world)
         return INSERT_EXECUTION, row, told
+
+    def _continue(self, event: RunStarted) -> Item:
+        """Take up the recorded execution again: its row says running, under this lease."""
+        assert self.continuing is not None
+        c = self.continuing
+        self.execution_id = c.execution_id
+        this = {
+            "run_attempt": c.run_attempt,
+            "actor": self.actor,
+            "started_at": datetime.now(UTC).isoformat(),
+            "reason": c.reason,
+        }
+        self._metadata = {**c.metadata, "attempts": [*c.attempts, this]}
+        update = (
+            executions.update()
+            .where(executions.c.id == c.execution_id)
+            .values(
+                status="running",
+                completed_at=None,
+                lease=lease.current(),
+                heartbeat_at=datetime.now(UTC),
+                run_attempt=c.run_attempt,
+                waiting_for=None,
+                metadata=self._metadata,
+            )
+        )
+        self._writer.execution_id = c.execution_id
+        self._writer.start()
+        self._writer.reopen(c.execution_id, update)
+        told = dataclasses.replace(event, execution_id=c.execution_id, world=self.world)
+        return None, None, told
 
     def _on_assumption(self, event: AssumptionChecked) -> None:
         assumption = {"id": event.assumption_id, "ok": event.ok, "detail": event.detail}
@@ -237,23 +295,32 @@ class Recorder:
     ) -> Any:
         metadata = {
             **self._metadata,
+            **self._attempt_ended(status),
             "assumptions": self._assumptions,
             "kpis": self._kpis,
             "error": error,
             "env": dict(event.env_read) if event else {},
             "secrets": list(event.secrets_read) if event else [],  # names only
         }
-        return (
-            executions.update()
-            .where(executions.c.id == self.execution_id)
-            .values(
-                status=status,
-                completed_at=self._wall(),
-                duration_seconds=duration,
-                heartbeat_at=datetime.now(UTC),
-                metadata=metadata,
-            )
-        )
+        waiting = status == "waiting"
+        values: dict[str, Any] = {
+            "status": status,
+            "completed_at": None if waiting else self._wall(),
+            "duration_seconds": duration,
+            "heartbeat_at": datetime.now(UTC),
+            "metadata": metadata,
+            "waiting_for": list(event.waiting_for) if waiting and event else None,
+        }
+        if waiting:
+            values["lease"] = None  # parked: no process holds it, and the reaper leaves it
+        return executions.update().where(executions.c.id == self.execution_id).values(**values)
+
+    def _attempt_ended(self, status: str) -> dict[str, Any]:
+        """A continued execution's attempts list, with how this start ended."""
+        attempts = self._metadata.get("attempts")
+        if not attempts:
+            return {}
+        return {"attempts": [*attempts[:-1], {**attempts[-1], "status": status}]}
 
     def _wall(self) -> datetime:
         value = self.now()

@@ -53,6 +53,7 @@ class StepLog:
     skip_reason: str | None = None  # why it was skipped
     inputs: Any = None
     outputs: Any = None
+    run_attempt: int = 1  # which start of the execution logged it
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> StepLog:
@@ -71,6 +72,7 @@ class StepLog:
             skip_reason=errors.get("reason"),
             inputs=row["inputs"],
             outputs=row["outputs"],
+            run_attempt=row.get("run_attempt") or 1,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -88,6 +90,7 @@ class StepLog:
             "skip_reason": self.skip_reason,
             "inputs": self.inputs,
             "outputs": self.outputs,
+            "run_attempt": self.run_attempt,
         }
 
     @classmethod
@@ -114,20 +117,25 @@ class Exchange:
     response: Any = None  # None when the exchange failed (see error)
     error: Any = None  # {kind, message}
     latency_seconds: float | None = None
+    run_attempt: int = 1  # which start of the execution sent it
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Exchange:
         """From a `runbook_exchanges` row."""
-        return cls(**{k: row[k] for k in _EXCHANGE_FIELDS})
+        return cls(**{k: row[k] for k in _EXCHANGE_FIELDS}, run_attempt=_attempt_of(row))
 
     def to_json(self) -> dict[str, Any]:
-        """The exchange in an execution's document."""
-        return {k: getattr(self, k) for k in _EXCHANGE_FIELDS}
+        """The exchange in an execution's document, with the start that sent it."""
+        return {**{k: getattr(self, k) for k in _EXCHANGE_FIELDS}, "run_attempt": self.run_attempt}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Exchange:
         """The inverse of `to_json`."""
-        return cls(**{k: data[k] for k in _EXCHANGE_FIELDS})
+        return cls(**{k: data[k] for k in _EXCHANGE_FIELDS}, run_attempt=_attempt_of(data))
+
+
+def _attempt_of(data: Mapping[str, Any]) -> int:
+    return int(data.get("run_attempt") or 1)
 
 
 _EXCHANGE_FIELDS = (
@@ -153,7 +161,8 @@ class Execution:
     id: str
     runbook_id: str
     runbook_version: str
-    status: str  # running | success | failure | aborted | interrupted
+    # queued | running | waiting | success | failure | aborted | cancelled | interrupted | timed_out
+    status: str
     world: str  # live | fixture | replay
     actor: str
     started_at: datetime  # as the run saw it (virtual under a fixture)
@@ -165,8 +174,11 @@ class Execution:
     duration_seconds: float | None = None
     replay_of: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    steps: tuple[StepLog, ...] = ()
+    steps: tuple[StepLog, ...] = ()  # each step's latest log (its highest run_attempt)
     exchanges: tuple[Exchange, ...] | None = None
+    run_attempt: int = 1  # how many times the execution was started (resume, retry)
+    # What a `waiting` run waits for: [{kind: approval|event|pause, step_id, ...}]
+    waiting_for: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def from_rows(
@@ -194,6 +206,8 @@ class Execution:
             metadata=row["metadata"] or {},
             steps=tuple(StepLog.from_row(s) for s in steps),
             exchanges=None if exchanges is None else tuple(Exchange.from_row(e) for e in exchanges),
+            run_attempt=row.get("run_attempt") or 1,
+            waiting_for=tuple(row.get("waiting_for") or ()),
         )
 
     @property
@@ -230,7 +244,14 @@ class Execution:
             "completed_at": iso(self.completed_at),
             "recorded_at": iso(self.recorded_at),
             "duration_seconds": self.duration_seconds,
+            "run_attempt": self.run_attempt,
+            "waiting_for": [dict(w) for w in self.waiting_for],
         }
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        """Each start of the execution: {run_attempt, actor, started_at, reason, status}."""
+        return list(self.metadata.get("attempts") or [])
 
     def to_json(self) -> dict[str, Any]:
         """The execution's one document (JSON-ready); `from_json` reads it back."""
@@ -280,4 +301,6 @@ class Execution:
             exchanges=None
             if exchanges is None
             else tuple(Exchange.from_json(e) for e in exchanges),
+            run_attempt=data.get("run_attempt", 1),
+            waiting_for=tuple(data.get("waiting_for") or ()),
         )

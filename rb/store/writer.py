@@ -214,6 +214,14 @@ class Writer:
         except StoreError as exc:
             self.error = self.error or str(exc)
 
+    def reopen(self, execution_id: str, statement: Any) -> None:
+        """Continue an execution already in the store (a resume): `statement`
+        updates its row where a new run would insert one."""
+        self.execution_id = execution_id
+        if self._child is not None:
+            self._child.send(("open", self._token, execution_id))
+        self._execute(statement)
+
     def _execute(self, statement: Any) -> None:
         try:
             self._retrying(lambda conn: conn.execute(statement))
