@@ -321,9 +321,9 @@ def graph(
 
 # Commands in modules of their own; each imports nothing heavy at module level.
 def _register() -> None:
-    from rb.cli import acceptance_cli, loadtest_cli, runs_cli, serve_cli
+    from rb.cli import acceptance_cli, durable_cli, loadtest_cli, runs_cli, serve_cli
 
-    for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli):
+    for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
         module.register(app)
 
 

@@ -17,7 +17,17 @@ from rb.cli.completion import complete_execution_id, complete_runbook
 from rb.cli.errors import guarded
 
 OutputFormat = Literal["text", "json"]
-RunStatus = Literal["running", "success", "failure", "aborted", "interrupted"]
+RunStatus = Literal[
+    "queued",
+    "running",
+    "waiting",
+    "success",
+    "failure",
+    "aborted",
+    "cancelled",
+    "interrupted",
+    "timed_out",
+]
 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="output: text for people, json for programs")

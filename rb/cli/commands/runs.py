@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from rb.engine.outcome import status_text
 from rb.errors import EXIT_OK
@@ -43,6 +44,8 @@ def runs_list(
             f"{r.id[:8]:<10}{r.runbook_id[:27]:<28}{r.kind:<20}"
             f"{_status(r, short=True):<24}{recorded_at:<21}{took:>9}  {r.actor}\n"
         )
+        if r.waiting_for:
+            out.write(f"{'':<10}waiting for {waiting_text(r.waiting_for)}\n")
     if found.more:
         out.write(f"(the newest {limit} shown; more match: use --limit N or --since)\n")
     return EXIT_OK
@@ -71,11 +74,21 @@ def runs_show(
         out.write(f"  replay of {run.replay_of}\n")
     if run.error:
         out.write(f"  error     {run.error}\n")
+    if run.waiting_for:
+        out.write(f"  waiting   for {waiting_text(run.waiting_for)}\n")
+    for a in run.attempts:  # a resumed or retried execution: each of its starts
+        out.write(
+            f"  attempt {a.get('run_attempt')} {a.get('reason', '')} by {a.get('actor', '?')} "
+            f"at {str(a.get('started_at', ''))[:19]}: {a.get('status', 'running')}\n"
+        )
     out.write("steps:\n")
     for s in run.steps:
         took = f"{s.duration_seconds:.3f}s" if s.duration_seconds is not None else ""
         detail = s.summary or s.error or s.skip_reason or ""
-        out.write(f"  {s.step_id:<24}{s.status:<11}{s.attempts:>3} att. {took:>9}  {detail}\n")
+        start = f" (start {s.run_attempt})" if run.run_attempt > 1 else ""
+        out.write(
+            f"  {s.step_id:<24}{s.status:<11}{s.attempts:>3} att. {took:>9}  {detail}{start}\n"
+        )
     calls = [e for e in run.exchanges or () if e.kind != "observe"]
     if calls:
         out.write("exchanges:\n")
@@ -121,6 +134,14 @@ def db_upgrade(*, db: str | None, out: TextIO | None = None) -> int:
     message = "already at" if same else f"upgraded from {done.before or 'empty'} to"
     (out or sys.stdout).write(f"{done.store}: {message} revision {done.after}\n")
     return EXIT_OK
+
+
+def waiting_text(waiting_for: Sequence[Mapping[str, Any]]) -> str:
+    """What a waiting run waits for, in words: `approval at step approve_failover`."""
+    return "; ".join(
+        f"{w.get('kind')}" + (f" at step {w['step_id']}" if w.get("step_id") else "")
+        for w in waiting_for
+    )
 
 
 def _status(run: Execution, *, short: bool = False) -> str:

@@ -1,0 +1,113 @@
+"""`rb resume`, `rb retry`, `rb cancel`, `rb pause`: a recorded execution's life after its start."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from rb.cli.render import PlainProgress, summary_lines
+from rb.engine.outcome import status_text
+from rb.errors import EXIT_FAILED, EXIT_OK
+from rb.report import dumps
+from rb.service.request import default_actor
+from rb.service.runner import Ran
+
+
+def resume(
+    ref: str,
+    *,
+    db: str | None,
+    actor: str | None = None,
+    output_format: str = "text",
+    out: TextIO | None = None,
+) -> int:
+    """Continue an interrupted, failed, timed-out or waiting run; 0 when it succeeds."""
+    from rb.service.durable import resume as resume_run
+
+    out = out or sys.stdout
+    ran = resume_run(ref, db=db, actor=actor, listeners=_listeners(out, output_format))
+    return _report(ran, "resumed", out, output_format)
+
+
+def retry(
+    ref: str,
+    step: str,
+    *,
+    db: str | None,
+    actor: str | None = None,
+    output_format: str = "text",
+    out: TextIO | None = None,
+) -> int:
+    """Run STEP and everything after it again, the steps before it restored."""
+    from rb.service.durable import retry as retry_run
+
+    out = out or sys.stdout
+    ran = retry_run(ref, step, db=db, actor=actor, listeners=_listeners(out, output_format))
+    return _report(ran, f"retried from {step}", out, output_format)
+
+
+def control(
+    ref: str,
+    action: str,
+    *,
+    db: str | None,
+    actor: str | None = None,
+    output_format: str = "text",
+    out: TextIO | None = None,
+) -> int:
+    """Ask a run to cancel or pause; 0 when asked (or done), 2 when its state does not allow it."""
+    from rb.service.durable import request_control
+
+    out = out or sys.stdout
+    done = request_control(ref, action, actor=actor or default_actor(), db=db)
+    if output_format == "json":
+        out.write(
+            dumps(
+                {
+                    "execution_id": done.execution_id,
+                    "action": done.action,
+                    "outcome": done.outcome,
+                    "message": done.message,
+                }
+            )
+        )
+    else:
+        out.write(done.message + "\n")
+    return EXIT_OK
+
+
+def _listeners(out: TextIO, output_format: str) -> list[Any]:
+    return [PlainProgress(out)] if output_format == "text" else []
+
+
+def _report(ran: Ran, how: str, out: TextIO, output_format: str) -> int:
+    result = ran.result
+    if output_format == "json":
+        out.write(
+            dumps(
+                {
+                    "execution_id": ran.execution_id,
+                    "status": result.status,
+                    "error": result.error or None,
+                    "waiting_for": [w.to_json() for w in result.waiting_for],
+                    "restored": sorted(s for s, o in result.steps.items() if o.restored),
+                }
+            )
+        )
+    else:
+        restored = sum(1 for o in result.steps.values() if o.restored)
+        for line in summary_lines(result):
+            out.write(line + "\n")
+        if result.error:
+            out.write(f"{result.error}\n")
+        out.write(f"{how}: {restored} finished steps restored from the recording, not run\n")
+        for w in result.waiting_for:
+            out.write(
+                f"waiting for {w.kind}" + (f" at step {w.step_id}" if w.step_id else "") + "\n"
+            )
+        if ran.execution_id:
+            out.write(f"recorded as {ran.execution_id} (rb runs show {ran.execution_id[:8]})\n")
+        out.write(f"{status_text(result.status.upper(), result.kpis_breached)}\n")
+    if result.ok or result.status == "waiting":
+        return EXIT_OK
+    return EXIT_FAILED
