@@ -287,9 +287,7 @@ def _wait_handled(store: Any, execution_id: str) -> None:
     deadline = time.monotonic() + BOUND_SECONDS
     while time.monotonic() < deadline:
         with store.begin() as conn:
-            row = conn.execute(
-                control.select().where(control.c.execution_id == execution_id)
-            ).one()
+            row = conn.execute(control.select().where(control.c.execution_id == execution_id)).one()
         if row.handled_at is not None:
             return
         time.sleep(0.05)
@@ -341,3 +339,45 @@ def test_resume_refuses_a_run_that_is_running_elsewhere(tmp_path: Path) -> None:
         resume("last", store=store)
     paused = run_rb("pause", "last", "--db", db, cwd=tmp_path)
     assert paused.returncode == 2 and "has ended" in paused.stderr
+
+
+def test_pause_resume_and_cancel_through_the_api(
+    tmp_path: Path, http_server: Any, project: Path
+) -> None:
+    from .rb_server import API_TOKEN, BEARER, config_for, serving
+
+    db = f"sqlite:///{project}/.rb/rb.db"
+    _write(tmp_path, PAUSABLE.replace("URL", http_server.url("")))
+    with serving(config_for(project, token=API_TOKEN), headers=BEARER) as api:
+        rb = _rb_run(tmp_path, db)
+        try:
+            assert http_server.state.slow_started.wait(BOUND_SECONDS)
+            store = open_store(db)
+            run_id = load_run(store, "last").id
+            asked = api.client.post(f"/api/executions/{run_id}/pause")
+            assert asked.status_code == 202, asked.text
+            assert asked.json()["outcome"] == "requested"
+            _wait_handled(store, run_id)
+            http_server.state.release.set()
+        finally:
+            _stopped(rb)
+        assert api.client.get(f"/api/executions/{run_id}").json()["status"] == "waiting"
+
+        refused = api.client.post(f"/api/executions/{run_id}/pause", json={})
+        assert refused.status_code == 409 and "already waiting" in refused.json()["error"]
+        resumed = api.client.post(f"/api/executions/{run_id}/resume", json={"wait": True})
+        assert resumed.status_code == 200, resumed.text
+        assert resumed.json()["status"] == "success"
+        assert resumed.json()["run_attempt"] == 2
+        assert _count(http_server, "/echo/after") == 1
+
+        ended = api.client.post(f"/api/executions/{run_id}/cancel")
+        assert ended.status_code == 409 and "has ended" in ended.json()["error"]
+        unknown = api.client.post("/api/executions/ffffffff/cancel")
+        assert unknown.status_code == 404
+        not_json = api.client.post(f"/api/executions/{run_id}/cancel", content=b"[1]")
+        assert not_json.status_code == 415  # the guard: JSON bodies only
+        not_object = api.client.post(f"/api/executions/{run_id}/cancel", json=[1])
+        assert not_object.status_code == 400
+    with serving(config_for(project, token=API_TOKEN)) as anonymous:
+        assert anonymous.client.post(f"/api/executions/{run_id}/cancel").status_code == 401

@@ -1,0 +1,108 @@
+"""POST /api/executions/{id}/cancel|pause|resume: control of a durable execution.
+
+The same as `rb cancel`, `rb pause` and `rb resume` (rb.service.durable):
+cancel and pause are asked of the process running the execution (or done
+in the store when none runs it); resume starts the execution's next start
+in the server's worker pool and answers 202 at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rb.engine.events import Listener
+from rb.errors import RbError, UsageError
+from rb.server.errors import ApiError, ApiJSON, from_rb_error
+from rb.server.events.feed import Feed
+from rb.server.executions import Launched
+from rb.server.rest import actor, execution_links, json_object
+from rb.server.state import Server, server_of
+from rb.server.views import execution_json
+from rb.store.database import Store
+from rb.store.records import Execution
+
+ACTIONS = ("cancel", "pause", "resume")
+
+
+async def control(request: Request, action: str) -> Response:
+    """Ask for cancel, pause or resume; 202 with what was done, 404 unknown, 409 wrong state."""
+    from rb.service.durable import request_control
+
+    # The body is optional; when sent, a JSON object: {"wait": true} makes a
+    # resume answer 200 with the record once it has ended, as execute does.
+    body = await json_object(request) if await request.body() else {}
+    unknown = sorted(set(body) - {"wait"})
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; expected wait")
+    wait = body.get("wait", False)
+    if not isinstance(wait, bool):
+        raise ApiError(400, "wait must be true or false")
+    server = server_of(request)
+    if action == "resume" and not (server.config.token or server.config.allow_live_without_token):
+        raise ApiError(403, "resuming a live run needs a token: start rb serve with RB_API_TOKEN")
+    try:
+        store = await run_in_threadpool(server.store.ready)
+    except RbError as exc:
+        raise from_rb_error(exc) from None
+    who = actor(request)
+    try:
+        done = await run_in_threadpool(
+            lambda: request_control(
+                request.path_params["execution_id"], action, actor=who, store=store
+            )
+        )
+    except UsageError as exc:
+        message = str(exc)
+        raise ApiError(404 if message.startswith("no run") else 409, message) from None
+    if action == "resume":
+        launched = _start_resume(server, done.execution_id, who, store)
+        if wait:
+            run = await launched.done
+            if run is None:
+                raise ApiError(500, "the resumed execution cannot be read back")
+            return ApiJSON(execution_json(run))
+    return ApiJSON(
+        {
+            "id": done.execution_id,
+            "action": done.action,
+            "outcome": done.outcome,
+            "message": done.message,
+            "links": execution_links(done.execution_id),
+        },
+        status_code=202,
+    )
+
+
+def _start_resume(
+    server: Server, execution_id: str, who: str, store: Store
+) -> Launched[Execution | None]:
+    """The resume runs in the worker pool, its events on the execution's stream."""
+    from rb.service.durable import resume
+    from rb.service.runner import live_world
+    from rb.store.queries import get_run
+
+    def job(_feed: Feed, listeners: Sequence[Listener]) -> Execution | None:
+        run = get_run(store, execution_id, with_exchanges=False)
+        facts = run.metadata.get("facts", {}) if run else {}
+        world = live_world(secrets=server.config.secrets, facts=facts)
+        resume(execution_id, store=store, actor=who, listeners=listeners, world=world)
+        return get_run(store, execution_id, with_exchanges=False)
+
+    return server.executions._launch(job)  # the pool, the feed and the metrics every run has
+
+
+def _route(action: str) -> Route:
+    async def endpoint(request: Request) -> Response:
+        return await control(request, action)
+
+    return Route(f"/api/executions/{{execution_id}}/{action}", endpoint, methods=["POST"])
+
+
+def routes() -> list[Route]:
+    """The control routes: one per action."""
+    return [_route(action) for action in ACTIONS]
