@@ -12,12 +12,15 @@ from rb.engine.events import (
     AttemptFailed,
     Event,
     RetryScheduled,
+    RunControlled,
     RunFinished,
     StepFailed,
+    StepRestored,
     StepRolledBack,
     StepSkipped,
     StepStarted,
     StepSucceeded,
+    StepWaiting,
 )
 from rb.engine.outcome import ExecutionResult
 from rb.report import GoldenCheck
@@ -37,9 +40,13 @@ def summary_lines(result: ExecutionResult, golden: GoldenCheck | None = None) ->
             retries = o.attempts - (o.items if o.items is not None else 1)
             extra = f", {retries} retr{'ies' if retries > 1 else 'y'}" if retries > 0 else ""
             back = ", rolled back" if o.rolled_back else ""
-            lines.append(f"{OK} Step: {sid} ({o.summary}{extra}{back})")
+            restored = ", restored from the recording" if o.restored else ""
+            lines.append(f"{OK} Step: {sid} ({o.summary}{extra}{back}{restored})")
         elif o.status == "failed":
             lines.append(f"{BAD} Step: {sid} (failed: {o.error})")
+        elif o.status in ("waiting", "pending") and result.status == "waiting":
+            why = f"waiting for {o.waiting_for.kind}" if o.waiting_for else "not started yet"
+            lines.append(f"{SKIP} Step: {sid} ({why})")
         else:
             lines.append(f"{SKIP} Step: {sid} (skipped: {o.reason or o.status})")
     for k in result.kpis:
@@ -127,6 +134,12 @@ def _line(event: Event) -> str | None:
         return f"skipped {event.step_id}: {event.reason}"
     if isinstance(event, StepRolledBack):
         return f"rollback {event.step_id}: {'done' if event.ok else 'failed: ' + event.error}"
+    if isinstance(event, StepRestored):
+        return f"restored {event.step_id}: {event.status} (from the recording, not run)"
+    if isinstance(event, StepWaiting):
+        return f"waiting {event.step_id}: for {event.waiting_for.get('kind')}"
+    if isinstance(event, RunControlled):
+        return f"{event.action}: {event.detail}" if event.detail else event.action
     if isinstance(event, RunFinished):
         return f"finished: {event.status} in {event.duration_seconds:.2f}s"
     return None

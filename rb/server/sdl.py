@@ -46,6 +46,12 @@ enum ExecutionStatus {
   SUCCESS
   FAILURE
   ABORTED
+  "Durable executions (docs/durability.md): accepted and not started yet."
+  QUEUED
+  "Parked: waits for an approval, an event, or a resume after a pause."
+  WAITING
+  CANCELLED
+  TIMED_OUT
 }
 
 extend type Query {

@@ -22,6 +22,11 @@ GRAPHQL_STATUS = {
     "failure": "FAILURE",
     "aborted": "ABORTED",
     "interrupted": "ABORTED",
+    # Durable executions (docs/durability.md): the enum gained their names.
+    "queued": "QUEUED",
+    "waiting": "WAITING",
+    "cancelled": "CANCELLED",
+    "timed_out": "TIMED_OUT",
 }
 
 
