@@ -234,7 +234,7 @@ def _continue(
     from rb.engine.params import resolve_params
     from rb.service.inputs import secrets_from
     from rb.service.request import Recording, RunRequest, default_actor
-    from rb.store.recorder import Continuation
+    from rb.store.continuation import Continuation
 
     claimed, steps_seq, exchanges_seq = _claim(store, run)
     if not claimed:

@@ -25,7 +25,8 @@ from rb.plugins import step_types
 from rb.service.request import RECORDED, Recording, RunRequest, default_actor
 
 if TYPE_CHECKING:
-    from rb.store.recorder import Continuation, Recorder
+    from rb.store.continuation import Continuation
+    from rb.store.recorder import Recorder
     from rb.world.fixture_format import Fixture
     from rb.world.live import LiveWorld
 

@@ -19,7 +19,6 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +38,7 @@ from rb.engine.outcome import ExecutionResult
 from rb.model import Runbook
 from rb.store import lease
 from rb.store.bulk import bulk_insert
+from rb.store.continuation import Continuation
 from rb.store.database import Store, StoreError
 from rb.store.tables import exchanges, executions, step_logs
 from rb.store.writer import INSERT_EXECUTION, Item, RecordingFailed, Writer
@@ -64,23 +64,6 @@ _STEP_COLUMNS = (
     "errors",
     "run_attempt",
 )
-
-
-@dataclass(frozen=True)
-class Continuation:
-    """An execution already in the store that this run continues (resume, retry).
-
-    Its row is updated instead of inserted; step and exchange numbers go on
-    after the recorded ones, and every new row carries `run_attempt`.
-    """
-
-    execution_id: str
-    run_attempt: int  # this start's number: the recorded one plus one
-    step_seq: int  # the highest recorded step log seq
-    exchange_seq: int  # the highest recorded exchange seq
-    metadata: Mapping[str, Any]
-    attempts: Sequence[Mapping[str, Any]]  # the earlier starts, as metadata["attempts"] has them
-    reason: str = "resume"  # resume | retry
 
 
 class Recorder:
