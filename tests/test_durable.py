@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from rb.errors import UsageError
 from rb.loader import load_text
-from rb.plugins import step_types
 from rb.service.durable import request_control, resume, retry
+from rb.service.request import Recording
 from rb.service.runbooks import require_valid
 from rb.service.runner import execute, fixture_request
 from rb.store.database import open_store
@@ -317,7 +318,8 @@ steps:
 def test_the_runs_timeout_bounds_it_on_the_fixtures_virtual_clock(tmp_path: Path) -> None:
     runbook = require_valid(load_text(TIMED, "timed.yaml"))
     fixture = from_data({"runbook": "timed"}, "inline")
-    ran = execute(fixture_request(runbook, fixture, recording=None))
+    store = open_store(f"sqlite:///{tmp_path}/store.db")
+    ran = execute(fixture_request(runbook, fixture, recording=Recording(store=store)))
     result = ran.result
     assert result.status == "timed_out"
     assert "timeout_seconds (30s)" in result.error
@@ -327,15 +329,19 @@ def test_the_runs_timeout_bounds_it_on_the_fixtures_virtual_clock(tmp_path: Path
         "later": "skipped",
     }
     assert result.duration_seconds == pytest.approx(30)  # virtual seconds: no test waits them
-    assert step_types()  # the plugin registry stays loadable after a cancelled run
+    assert ran.execution_id is not None
+    assert load_run(store, ran.execution_id).status == "timed_out"
+    # Its steps were answered by a fixture: it is never continued live.
+    with pytest.raises(UsageError, match="ran against a fixture"):
+        resume(ran.execution_id, store=store)
 
 
-def test_resume_refuses_a_run_that_is_running_elsewhere(tmp_path: Path) -> None:
+def test_resume_and_pause_refuse_a_run_that_has_ended(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/store.db"
     _write(tmp_path, FIXTURE_CHAIN)
     assert run_rb("run", "rb.yaml", "--db", db, cwd=tmp_path).returncode == 0
     store = open_store(db)
-    with pytest.raises(Exception, match="only a waiting, interrupted, failed"):
+    with pytest.raises(UsageError, match="only a waiting, interrupted, failed"):
         resume("last", store=store)
     paused = run_rb("pause", "last", "--db", db, cwd=tmp_path)
     assert paused.returncode == 2 and "has ended" in paused.stderr

@@ -236,6 +236,12 @@ def _continue(
     from rb.service.request import Recording, RunRequest, default_actor
     from rb.store.continuation import Continuation
 
+    if world is None and run.world != "live":
+        # Its steps answered from a fixture: going on live would reach real systems.
+        raise UsageError(
+            f"run {run.id[:8]} ran against a fixture ({run.kind}): only a live run is "
+            "continued live; run rb test again instead"
+        )
     claimed, steps_seq, exchanges_seq = _claim(store, run)
     if not claimed:
         raise UsageError(f"run {run.id[:8]} is being continued by another process")
