@@ -202,7 +202,6 @@ async def _run_graph(
     running: dict[str, asyncio.Task[None]] = {}
     completed: list[str] = []  # succeeded steps, in the order they finished
     end = GraphEnd()
-    held: list[str] = []  # ready while parking: they start on resume
     restoring = [0]  # restored steps put on the queue and not yet settled
 
     async def run(step: Step) -> None:
@@ -214,8 +213,7 @@ async def _run_graph(
 
     def start(sid: str) -> None:
         if end.parking:
-            held.append(sid)
-            return
+            return  # ready, but the run is parking: it starts on resume
         done = restored.get(sid)
         if done is not None:
             # Through the queue, like a finished task: a long restored chain
