@@ -387,3 +387,22 @@ def test_pause_resume_and_cancel_through_the_api(
         assert not_object.status_code == 400
     with serving(config_for(project, token=API_TOKEN)) as anonymous:
         assert anonymous.client.post(f"/api/executions/{run_id}/cancel").status_code == 401
+
+
+def test_a_live_runs_timeout_ends_its_shell_steps_process_group(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/store.db"
+    with grandchild_fifo(tmp_path) as (fifo, fd):
+        text = CANCELLABLE.replace("FIFO", str(fifo)).replace("MARK", str(tmp_path / "undone"))
+        _write(tmp_path, text.replace("on_cancel: rollback", "timeout_seconds: 1"))
+        rb = _rb_run(tmp_path, db)
+        try:
+            with watched(read_pid(fd)) as grandchild:
+                assert ended(grandchild), "the shell step's child outlived the run's timeout"
+        finally:
+            out, err = _stopped(rb)
+    assert rb.returncode == 1, out + err
+    assert "timeout_seconds (1s)" in out
+    run = load_run(open_store(db), "last")
+    assert run.status == "timed_out"
+    assert {s.step_id: s.status for s in run.steps}["spawn"] == "skipped"
+    assert not (tmp_path / "undone").exists()  # a timeout is not a cancel: no rollback asked
