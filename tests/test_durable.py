@@ -368,6 +368,13 @@ def test_pause_resume_and_cancel_through_the_api(
         finally:
             _stopped(rb)
         assert api.client.get(f"/api/executions/{run_id}").json()["status"] == "waiting"
+        query = "query($id: ID!) { runbookExecution(id: $id) { status runAttempt waitingFor } }"
+        parked = api.graphql(query, id=run_id)["data"]["runbookExecution"]
+        assert parked == {
+            "status": "WAITING",
+            "runAttempt": 1,
+            "waitingFor": [{"kind": "pause", "step_id": None}],
+        }
 
         refused = api.client.post(f"/api/executions/{run_id}/pause", json={})
         assert refused.status_code == 409 and "already waiting" in refused.json()["error"]

@@ -39,6 +39,10 @@ type RunbookExecution {
   kpis: JSON
   "KPIs the run missed; a SUCCESS with any here completed but breached them."
   kpisBreached: [String!]!
+  "How many times the execution was started: a resume or retry adds one (docs/durability.md)."
+  runAttempt: Int!
+  "What a WAITING execution waits for: [{kind: approval|event|pause, step_id, ...}]."
+  waitingFor: JSON!
 }
 
 enum ExecutionStatus {
