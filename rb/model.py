@@ -130,6 +130,15 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Concurrency:
+    """`concurrency:`: at most `limit` runs at once per value of `key` (docs/triggers.md)."""
+
+    key: str  # an expression over params only, e.g. "${params.cluster}"
+    limit: int = 1
+    when_busy: str = "queue"  # queue | reject
+
+
+@dataclass(frozen=True)
 class Runbook:
     id: str
     name: str
@@ -143,6 +152,7 @@ class Runbook:
     assumptions: tuple[Assumption, ...] = ()
     kpis: tuple[Kpi, ...] = ()
     default_timeout_seconds: float | None = None
+    concurrency: Concurrency | None = None
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -194,6 +204,17 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         assumptions=tuple(_assumption(i, a) for i, a in enumerate(data.get("assumptions") or [])),
         kpis=tuple(_kpi(n, k) for n, k in (data.get("kpis") or {}).items()),
         default_timeout_seconds=default_timeout,
+        concurrency=_concurrency(data.get("concurrency")),
+    )
+
+
+def _concurrency(raw: Mapping[str, Any] | None) -> Concurrency | None:
+    if not raw:
+        return None
+    return Concurrency(
+        key=str(raw["key"]),
+        limit=int(raw.get("limit", 1)),
+        when_busy=str(raw.get("when_busy", "queue")),
     )
 
 

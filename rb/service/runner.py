@@ -37,6 +37,23 @@ class Ran:
 def execute(request: RunRequest) -> Ran:
     """Run the request's runbook in its world; recorded unless `recording` is None.
 
+    Idempotency and concurrency keys are taken first and let go after
+    (rb/service/keys.py): AlreadyTriggered, IdempotencyConflict or
+    ConcurrencyBusy instead of a run.
+    """
+    from rb.service.keys import take_keys
+
+    keys = take_keys(request)
+    try:
+        assert keys.request is not None
+        return _execute(keys.request)
+    finally:
+        keys.release()
+
+
+def _execute(request: RunRequest) -> Ran:
+    """Run the request's runbook in its world; recorded unless `recording` is None.
+
     A run that stops without finishing (recording failed, a crash, Ctrl-C)
     still ends in a final state in the store before the error goes on.
     """
