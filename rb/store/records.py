@@ -167,6 +167,9 @@ class Execution:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[StepLog, ...] = ()
     exchanges: tuple[Exchange, ...] | None = None
+    # The trigger's idempotency key and the run's concurrency key (docs/triggers.md).
+    idempotency_key: str | None = None
+    concurrency_key: str | None = None
 
     @classmethod
     def from_rows(
@@ -194,6 +197,8 @@ class Execution:
             metadata=row["metadata"] or {},
             steps=tuple(StepLog.from_row(s) for s in steps),
             exchanges=None if exchanges is None else tuple(Exchange.from_row(e) for e in exchanges),
+            idempotency_key=row.get("idempotency_key"),
+            concurrency_key=row.get("concurrency_key"),
         )
 
     @property
@@ -250,6 +255,9 @@ class Execution:
             "metadata": dict(meta),
             "step_logs": [s.to_json() for s in self.steps],
         }
+        for name in ("idempotency_key", "concurrency_key"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         if "replay" in meta:
             data["replay"] = meta["replay"]
         if self.exchanges is not None:
@@ -280,4 +288,6 @@ class Execution:
             exchanges=None
             if exchanges is None
             else tuple(Exchange.from_json(e) for e in exchanges),
+            idempotency_key=data.get("idempotency_key"),
+            concurrency_key=data.get("concurrency_key"),
         )
