@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -294,8 +295,25 @@ def test_a_slot_held_by_a_dead_process_is_freed(store_url: str) -> None:
     with counting_server() as (base, _seen):
         book = runbook(_failover(base, when_busy="reject"))
         holder = _holder(store_url, book, "running")
+        store = open_store(store_url)
+        waiter = "00000000-0000-4000-8000-0000000queue"
+        stored.add_queued(
+            store,
+            waiter,
+            book,
+            actor="ops",
+            world="live",
+            params={"cluster": "a"},
+            concurrency_key="db-a",
+            idempotency_key=None,
+        )
+        with store.begin() as conn:  # it died while queued, holding no slot yet
+            conn.execute(
+                executions.update().where(executions.c.id == waiter).values(lease=_dead_lease())
+            )
         assert _live(book, store_url, cluster="a").result.status == "success"
-    assert stored.status_of(open_store(store_url), holder) == "interrupted"
+    assert stored.status_of(store, holder) == "interrupted"
+    assert stored.status_of(store, waiter) == "interrupted"
 
 
 def test_a_waiting_run_keeps_its_slot(store_url: str) -> None:
@@ -356,3 +374,50 @@ def test_the_idempotency_key_header_returns_the_first_execution(api: Any) -> Non
     conflict = api.client.post("/api/runbooks/execute", json=changed, headers=headers)
     assert conflict.status_code == 409
     assert "already used for other parameters" in conflict.json()["error"]
+
+
+def test_the_graphql_mutation_honours_the_idempotency_key_header(api: Any) -> None:
+    mutation = (
+        "mutation($id: ID!, $fixture: String) "
+        "{ executeRunbook(id: $id, fixture: $fixture) { id status } }"
+    )
+    document = {
+        "query": mutation,
+        "variables": {"id": "srv-greet", "fixture": "fixtures/greet.yaml"},
+    }
+    headers = {"Idempotency-Key": "gql-1"}
+    answers = [api.client.post("/graphql", json=document, headers=headers).json() for _ in range(2)]
+    assert answers[0] == answers[1], answers
+    assert answers[0]["data"]["executeRunbook"]["status"] == "SUCCESS"
+
+
+def test_a_queued_run_is_recorded_as_queued_until_it_starts(store_url: str) -> None:
+    with counting_server() as (base, seen):
+        holder = runbook(_failover(base, path="/hold"))
+        book = runbook(_failover(base))
+        results: list[Ran] = []
+        first = threading.Thread(
+            target=lambda: results.append(_live(holder, store_url, cluster="a"))
+        )
+        first.start()
+        assert seen.holding.wait(30)
+        second = threading.Thread(
+            target=lambda: results.append(_live(book, store_url, cluster="a"))
+        )
+        second.start()
+        store = open_store(store_url)
+        query = executions.select().where(executions.c.status == "queued")
+        deadline = time.monotonic() + 30  # a safety net: the row appears within moments
+        queued: list[Any] = []
+        while not queued and time.monotonic() < deadline:
+            with store.begin() as conn:
+                queued = conn.execute(query).all()
+        assert len(queued) == 1
+        assert queued[0].waiting_for == [{"kind": "concurrency", "key": "db-a"}]
+        assert queued[0].concurrency_key == "db-a"
+        seen.release.set()
+        first.join()
+        second.join()
+    assert [r.result.status for r in results] == ["success", "success"]
+    assert seen.most == 1
+    assert _count(store_url) == 2  # the queued record became the second run's own

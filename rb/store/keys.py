@@ -208,6 +208,7 @@ def free_stale_slots(store: Store, key: str) -> list[str]:
     """
     now = datetime.now(UTC)
     with store.begin() as conn:
+        _reap_queued(conn, key, now)
         held = conn.execute(_holders().where(concurrency.c.key == key)).all()
         stale = [
             r.execution_id
@@ -231,6 +232,22 @@ def free_stale_slots(store: Store, key: str) -> list[str]:
             )
         )
     return stale
+
+
+def _reap_queued(conn: Any, key: str, now: datetime) -> None:
+    """Runs of `key` left `queued` by a process that died waiting become `interrupted`."""
+    queued = conn.execute(
+        executions.select()
+        .with_only_columns(executions.c.id, executions.c.lease, executions.c.heartbeat_at)
+        .where(executions.c.status == "queued", executions.c.concurrency_key == key)
+    ).all()
+    dead = [r.id for r in queued if lease.is_dead(r.lease, aware(r.heartbeat_at), now)]
+    if dead:
+        conn.execute(
+            executions.update()
+            .where(executions.c.id.in_(dead), executions.c.status == "queued")
+            .values(status="interrupted", completed_at=now, waiting_for=None)
+        )
 
 
 def _holders() -> Any:
