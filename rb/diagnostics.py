@@ -82,6 +82,7 @@ CODES: dict[str, Code] = _codes(
     ),
     ("RB069", "environment-read", E, "the whole `env`, or one of rb's own settings, is read"),
     ("RB070", "redundant-dependency", W, "a depends_on entry another path already implies"),
+    ("RB075", "concurrency-key", E, "the concurrency key is not an expression over parameters"),
 )
 
 

@@ -130,6 +130,15 @@ class Kpi:
 
 
 @dataclass(frozen=True)
+class Concurrency:
+    """`concurrency:`: at most `limit` runs at once per value of `key` (docs/triggers.md)."""
+
+    key: str  # an expression over params only, e.g. "${params.cluster}"
+    limit: int = 1
+    when_busy: str = "queue"  # queue | reject
+
+
+@dataclass(frozen=True)
 class Runbook:
     id: str
     name: str
@@ -145,6 +154,7 @@ class Runbook:
     default_timeout_seconds: float | None = None
     timeout_seconds: float | None = None  # bounds the whole run (docs/durability.md)
     on_cancel: str = "stop"  # stop | rollback: what a cancel does after stopping steps
+    concurrency: Concurrency | None = None
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -198,6 +208,17 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         default_timeout_seconds=default_timeout,
         timeout_seconds=data.get("timeout_seconds"),
         on_cancel=data.get("on_cancel", "stop"),
+        concurrency=_concurrency(data.get("concurrency")),
+    )
+
+
+def _concurrency(raw: Mapping[str, Any] | None) -> Concurrency | None:
+    if not raw:
+        return None
+    return Concurrency(
+        key=str(raw["key"]),
+        limit=int(raw.get("limit", 1)),
+        when_busy=str(raw.get("when_busy", "queue")),
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rb.checks.concurrency import check_concurrency
 from rb.checks.context import CheckContext
 from rb.checks.hygiene import check_kpi_duration, check_timeouts_cover_waits, check_unused
 from rb.checks.parameters import check_parameters
@@ -36,6 +37,7 @@ def _check(runbook: Runbook, step_types: Mapping[str, StepType]) -> list[Diagnos
     check_ids_and_dependencies(ctx)
     check_types_and_inputs(ctx)
     check_parameters(ctx)
+    check_concurrency(ctx)
     check_expressions(ctx)
     check_unused(ctx)
     check_kpi_duration(ctx)

@@ -181,6 +181,15 @@ def run(
     no_record: NoRecordOption = False,
     actor: ActorOption = None,
     db: DbOption = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            metavar="KEY",
+            help="a second run with this key (within RB_IDEMPOTENCY_RETENTION, 24h) "
+            "prints the first one's execution instead of running again",
+        ),
+    ] = None,
 ) -> int:
     """Run RUNBOOK live. Parameters are checked before anything starts. Secrets come from
     RB_SECRET_<NAME> variables or --secrets-file and are masked."""
@@ -197,6 +206,7 @@ def run(
         record=not no_record,
         db=db,
         actor=actor,
+        idempotency_key=idempotency_key,
     )
 
 

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from rb.diagnostics import Diagnostic
 from rb.engine.secrets import Masker
 from rb.errors import RbError, RunbookError, UsageError
+from rb.service.keys import ConcurrencyBusy, IdempotencyConflict
 from rb.store.database import StoreError
 
 log = logging.getLogger("rb.server")
@@ -52,6 +53,8 @@ def from_rb_error(exc: RbError) -> ApiError:
     if isinstance(exc, RunbookError):
         lines = [d.text() if isinstance(d, Diagnostic) else str(d) for d in exc.diagnostics]
         return ApiError(422, str(exc).splitlines()[0], diagnostics=lines)
+    if isinstance(exc, IdempotencyConflict | ConcurrencyBusy):
+        return ApiError(409, str(exc))
     if isinstance(exc, UsageError):
         return ApiError(400, str(exc))
     if isinstance(exc, StoreError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from rb.server.database import ServerStore
 from rb.server.errors import ApiError, from_rb_error, log, log_bug
 from rb.server.events.feed import Feed, FeedRegistry
 from rb.server.metrics import Metrics
+from rb.service.keys import AlreadyTriggered
 from rb.service.request import Recording, RunRequest
 from rb.service.runner import execute, fixture_request, live_world
 from rb.store.database import Store
@@ -48,6 +49,7 @@ class ExecuteRequest:
     fixture: str | None = None
     facts: Mapping[str, Any] = field(default_factory=dict)
     actor: str = DEFAULT_ACTOR
+    idempotency_key: str | None = None  # the Idempotency-Key header
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class ExecutionService:
                     actor=request.actor,
                     listeners=listeners,
                 )
-            execute(run)
+            execute(replace(run, idempotency_key=request.idempotency_key))
             found = feed.execution_id
             return get_run(store, found, with_exchanges=False) if found else None
 
@@ -215,7 +217,7 @@ class ExecutionService:
         with self.metrics.tracking() as observe:
             try:
                 return job(feed, (feed.listener, observe))
-            except ApiError:
+            except (ApiError, AlreadyTriggered):  # the route answers with the first run
                 raise
             except RbError as exc:
                 error = from_rb_error(exc)

@@ -27,10 +27,12 @@ from rb.errors import RbError
 from rb.server.errors import ApiError, from_rb_error, log_bug
 from rb.server.executions import ExecuteRequest
 from rb.server.graphql_limits import QueryLimits
+from rb.server.keys import idempotency_key
 from rb.server.rest import actor, json_type
 from rb.server.sdl import SDL
 from rb.server.state import Server, server_of
 from rb.server.views import GRAPHQL_STATUS, execution_json, runbook_json
+from rb.service.keys import AlreadyTriggered
 
 R = TypeVar("R")
 Info = GraphQLResolveInfo[Any]
@@ -116,9 +118,15 @@ async def resolve_execute(
 ) -> dict[str, Any]:
     if inputs is not None and not isinstance(inputs, dict):
         raise ApiError(400, f"inputs must be a JSON object, not {json_type(inputs)}")
-    request = ExecuteRequest(id, inputs or {}, fixture, {}, actor(info.context["request"]))
-    launched = await _server(info).executions.execute(request)
-    run = await launched.done
+    asked = info.context["request"]
+    request = ExecuteRequest(
+        id, inputs or {}, fixture, {}, actor(asked), idempotency_key=idempotency_key(asked)
+    )
+    executions = _server(info).executions
+    try:
+        run = await (await executions.execute(request)).done
+    except AlreadyTriggered as first:  # the Idempotency-Key header was used: its first run
+        run = await executions.get(first.execution_id)
     if run is None:
         raise ApiError(500, "the execution was not recorded")
     return execution_json(run)

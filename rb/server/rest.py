@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -13,10 +14,13 @@ from starlette.routing import Route
 from rb.server.config import DEFAULT_ACTOR
 from rb.server.errors import ApiError, ApiJSON
 from rb.server.events import sse
-from rb.server.executions import ExecuteRequest
+from rb.server.executions import ExecuteRequest, Launched
 from rb.server.guard import MAX_BODY_BYTES
+from rb.server.keys import first_trigger, idempotency_key
 from rb.server.state import server_of
 from rb.server.views import execution_json, runbook_json, runbook_summary
+from rb.service.keys import AlreadyTriggered
+from rb.store.records import Execution
 
 ACTOR_HEADER = "x-rb-actor"
 MAX_ACTOR_LENGTH = 200
@@ -51,7 +55,15 @@ async def execute(request: Request) -> Response:
     wait = body.get("wait", True)
     if not isinstance(wait, bool):
         raise ApiError(400, "wait must be true or false")
-    launched = await server_of(request).executions.execute(execute_request(body, actor(request)))
+    executions = server_of(request).executions
+    asked = replace(execute_request(body, actor(request)), idempotency_key=idempotency_key(request))
+    try:
+        return await _executed(await executions.execute(asked), wait)
+    except AlreadyTriggered as first:
+        return await first_trigger(executions, first)
+
+
+async def _executed(launched: Launched[Execution | None], wait: bool) -> Response:
     if not wait:
         execution_id = await launched.execution_id()
         links = execution_links(execution_id)

@@ -60,6 +60,8 @@ class RunRequest:
     screenshots: ScreenshotPolicy | None = None  # default: .rb/screenshots/<runbook-id>/
     max_parallel: int | None = None
     listeners: Sequence[Listener] = ()  # told of each event (once recorded, if recorded)
+    # A second trigger with this key gets the first one's execution (docs/triggers.md).
+    idempotency_key: str | None = None
 
     @property
     def secrets(self) -> Mapping[str, str]:

@@ -54,6 +54,32 @@ class Resuming:
 def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
     """Run the request's runbook in its world; recorded unless `recording` is None.
 
+    Idempotency and concurrency keys are taken first and let go after
+    (rb/service/keys.py): AlreadyTriggered, IdempotencyConflict or
+    ConcurrencyBusy instead of a run.
+    """
+    if resuming is not None:
+        # A resumed run holds the slot it took when it first started (a
+        # waiting run keeps it); it is freed once the run ends for good.
+        ran = _execute(request, resuming)
+        if request.recording is not None and request.recording.store is not None:
+            from rb.store.keys import release_slots
+
+            release_slots(request.recording.store, resuming.execution_id)
+        return ran
+    from rb.service.keys import take_keys
+
+    keys = take_keys(request)
+    try:
+        assert keys.request is not None
+        return _execute(keys.request, None)
+    finally:
+        keys.release()
+
+
+def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
+    """Run the request's runbook in its world; recorded unless `recording` is None.
+
     A run that stops without finishing (recording failed, a crash, Ctrl-C)
     still ends in a final state in the store before the error goes on. A
     recorded live run hears `rb cancel` and `rb pause` (rb.service.control).

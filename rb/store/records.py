@@ -179,6 +179,9 @@ class Execution:
     run_attempt: int = 1  # how many times the execution was started (resume, retry)
     # What a `waiting` run waits for: [{kind: approval|event|pause, step_id, ...}]
     waiting_for: tuple[Mapping[str, Any], ...] = ()
+    # The trigger's idempotency key and the run's concurrency key (docs/triggers.md).
+    idempotency_key: str | None = None
+    concurrency_key: str | None = None
 
     @classmethod
     def from_rows(
@@ -208,6 +211,8 @@ class Execution:
             exchanges=None if exchanges is None else tuple(Exchange.from_row(e) for e in exchanges),
             run_attempt=row.get("run_attempt") or 1,
             waiting_for=tuple(row.get("waiting_for") or ()),
+            idempotency_key=row.get("idempotency_key"),
+            concurrency_key=row.get("concurrency_key"),
         )
 
     @property
@@ -271,6 +276,9 @@ class Execution:
             "metadata": dict(meta),
             "step_logs": [s.to_json() for s in self.steps],
         }
+        for name in ("idempotency_key", "concurrency_key"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         if "replay" in meta:
             data["replay"] = meta["replay"]
         if self.exchanges is not None:
@@ -303,4 +311,6 @@ class Execution:
             else tuple(Exchange.from_json(e) for e in exchanges),
             run_attempt=data.get("run_attempt", 1),
             waiting_for=tuple(data.get("waiting_for") or ()),
+            idempotency_key=data.get("idempotency_key"),
+            concurrency_key=data.get("concurrency_key"),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from rb.engine.secrets import Masker
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps, json_report
 from rb.service.inputs import parse_facts, secrets_from
+from rb.service.keys import AlreadyTriggered
 from rb.service.request import Recording, RunRequest
 from rb.service.runbooks import load_valid_runbook
 from rb.service.runner import execute, live_world
@@ -35,6 +37,7 @@ def run(
     actor: str | None = None,
     out: TextIO | None = None,
     world: LiveWorld | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     """Check parameters, then run live; 0 on success, 1 on failure."""
     out = out or sys.stdout
@@ -52,18 +55,21 @@ def run(
         listeners.append(view)
     elif output_format == "text":
         listeners.append(PlainProgress(out))
-    with view, _sigterm_as_interrupt():
-        ran = execute(
-            RunRequest(
-                runbook,
-                world,
-                params=values,
-                recording=Recording(db=db) if record else None,
-                actor=actor,
-                max_parallel=max_parallel,
-                listeners=listeners,
-            )
-        )
+    request = RunRequest(
+        runbook,
+        world,
+        params=values,
+        recording=Recording(db=db) if record else None,
+        actor=actor,
+        max_parallel=max_parallel,
+        listeners=listeners,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        with view, _sigterm_as_interrupt():
+            ran = execute(request)
+    except AlreadyTriggered as first:
+        return _already_triggered(first, output_format, out)
     result, execution_id = ran.result, ran.execution_id
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, None, None)))
@@ -78,6 +84,25 @@ def run(
         out.write(f"{status_text(result.status.upper(), result.kpis_breached)}\n")
     # A breached KPI fails the run's verdict though the procedure succeeded.
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _already_triggered(first: AlreadyTriggered, output_format: str, out: TextIO) -> int:
+    """The key's first run is the answer: its id and status; exit 1 only if it ended badly."""
+    ok = first.status in ("success", "queued", "running", "waiting")
+    if output_format == "json":
+        document = {
+            "execution_id": first.execution_id,
+            "status": first.status,
+            "idempotency_key": first.key,
+            "replayed": True,
+        }
+        out.write(json.dumps(document) + "\n")
+    else:
+        out.write(
+            f"idempotency key {first.key!r} already started {first.execution_id} "
+            f"(rb runs show {first.execution_id[:8]}): {first.status}\n"
+        )
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 @contextlib.contextmanager

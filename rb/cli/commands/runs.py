@@ -72,6 +72,10 @@ def runs_show(
         out.write(f"  duration  {run.duration_seconds:.3f}s\n")
     if run.replay_of:
         out.write(f"  replay of {run.replay_of}\n")
+    if run.idempotency_key:
+        out.write(f"  idempotency key  {run.idempotency_key}\n")
+    if run.concurrency_key:
+        out.write(f"  concurrency key  {run.concurrency_key}\n")
     if run.error:
         out.write(f"  error     {run.error}\n")
     if run.waiting_for:
