@@ -261,7 +261,8 @@ APPROVAL = StepType(
     result="`approved` (true), `approvers` (who approved), `comments` "
     "([{by, decision, comment}]) and `message` (as rendered).",
     result_fields=("approved", "approvers", "comments", "message"),
-    duration_inputs=frozenset({"timeout_seconds"}),
+    # The wait is not inside an attempt (the run parks), so `timeout_seconds`
+    # is not a duration input: the step's own attempt timeout stays short.
     run=_run,
     summarize=_summary,
     example={

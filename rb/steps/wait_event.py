@@ -89,7 +89,6 @@ WAIT_EVENT = StepType(
     result="`name`, `key` and `payload` (the event's data); outputs' JSONPath reads the payload.",
     result_fields=("name", "key", "payload"),
     query_field="payload",
-    duration_inputs=frozenset({"timeout_seconds"}),
     run=_run,
     summarize=_summary,
     example={"event": "replica-promoted", "key": "${params.cluster}", "timeout_seconds": 1800},
