@@ -140,7 +140,15 @@ def _the_wait(
     waits: list[dict[str, Any]], step_id: str | None, execution_id: str, status: str
 ) -> dict[str, Any] | None:
     if step_id is not None:
-        return next((w for w in waits if w.get("step_id") == step_id), None)
+        found = next((w for w in waits if w.get("step_id") == step_id), None)
+        if found is None and status == "waiting":
+            # A running run may get a decision before its step waits; a
+            # parked one can only be waiting for the steps it names.
+            steps = ", ".join(str(w["step_id"]) for w in waits) or "no approval"
+            raise UsageError(
+                f"execution {execution_id} waits for {steps}, not for step {step_id!r}"
+            )
+        return found
     if len(waits) > 1:
         steps = ", ".join(str(w["step_id"]) for w in waits)
         raise UsageError(f"execution {execution_id} waits for approvals of {steps}: give --step")

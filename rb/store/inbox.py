@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rb.errors import RbError
+from rb.errors import UsageError
 from rb.store.database import Store
 from rb.world.inbox import Decision, InboxEvent
 
 EVENT_KEEP_SECONDS = 86_400.0  # how long an event waits for a step (rb event send --keep)
 
 
-class DecisionRefused(RbError):
+class DecisionRefused(UsageError):
     """A decision the store will not take: no such run or step, or already decided."""
 
 
