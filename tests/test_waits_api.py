@@ -123,3 +123,53 @@ def test_a_bad_event_is_a_400(
     response = api.client.post("/api/events", json=body)
     assert response.status_code == 400
     assert error in response.json()["error"]
+
+
+DECIDE = """
+mutation ($id: ID!, $decision: String!, $comment: String) {
+  decideApproval(executionId: $id, decision: $decision, comment: $comment) {
+    executionId step by complete resumed note
+  }
+}
+"""
+
+
+def test_graphql_decides_an_approval_and_refuses_self_approval(
+    served: tuple[Served, Store],
+) -> None:
+    api, store = served
+    execution_id = _parked(store)
+    variables = {"id": execution_id, "decision": "approve", "comment": "ok"}
+    data = api.client.post(
+        "/graphql", json={"query": DECIDE, "variables": variables}, headers={"X-RB-Actor": "bob"}
+    ).json()
+    assert data["data"]["decideApproval"] == {
+        "executionId": execution_id,
+        "step": "approve",
+        "by": "bob",
+        "complete": False,
+        "resumed": False,
+        "note": "decision recorded; 1 more needed",
+    }
+    refused = api.client.post(
+        "/graphql",
+        json={"query": DECIDE, "variables": {"id": execution_id, "decision": "reject"}},
+        headers={"X-RB-Actor": "olivia"},
+    ).json()
+    (error,) = refused["errors"]
+    assert error["extensions"]["code"] == "CONFLICT"
+    assert "olivia started this run" in error["message"]
+
+
+def test_graphql_sends_an_event(served: tuple[Served, Store]) -> None:
+    api, store = served
+    data = api.graphql(
+        'mutation { sendEvent(name: "replica-promoted", key: "orders-pg", data: {host: "o2"}) '
+        "{ executionId note } }"
+    )
+    assert data["data"]["sendEvent"] == {
+        "executionId": None,
+        "note": "event kept for 86400s for a step to take",
+    }
+    taken = run_step(store, new_execution(store), "wait_event", EVENT_INPUTS, "promoted")
+    assert taken["payload"] == {"host": "o2"}

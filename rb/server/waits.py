@@ -24,6 +24,7 @@ from rb.server.errors import ApiError, ApiJSON
 from rb.server.rest import actor, json_object
 from rb.server.state import server_of
 from rb.service.waits import Answered, decide, send_event
+from rb.store.database import Store
 
 DECISION_FIELDS = ("step", "decision", "comment")
 EVENT_FIELDS = ("name", "key", "data", "keep_seconds")
@@ -33,39 +34,62 @@ async def post_approval(request: Request) -> Response:
     """POST /api/executions/{id}/approvals: approve or reject an approval step."""
     body = await json_object(request)
     _known(body, DECISION_FIELDS)
-    decision = body.get("decision")
-    if decision not in ("approve", "reject"):
-        raise ApiError(400, "decision must be 'approve' or 'reject'")
-    step = _text(body, "step", required=False)
-    comment = _text(body, "comment", required=False)
     store = server_of(request).store.ready()
-    execution_id = request.path_params["execution_id"]
-    who = actor(request)
-    answered = await _answer(
-        lambda: decide(store, execution_id, str(decision), actor=who, step_id=step, comment=comment)
+    answer = await answer_approval(
+        store,
+        request.path_params["execution_id"],
+        actor(request),
+        decision=body.get("decision"),
+        step=body.get("step"),
+        comment=body.get("comment"),
     )
-    return ApiJSON(_json(answered, who), status_code=202)
+    return ApiJSON(answer, status_code=202)
 
 
 async def post_event(request: Request) -> Response:
     """POST /api/events: an event; a run parked waiting for it goes on."""
     body = await json_object(request)
     _known(body, EVENT_FIELDS)
-    name = _text(body, "name")
-    key = body.get("key")
+    store = server_of(request).store.ready()
+    answer = await answer_event(
+        store,
+        actor(request),
+        name=body.get("name"),
+        key=body.get("key"),
+        data=body.get("data"),
+        keep_seconds=body.get("keep_seconds"),
+    )
+    return ApiJSON(answer, status_code=202)
+
+
+async def answer_approval(
+    store: Store, execution_id: str, who: str, *, decision: Any, step: Any, comment: Any
+) -> dict[str, Any]:
+    """A decision from the API (REST or GraphQL); ApiError 400/404/409 when refused."""
+    if decision not in ("approve", "reject"):
+        raise ApiError(400, "decision must be 'approve' or 'reject'")
+    step_id = _text("step", step, required=False)
+    said = _text("comment", comment, required=False)
+    answered = await _answer(
+        lambda: decide(store, execution_id, str(decision), actor=who, step_id=step_id, comment=said)
+    )
+    return _json(answered, who)
+
+
+async def answer_event(
+    store: Store, who: str, *, name: Any, key: Any, data: Any, keep_seconds: Any
+) -> dict[str, Any]:
+    """An event from the API (REST or GraphQL); ApiError 400 when malformed."""
+    event = _text("name", name)
     if not isinstance(key, str | int) or isinstance(key, bool) or key == "":
         raise ApiError(400, "key must be a non-empty string or a number")
-    keep = body.get("keep_seconds")
-    if keep is not None and (not isinstance(keep, int | float) or keep < 0):
+    number = isinstance(keep_seconds, int | float) and not isinstance(keep_seconds, bool)
+    if keep_seconds is not None and (not number or keep_seconds < 0):
         raise ApiError(400, "keep_seconds must be a number of seconds, 0 or more")
-    store = server_of(request).store.ready()
-    who = actor(request)
     answered = await _answer(
-        lambda: send_event(
-            store, str(name), str(key), body.get("data"), actor=who, keep_seconds=keep
-        )
+        lambda: send_event(store, str(event), str(key), data, actor=who, keep_seconds=keep_seconds)
     )
-    return ApiJSON(_json(answered, who), status_code=202)
+    return _json(answered, who)
 
 
 async def _answer(call: Any) -> Answered:
@@ -83,8 +107,7 @@ def _known(body: dict[str, Any], fields: tuple[str, ...]) -> None:
         raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(fields)}")
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | None:
-    value = body.get(name)
+def _text(name: str, value: Any, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
