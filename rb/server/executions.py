@@ -30,6 +30,7 @@ from rb.server.events.feed import Feed, FeedRegistry
 from rb.server.metrics import Metrics
 from rb.service.request import Recording, RunRequest
 from rb.service.runner import execute, fixture_request, live_world
+from rb.service.waits import with_store_inbox
 from rb.store.database import Store
 from rb.store.queries import get_run, reap_interrupted
 from rb.store.records import Execution
@@ -133,11 +134,13 @@ class ExecutionService:
                     baselines=False,
                 )
             else:
+                recording = Recording(store=store)
+                world = live_world(secrets=self.config.secrets, facts=request.facts)
                 run = RunRequest(
                     runbook,
-                    live_world(secrets=self.config.secrets, facts=request.facts),
+                    with_store_inbox(world, recording),  # approvals and events
                     params=params,
-                    recording=Recording(store=store),
+                    recording=recording,
                     actor=request.actor,
                     listeners=listeners,
                 )

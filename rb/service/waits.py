@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 from rb.errors import UsageError
 
 if TYPE_CHECKING:
+    from rb.service.request import Recording
     from rb.service.runner import Ran
     from rb.store.database import Store
     from rb.store.inbox import WaitingRun
+    from rb.world.base import World
 
 # Runs that can take a decision: parked, or still going (a decision given
 # before the step waits is kept for it).
@@ -164,3 +166,17 @@ def _go_on(
         return Answered(execution_id, step_id, True, note="the run goes on when resumed")
     ran = resume(execution_id, store, actor)
     return Answered(execution_id, step_id, True, ran, note="the run went on")
+
+
+def with_store_inbox(world: World, recording: Recording | None) -> World:
+    """`world`, answering approval and wait_event steps from the store the run is
+    recorded in. A live world has no inbox of its own; an unrecorded run has
+    no store, so its waiting steps fail saying so."""
+    if recording is None or world.inbox is not None:
+        return world
+    from rb.store.database import open_store
+    from rb.store.inbox import StoreInbox
+
+    store = recording.store or open_store(recording.db)
+    world.inbox = StoreInbox(store)
+    return world

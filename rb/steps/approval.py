@@ -151,9 +151,14 @@ async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
             f"not approved in time ({have}); on_timeout: reject", retryable=False, kind="rejected"
         )
     if not inbox.parks:
+        said = (
+            f"gives {len(approvals)} of {policy.required} approvals from allowed approvers"
+            if answers["decisions"]
+            else "does not answer it"
+        )
         raise StepError(
-            f"the fixture does not answer approval step {step_id!r}: add "
-            f"`approvals: {{{step_id}: {{decision: approved}}}}` (docs/fixtures.md)",
+            f"approval step {step_id!r}: the fixture {said}; give "
+            f"`approvals: {{{step_id}: {{decision: approved, by: [...]}}}}` (docs/fixtures.md)",
             retryable=False,
             kind="unmatched",
         )

@@ -19,6 +19,7 @@ from rb.service.inputs import parse_facts, secrets_from
 from rb.service.request import Recording, RunRequest
 from rb.service.runbooks import load_valid_runbook
 from rb.service.runner import execute, live_world
+from rb.service.waits import with_store_inbox
 from rb.world.live import LiveWorld
 
 
@@ -52,13 +53,15 @@ def run(
         listeners.append(view)
     elif output_format == "text":
         listeners.append(PlainProgress(out))
+    recording = Recording(db=db) if record else None
+    with_store_inbox(world, recording)  # approvals and events come from the store
     with view, _sigterm_as_interrupt():
         ran = execute(
             RunRequest(
                 runbook,
                 world,
                 params=values,
-                recording=Recording(db=db) if record else None,
+                recording=recording,
                 actor=actor,
                 max_parallel=max_parallel,
                 listeners=listeners,
