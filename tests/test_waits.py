@@ -278,3 +278,50 @@ def test_rb_event_send_refuses_data_that_is_not_json(store_url: str) -> None:
     done = run_rb("event", "send", "x", "--key", "k", "--data", "{nope", "--db", store_url)
     assert done.returncode == 2
     assert "--data is not valid JSON" in done.stderr
+
+
+# rb run on a terminal ----------------------------------------------------------------------
+
+
+def test_rb_run_on_a_terminal_asks_an_allowed_person_and_records_the_answer(
+    store_url: str, store: Store
+) -> None:
+    import io
+
+    from rb.cli.commands.waits import ask_on_terminal
+
+    execution_id = _parked_approval(store)
+    answers = iter(["y", "lag is fine"])
+    out = io.StringIO()
+    answered = ask_on_terminal(
+        execution_id, db=store_url, actor="alice", out=out, ask=lambda _: next(answers), resume=None
+    )
+    assert answered is not None and answered.note == "decision recorded; 1 more needed"
+    assert "step approve asks: Fail over orders-pg?" in out.getvalue()
+    (decision,) = StoreInbox(store).decisions(execution_id, "approve")
+    assert (decision.actor, decision.decision, decision.comment) == (
+        "alice",
+        "approve",
+        "lag is fine",
+    )
+
+
+@pytest.mark.parametrize(("actor", "asked"), [("bob", True), ("mallory", False), ("olivia", False)])
+def test_rb_run_leaves_the_run_waiting_on_enter_and_never_asks_who_may_not_decide(
+    store_url: str, store: Store, actor: str, asked: bool
+) -> None:
+    import io
+
+    from rb.cli.commands.waits import ask_on_terminal
+
+    execution_id = _parked_approval(store)
+    prompts: list[str] = []
+
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return ""
+
+    out = io.StringIO()
+    assert ask_on_terminal(execution_id, db=store_url, actor=actor, out=out, ask=ask) is None
+    assert bool(prompts) is asked
+    assert StoreInbox(store).decisions(execution_id, "approve") == ()

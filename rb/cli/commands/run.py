@@ -68,6 +68,12 @@ def run(
             )
         )
     result, execution_id = ran.result, ran.execution_id
+    if live and execution_id and result.status == "waiting" and sys.stdin.isatty():
+        from rb.cli.commands.waits import ask_on_terminal
+
+        answered = ask_on_terminal(execution_id, db=db, actor=actor, out=out)
+        if answered is not None and answered.resumed is not None:
+            result = answered.resumed.result  # the run went on after the answer
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, None, None)))
     else:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from rb.errors import EXIT_OK, UsageError
 from rb.report import dumps
 from rb.service.request import default_actor
-from rb.service.waits import Answered, decide, send_event
+from rb.service.waits import Answered, Resumer, decide, resume_now, send_event
 
 
 def decide_command(
@@ -87,3 +88,58 @@ def _render(answered: Answered, done: str, output_format: str, out: TextIO) -> i
     ended = f" (now {status})" if status else ""
     out.write(f"{done}{where}: {answered.note}{ended}\n")
     return EXIT_OK
+
+
+def ask_on_terminal(
+    execution_id: str,
+    *,
+    db: str | None,
+    actor: str | None,
+    out: TextIO,
+    ask: Callable[[str], str] = input,
+    resume: Resumer | None = resume_now,
+) -> Answered | None:
+    """`rb run` on a terminal, parked at an approval the person may decide: ask them.
+
+    Enter (or end of input) leaves the run waiting for others (`rb approve`).
+    """
+    from rb.steps.approval import ApprovalPolicy, group_members
+    from rb.store.database import open_store
+    from rb.store.inbox import execution_info, waiting_runs
+
+    store = open_store(db)
+    info = execution_info(store, execution_id)
+    who = actor or default_actor()
+    for run in waiting_runs(store, execution_id):
+        for wait in run.waiting_for:
+            if wait.get("kind") != "approval":
+                continue
+            policy = ApprovalPolicy(
+                approvers=tuple(wait.get("approvers") or ()),
+                groups=tuple(wait.get("groups") or ()),
+                allow_self_approval=bool(wait.get("allow_self_approval", False)),
+            )
+            members = group_members() if policy.groups else {}
+            if policy.refusal(who, info[1] if info else None, members) is not None:
+                continue
+            step = str(wait["step_id"])
+            out.write(f"\nstep {step} asks: {wait.get('message') or 'approve?'}\n")
+            try:
+                answer = ask(f"approve as {who}? [y]es, [n]o, Enter to leave it waiting: ")
+                verdict = {"y": "approve", "n": "reject"}.get(answer.strip().lower()[:1])
+                comment = ask("comment (optional): ").strip() if verdict else ""
+            except EOFError:
+                verdict = None
+            if verdict is None:
+                out.write(f"left waiting: rb approve {execution_id[:8]} --step {step}\n")
+                return None
+            return decide(
+                store,
+                execution_id,
+                verdict,
+                actor=who,
+                step_id=step,
+                comment=comment or None,
+                resume=resume,
+            )
+    return None
