@@ -72,6 +72,7 @@ ERROR_KINDS = (
     "expression",  # `when` or `for_each` could not be evaluated
     "screenshot",  # a screenshot differs from its baseline, or has none
     "unmatched",  # the fixture holds no answer for a request
+    "rejected",  # an approval step was rejected (or timed out with on_timeout: reject)
     "error",  # anything else (a database error, an unreadable file)
 )
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rb.server import control_routes, health, rest
+from rb.server import control_routes, health, rest, waits
 from rb.server.auth import BearerAuth
 from rb.server.config import ServerConfig
 from rb.server.database import ServerStore
@@ -76,6 +76,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/graphql", graphql.handle_request, methods=["GET", "POST"]),
         *rest.routes(),
         *control_routes.routes(),
+        *waits.routes(),
     ]
     # The guard first: a forged browser request is refused before anything else.
     middleware = [

@@ -135,11 +135,13 @@ class ExecutionService:
                     baselines=False,
                 )
             else:
+                recording = Recording(store=store)
+                world = live_world(secrets=self.config.secrets, facts=request.facts)
                 run = RunRequest(
                     runbook,
-                    live_world(secrets=self.config.secrets, facts=request.facts),
+                    world,
                     params=params,
-                    recording=Recording(store=store),
+                    recording=recording,
                     actor=request.actor,
                     listeners=listeners,
                 )

@@ -181,10 +181,13 @@ def graphql_app(*, explorer: bool = False) -> GraphQL:
     """The ASGI GraphQL app: POST queries, bounded by QueryLimits. GET serves the
     GraphiQL explorer only with `explorer` (it loads its scripts from a CDN);
     otherwise a GET is a 405."""
+    from rb.server.waits_graphql import waits_mutation  # it imports this module
+
     schema = make_executable_schema(
         SDL,
         query,
         mutation,
+        waits_mutation,
         execution,
         datetime_scalar,
         json_scalar,

@@ -109,4 +109,27 @@ extend type RunbookExecution {
   "For a replay: whether it matched the original, step by step."
   replay: JSON
 }
+
+"What became of an answer to a waiting run (docs/waiting.md)."
+type WaitAnswer {
+  "The run it was for; null for an event no run waits for yet (it is kept)."
+  executionId: ID
+  step: String
+  "Who answered: the X-RB-Actor header, else api."
+  by: String!
+  "Whether it completes what the run waits for."
+  complete: Boolean!
+  "Whether the run went on (was resumed) because of it."
+  resumed: Boolean!
+  "The resumed run's status."
+  status: String
+  note: String!
+}
+
+extend type Mutation {
+  "Approve or reject an approval step: decision is approve or reject."
+  decideApproval(executionId: ID!, decision: String!, step: String, comment: String): WaitAnswer!
+  "Send an event; a run parked waiting for its name and key goes on."
+  sendEvent(name: String!, key: String!, data: JSON, keepSeconds: Float): WaitAnswer!
+}
 """

@@ -113,6 +113,12 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
             continuing=resuming.continuation if resuming else None,
         )
         bus.subscribe(recorder)
+        if world.inbox is None:
+            # Approval and wait_event steps read answers from the store the run
+            # is recorded in (a fixture world answers from its fixture).
+            from rb.store.inbox import StoreInbox
+
+            world.inbox = StoreInbox(store)
         if kind == "live":
             from rb.service.control import StoreControl
 

@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from rb.world.inbox import Inbox
 
 T = TypeVar("T")
 
@@ -126,6 +129,10 @@ class World(Protocol):
     def facts(self) -> Mapping[str, Any]:
         """What the runbook's assumptions are checked against."""
         ...
+
+    # Where approval and wait_event steps read answers (rb/world/inbox.py);
+    # None: the run cannot wait for people or events.
+    inbox: Inbox | None
 
     def now(self) -> datetime:
         """Wall-clock time (frozen and virtual under a fixture)."""

@@ -28,6 +28,7 @@ from rb.world.base import (
 )
 from rb.world.clock import ClockAndIds
 from rb.world.fixture_format import Exchange, Fixture, normalize_sql, normalize_url
+from rb.world.inbox import FixtureInbox, Inbox
 from rb.world.virtual_time import VirtualTimeLoop, real_io
 
 T = TypeVar("T")
@@ -48,6 +49,7 @@ class FixtureWorld(ClockAndIds):
         self._observed = {name: list(values) for name, values in fixture.observed.items()}
         self.unmatched: list[tuple[str, str]] = []  # (step id, what no exchange matched)
         self._browser: Browser | None = None
+        self.inbox: Inbox | None = FixtureInbox(dict(fixture.approvals), list(fixture.events))
 
     def observe(self, name: str, value: Any) -> Any:
         """The recorded value, in order, when the fixture holds one (replay)."""

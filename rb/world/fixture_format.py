@@ -20,6 +20,7 @@ from rb import jsondiff, jsonschema_check, schemas, source
 from rb.diagnostics import Diagnostic, make
 from rb.errors import UsageError
 from rb.limits import non_finite
+from rb.world.inbox import FixtureApproval, InboxEvent
 
 DEFAULT_CLOCK = datetime(2000, 1, 1, tzinfo=UTC)
 KINDS = ("http", "sql", "shell", "screenshot")
@@ -80,6 +81,8 @@ class Fixture:
     stubs: Mapping[str, Any] = field(default_factory=dict)
     observed: Mapping[str, list[Any]] = field(default_factory=dict)
     pages: Path | None = None  # folder of HTML and assets UI steps are served from
+    approvals: Mapping[str, FixtureApproval] = field(default_factory=dict)  # approval answers
+    events: tuple[InboxEvent, ...] = ()  # events wait_event steps take
 
 
 def normalize_url(url: str, params: Mapping[str, Any] | None = None) -> str:
@@ -171,6 +174,16 @@ def from_data(
         stubs={k: v["result"] for k, v in (data.get("stubs") or {}).items()},
         observed={k: list(v) for k, v in (data.get("observed") or {}).items()},
         pages=(Path(path).parent / data["pages"]).resolve() if data.get("pages") else None,
+        approvals={
+            str(step): FixtureApproval(
+                str(a["decision"]), tuple(str(b) for b in a.get("by") or ()), a.get("comment")
+            )
+            for step, a in (data.get("approvals") or {}).items()
+        },
+        events=tuple(
+            InboxEvent(str(e["name"]), str(e["key"]), e.get("payload"))
+            for e in data.get("events") or ()
+        ),
     )
 
 

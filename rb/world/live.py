@@ -31,6 +31,7 @@ from rb.world.base import (
 )
 from rb.world.child_env import child_environment
 from rb.world.clock import ClockAndIds
+from rb.world.inbox import Inbox
 from rb.world.processes import Command, Warden
 
 T = TypeVar("T")
@@ -49,8 +50,10 @@ class LiveWorld(ClockAndIds):
         secrets: Mapping[str, str] | None = None,
         facts: Mapping[str, Any] | None = None,
         http_transport: Any = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.env = dict(os.environ if env is None else env)
+        self.inbox = inbox  # the store's, set by whoever records the run
         self.secrets = dict(secrets or {})
         self.facts = dict(facts or {})
         self._transport = http_transport

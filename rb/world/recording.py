@@ -58,6 +58,7 @@ class RecordingWorld:
         self.sleep: Callable[[float], Coroutine[Any, Any, None]] = inner.sleep
         self.new_id: Callable[[], str] = inner.new_id
         self.random: Callable[[], float] = inner.random
+        self.inbox = inner.inbox  # answers are read, not exchanged: nothing to record
 
     # What the run reads of its surroundings is the inner world's.
     @property

@@ -6,7 +6,7 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
@@ -14,6 +14,7 @@ from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
 from rb.engine.outcome import status_text
 from rb.engine.params import parse_assignments, resolve_params
 from rb.engine.secrets import Masker
+from rb.engine.waiting import WaitingFor
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps, json_report
 from rb.service.inputs import parse_facts, secrets_from
@@ -55,11 +56,12 @@ def run(
         listeners.append(view)
     elif output_format == "text":
         listeners.append(PlainProgress(out))
+    recording = Recording(db=db) if record else None
     request = RunRequest(
         runbook,
         world,
         params=values,
-        recording=Recording(db=db) if record else None,
+        recording=recording,
         actor=actor,
         max_parallel=max_parallel,
         listeners=listeners,
@@ -71,6 +73,12 @@ def run(
     except AlreadyTriggered as first:
         return _already_triggered(first, output_format, out)
     result, execution_id = ran.result, ran.execution_id
+    if live and execution_id and result.status == "waiting" and sys.stdin.isatty():
+        from rb.cli.commands.waits import ask_on_terminal
+
+        answered = ask_on_terminal(execution_id, db=db, actor=actor, out=out)
+        if answered is not None and answered.resumed is not None:
+            result = answered.resumed.result  # the run went on after the answer
     if output_format == "json":
         out.write(dumps(json_report(runbook, result, None, None)))
     else:
@@ -82,8 +90,27 @@ def run(
         if execution_id:
             out.write(f"recorded as {execution_id} (rb runs show {execution_id[:8]})\n")
         out.write(f"{status_text(result.status.upper(), result.kpis_breached)}\n")
+        if execution_id and result.status == "waiting":
+            for hint in _how_to_continue(execution_id[:8], result.waiting_for):
+                out.write(f"continue with: {hint}\n")
+    if result.status == "waiting":
+        return EXIT_OK  # parked, not failed: an answer or `rb resume` continues it
     # A breached KPI fails the run's verdict though the procedure succeeded.
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _how_to_continue(short_id: str, waiting_for: Sequence[WaitingFor]) -> list[str]:
+    """The command that lets a parked run go on, for each thing it waits for."""
+    hints = []
+    for wait in waiting_for:
+        if wait.kind == "approval":
+            hints.append(f"rb approve {short_id} --step {wait.step_id} (or rb reject)")
+        elif wait.kind == "event":
+            name, key = wait.detail.get("name", "NAME"), wait.detail.get("key", "KEY")
+            hints.append(f"rb event send {name} --key {key} --data JSON")
+        else:
+            hints.append(f"rb resume {short_id}")
+    return hints
 
 
 def _already_triggered(first: AlreadyTriggered, output_format: str, out: TextIO) -> int:

@@ -1,0 +1,136 @@
+"""REST: decisions on approval steps and events for wait_event steps.
+
+    POST /api/executions/{id}/approvals   {step?, decision: approve|reject, comment?}
+    POST /api/events                      {name, key, data?, keep_seconds?}
+
+The decider is who the request says it is (`X-RB-Actor`, else "api"), behind
+the same bearer token as every other endpoint. A decision that completes an
+approval, or an event a parked run waits for, resumes the run in the
+server's thread pool; the answer (202) returns once the run has gone on
+(to its end, or to its next wait).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from rb.errors import UsageError
+from rb.server.errors import ApiError, ApiJSON
+from rb.server.rest import actor, json_object
+from rb.server.state import server_of
+from rb.service.waits import Answered, decide, send_event
+from rb.store.database import Store
+
+DECISION_FIELDS = ("step", "decision", "comment")
+EVENT_FIELDS = ("name", "key", "data", "keep_seconds")
+
+
+async def post_approval(request: Request) -> Response:
+    """POST /api/executions/{id}/approvals: approve or reject an approval step."""
+    body = await json_object(request)
+    _known(body, DECISION_FIELDS)
+    store = server_of(request).store.ready()
+    answer = await answer_approval(
+        store,
+        request.path_params["execution_id"],
+        actor(request),
+        decision=body.get("decision"),
+        step=body.get("step"),
+        comment=body.get("comment"),
+    )
+    return ApiJSON(answer, status_code=202)
+
+
+async def post_event(request: Request) -> Response:
+    """POST /api/events: an event; a run parked waiting for it goes on."""
+    body = await json_object(request)
+    _known(body, EVENT_FIELDS)
+    store = server_of(request).store.ready()
+    answer = await answer_event(
+        store,
+        actor(request),
+        name=body.get("name"),
+        key=body.get("key"),
+        data=body.get("data"),
+        keep_seconds=body.get("keep_seconds"),
+    )
+    return ApiJSON(answer, status_code=202)
+
+
+async def answer_approval(
+    store: Store, execution_id: str, who: str, *, decision: Any, step: Any, comment: Any
+) -> dict[str, Any]:
+    """A decision from the API (REST or GraphQL); ApiError 400/404/409 when refused."""
+    if decision not in ("approve", "reject"):
+        raise ApiError(400, "decision must be 'approve' or 'reject'")
+    step_id = _text("step", step, required=False)
+    said = _text("comment", comment, required=False)
+    answered = await _answer(
+        lambda: decide(store, execution_id, str(decision), actor=who, step_id=step_id, comment=said)
+    )
+    return _json(answered, who)
+
+
+async def answer_event(
+    store: Store, who: str, *, name: Any, key: Any, data: Any, keep_seconds: Any
+) -> dict[str, Any]:
+    """An event from the API (REST or GraphQL); ApiError 400 when malformed."""
+    event = _text("name", name)
+    if not isinstance(key, str | int) or isinstance(key, bool) or key == "":
+        raise ApiError(400, "key must be a non-empty string or a number")
+    number = isinstance(keep_seconds, int | float) and not isinstance(keep_seconds, bool)
+    if keep_seconds is not None and (not number or keep_seconds < 0):
+        raise ApiError(400, "keep_seconds must be a number of seconds, 0 or more")
+    answered = await _answer(
+        lambda: send_event(store, str(event), str(key), data, actor=who, keep_seconds=keep_seconds)
+    )
+    return _json(answered, who)
+
+
+async def _answer(call: Any) -> Answered:
+    try:
+        answered: Answered = await run_in_threadpool(call)
+    except UsageError as exc:
+        status = 404 if str(exc).startswith("no execution") else 409
+        raise ApiError(status, str(exc)) from None
+    return answered
+
+
+def _known(body: dict[str, Any], fields: tuple[str, ...]) -> None:
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(fields)}")
+
+
+def _text(name: str, value: Any, *, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, f"{name} must be a non-empty string")
+    return value
+
+
+def _json(answered: Answered, who: str) -> dict[str, Any]:
+    resumed = answered.resumed
+    return {
+        "execution_id": answered.execution_id,
+        "step": answered.step_id,
+        "by": who,
+        "complete": answered.complete,
+        "resumed": resumed is not None,
+        "status": None if resumed is None else resumed.result.status,
+        "note": answered.note,
+    }
+
+
+def routes() -> list[Route]:
+    """The routes for answers to waiting runs."""
+    return [
+        Route("/api/executions/{execution_id}/approvals", post_approval, methods=["POST"]),
+        Route("/api/events", post_event, methods=["POST"]),
+    ]
