@@ -8,8 +8,10 @@ after it ends, whatever way it ends (rb/service/runner.py `execute`):
   used for others, `IdempotencyConflict`;
 - a runbook with `concurrency:` takes one of the key's `limit` slots first:
   when all are held, `ConcurrencyBusy` (when_busy: reject) or the run waits,
-  recorded as `queued` (when_busy: queue). The slot is let go when the run
-  reaches a final state, not while it waits for an approval or an event.
+  recorded as `queued` (when_busy: queue). The run records into that queued
+  record when it starts, so it keeps one execution id. The slot is let go
+  when the run reaches a final state, not while it waits for an approval or
+  an event.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rb.errors import EXIT_FAILED, RbError, UsageError
 from rb.service.request import RunRequest, default_actor
 
 if TYPE_CHECKING:
+    from rb.store.continuation import Continuation
     from rb.store.database import Store
 
 DEFAULT_RETENTION = timedelta(hours=24)
@@ -115,28 +118,28 @@ class Keys:
     """What `take_keys` took for one run; `release` gives back what the run does not keep."""
 
     store: Store | None = None
-    request: RunRequest | None = None  # the request to run (with the listener that moves keys)
+    request: RunRequest | None = None  # the request to run
     idempotency_key: str | None = None
     concurrency_key: str | None = None
-    queued_id: str | None = None  # the `queued` record holding the slot until the run starts
-    execution_id: str | None = None  # the run's own record, once it started
+    # The `queued` record holding the slot: the run records into it when it starts.
+    queued_id: str | None = None
     _claimed: bool = field(default=False, repr=False)
 
-    def __call__(self, event: Event) -> None:
-        """Told of RunStarted once it is committed: the keys move to the run's record."""
-        if type(event) is not RunStarted or self.store is None:
-            return
-        from rb.store.keys import started
+    @property
+    def continuation(self) -> Continuation | None:
+        """The queued record the run continues as its first start (None: it inserts its own)."""
+        from rb.store.continuation import queued_start
 
-        self.execution_id = event.execution_id
-        started(
-            self.store,
-            event.execution_id,
-            queued_id=self.queued_id,
-            idempotency_key=self.idempotency_key,
-            concurrency_key=self.concurrency_key,
-        )
-        self.queued_id = None
+        return None if self.queued_id is None else queued_start(self.queued_id)
+
+    def __call__(self, event: Event) -> None:
+        """Told of RunStarted once it is committed: a run with an idempotency key and
+        no queued record (no concurrency key) is what the key now answers."""
+        if type(event) is not RunStarted or self.store is None or self.idempotency_key is None:
+            return
+        from rb.store.keys import point_key
+
+        point_key(self.store, self.idempotency_key, event.execution_id)
 
     def release(self) -> None:
         """After the run, however it ended: free its slot unless it waits, and forget
@@ -145,13 +148,11 @@ class Keys:
             return
         from rb.store import keys as stored
 
-        if self.execution_id is not None:
-            stored.release_slots(self.store, self.execution_id)
-            return
-        if self.queued_id is not None:
-            stored.drop_queued(self.store, self.queued_id)  # its slot and key row go with it
         if self._claimed and self.idempotency_key is not None:
-            stored.drop_key(self.store, self.idempotency_key)
+            stored.drop_key(self.store, self.idempotency_key)  # only if its run never started
+        if self.queued_id is not None:
+            stored.drop_queued(self.store, self.queued_id)  # only if it is still queued
+            stored.release_slots(self.store, self.queued_id)  # unless it goes on or waits
 
 
 def take_keys(request: RunRequest) -> Keys:
@@ -170,8 +171,10 @@ def take_keys(request: RunRequest) -> Keys:
     if key is None and slot_key is None:
         return Keys(request=request)
     store = _store(request)
-    keys = Keys(store=store, idempotency_key=key, concurrency_key=slot_key)
-    keys.request = replace(request, listeners=(keys, *request.listeners))
+    keys = Keys(store=store, request=request, idempotency_key=key, concurrency_key=slot_key)
+    if slot_key is None:
+        # No queued record to hold the key: it learns the run's id when the run starts.
+        keys.request = replace(request, listeners=(keys, *request.listeners))
     if key is not None:
         _claim(store, key, request)
         keys._claimed = True
@@ -231,13 +234,16 @@ def _claim(store: Store, key: str, request: RunRequest) -> None:
 
 
 def _take_slot(store: Store, keys: Keys, request: RunRequest, slot_key: str) -> None:
-    """Hold a slot of the key before the run starts: at once, after a wait, or never."""
+    """Hold a slot of the key before the run starts: at once, after a wait, or never.
+
+    The slot belongs to a `queued` record made first; the run, once it has
+    the slot, records into that record (`Keys.continuation`): one id throughout.
+    """
     from rb.store.keys import add_queued, beat, take_slot
 
     concurrency = request.runbook.concurrency
     assert concurrency is not None
     queued_id = str(uuid.uuid4())
-    # The slot needs a record to belong to: a `queued` one until the run has its own.
     add_queued(
         store,
         queued_id,

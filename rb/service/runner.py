@@ -43,12 +43,13 @@ class Ran:
 
 @dataclass(frozen=True)
 class Resuming:
-    """A run that continues a recorded execution (rb.service.durable)."""
+    """A run that continues a recorded execution (rb.service.durable), or a
+    queued one's first start (rb.service.keys)."""
 
     continuation: Continuation  # the recorded execution, updated instead of inserted
     restored: Mapping[str, RestoredStep]  # its finished steps, not run again
     execution_id: str  # the id and start the run saw the first time
-    started_at: str
+    started_at: str | None  # None: the run starts now (a queued one)
 
 
 def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
@@ -72,7 +73,11 @@ def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
     keys = take_keys(request)
     try:
         assert keys.request is not None
-        return _execute(keys.request, None)
+        # A run that waited as `queued` records into that row: the id it had
+        # while it waited is the id of the run.
+        queued = keys.continuation
+        starting = Resuming(queued, {}, queued.execution_id, None) if queued else None
+        return _execute(keys.request, starting)
     finally:
         keys.release()
 
@@ -135,7 +140,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
         control=control,
         execution_id=resuming.execution_id if resuming else None,
         started_at=resuming.started_at if resuming else None,
-        check_assumptions=resuming is None,
+        check_assumptions=resuming is None or resuming.continuation.first_start,
     )
 
     async def main() -> ExecutionResult:

@@ -1,4 +1,4 @@
-"""An execution already in the store that a new start continues (resume, retry)."""
+"""An execution already in the store that a new start continues (queued, resume, retry)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,28 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Continuation:
-    """An execution already in the store that this run continues (resume, retry).
+    """An execution already in the store that this run continues.
 
     Its row is updated instead of inserted; step and exchange numbers go on
-    after the recorded ones, and every new row carries `run_attempt`.
+    after the recorded ones, and every new row carries `run_attempt`. A
+    `queued` row (reason "start", see `first_start`) is recorded before its
+    run starts: its run is the execution's first start, not a resume.
     """
 
     execution_id: str
-    run_attempt: int  # this start's number: the recorded one plus one
+    run_attempt: int  # this start's number: the recorded one plus one (1 for a queued row)
     step_seq: int  # the highest recorded step log seq
     exchange_seq: int  # the highest recorded exchange seq
     metadata: Mapping[str, Any]
     attempts: Sequence[Mapping[str, Any]]  # the earlier starts, as metadata["attempts"] has them
-    reason: str = "resume"  # resume | retry
+    reason: str = "resume"  # resume | retry | start
+
+    @property
+    def first_start(self) -> bool:
+        """True for a queued row: its run starts for the first time (no attempts list)."""
+        return self.reason == "start"
+
+
+def queued_start(execution_id: str) -> Continuation:
+    """The first start of a run recorded as `queued` before it could start."""
+    return Continuation(execution_id, 1, 0, 0, {}, (), reason="start")

@@ -128,8 +128,8 @@ def add_queued(
 ) -> None:
     """Record a run that waits for a concurrency slot, as status `queued`.
 
-    It holds the slot once it has one; when the run starts, `started`
-    moves the slot (and the idempotency key) to the run's own record.
+    It holds the slot once it has one, and the idempotency key at once; when
+    the run starts it records into this row (status `running`, the same id).
     """
     now = datetime.now(UTC)
     text = runbook.source.text
@@ -265,35 +265,16 @@ def _holders() -> Any:
     )
 
 
-def started(
-    store: Store,
-    execution_id: str,
-    *,
-    queued_id: str | None,
-    idempotency_key: str | None,
-    concurrency_key: str | None,
-) -> None:
-    """The run is recorded as `execution_id`: the keys move to it, the queued record goes."""
+def point_key(store: Store, key: str, execution_id: str) -> None:
+    """The run with this idempotency key is recorded as `execution_id` (one with no
+    queued record: `add_queued` points the key at the queued one at once)."""
     with store.begin() as conn:
         conn.execute(
-            executions.update()
-            .where(executions.c.id == execution_id)
-            .values(idempotency_key=idempotency_key, concurrency_key=concurrency_key)
+            executions.update().where(executions.c.id == execution_id).values(idempotency_key=key)
         )
-        if idempotency_key is not None:
-            conn.execute(
-                idempotency.update()
-                .where(idempotency.c.key == idempotency_key)
-                .values(execution_id=execution_id)
-            )
-        if queued_id is not None:
-            # Moved before the queued record is deleted: its rows would go with it.
-            conn.execute(
-                concurrency.update()
-                .where(concurrency.c.execution_id == queued_id)
-                .values(execution_id=execution_id)
-            )
-            conn.execute(executions.delete().where(executions.c.id == queued_id))
+        conn.execute(
+            idempotency.update().where(idempotency.c.key == key).values(execution_id=execution_id)
+        )
 
 
 def release_slots(store: Store, execution_id: str) -> None:

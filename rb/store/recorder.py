@@ -226,13 +226,20 @@ class Recorder:
         assert self.continuing is not None
         c = self.continuing
         self.execution_id = c.execution_id
-        this = {
-            "run_attempt": c.run_attempt,
-            "actor": self.actor,
-            "started_at": datetime.now(UTC).isoformat(),
-            "reason": c.reason,
-        }
-        self._metadata = {**c.metadata, "attempts": [*c.attempts, this]}
+        values: dict[str, Any] = {}
+        if c.first_start:
+            # A queued row: this is the run's first start, recorded as a fresh
+            # run would be, under the id it had while it waited.
+            self._metadata = self._first_metadata(event)
+            values["started_at"] = datetime.fromisoformat(event.started_at)
+        else:
+            this = {
+                "run_attempt": c.run_attempt,
+                "actor": self.actor,
+                "started_at": datetime.now(UTC).isoformat(),
+                "reason": c.reason,
+            }
+            self._metadata = {**c.metadata, "attempts": [*c.attempts, this]}
         update = (
             executions.update()
             .where(executions.c.id == c.execution_id)
@@ -244,6 +251,7 @@ class Recorder:
                 run_attempt=c.run_attempt,
                 waiting_for=None,
                 metadata=self._metadata,
+                **values,
             )
         )
         self._writer.execution_id = c.execution_id
@@ -315,14 +323,7 @@ class Recorder:
         self.execution_id = event.execution_id if self.world == "live" else str(uuid.uuid4())
         text = self.runbook.source.text
         rb = self.runbook
-        self._metadata = {
-            "name": rb.name,
-            "owner": rb.owner,
-            "legal_basis": rb.legal_basis,
-            "params": dict(event.params),
-            "execution_id_seen": event.execution_id,
-            "facts": self.facts,
-        }
+        self._metadata = self._first_metadata(event)
         return {
             "id": self.execution_id,
             "runbook_id": rb.id,
@@ -340,6 +341,18 @@ class Recorder:
             "heartbeat_at": datetime.now(UTC),
             "metadata": self._metadata,
             "run_attempt": self.run_attempt,
+        }
+
+    def _first_metadata(self, event: RunStarted) -> dict[str, Any]:
+        """What the first start of an execution records about it."""
+        rb = self.runbook
+        return {
+            "name": rb.name,
+            "owner": rb.owner,
+            "legal_basis": rb.legal_basis,
+            "params": dict(event.params),
+            "execution_id_seen": event.execution_id,
+            "facts": self.facts,
         }
 
     # After the run. -----------------------------------------------------------
