@@ -198,13 +198,14 @@ steps:
 """
 
 
-def _live(book: Runbook, url: str, **params: Any) -> Ran:
+def _live(book: Runbook, url: str, key: str | None = None, **params: Any) -> Ran:
     return execute(
         RunRequest(
             book,
             live_world(secrets={}, facts={}),
             params=params,
             recording=Recording(db=url),
+            idempotency_key=key,
         )
     )
 
@@ -233,8 +234,11 @@ def test_ten_runs_with_one_concurrency_key_never_overlap_and_all_complete(
     assert _count(store_url) == 10  # the queued records became the runs' own
     with open_store(store_url).begin() as conn:
         assert conn.execute(concurrency.select()).all() == []  # every slot let go
-        keys = conn.execute(executions.select().with_only_columns(executions.c.concurrency_key))
-        assert {k for (k,) in keys} == {"db-main"}
+        rows = conn.execute(executions.select()).all()
+    assert {r.concurrency_key for r in rows} == {"db-main"}
+    assert {r.id for r in rows} == {r.execution_id for r in results}
+    assert {(r.status, r.run_attempt) for r in rows} == {("success", 1)}
+    assert all("attempts" not in r.metadata for r in rows)  # a first start, not a resume
 
 
 def test_a_busy_key_refuses_a_run_that_says_reject(store_url: str) -> None:
@@ -391,7 +395,7 @@ def test_the_graphql_mutation_honours_the_idempotency_key_header(api: Any) -> No
     assert answers[0]["data"]["executeRunbook"]["status"] == "SUCCESS"
 
 
-def test_a_queued_run_is_recorded_as_queued_until_it_starts(store_url: str) -> None:
+def test_a_queued_run_keeps_one_execution_id_from_queued_to_finished(store_url: str) -> None:
     with counting_server() as (base, seen):
         holder = runbook(_failover(base, path="/hold"))
         book = runbook(_failover(base))
@@ -402,7 +406,7 @@ def test_a_queued_run_is_recorded_as_queued_until_it_starts(store_url: str) -> N
         first.start()
         assert seen.holding.wait(30)
         second = threading.Thread(
-            target=lambda: results.append(_live(book, store_url, cluster="a"))
+            target=lambda: results.append(_live(book, store_url, "chg-1", cluster="a"))
         )
         second.start()
         store = open_store(store_url)
@@ -413,11 +417,31 @@ def test_a_queued_run_is_recorded_as_queued_until_it_starts(store_url: str) -> N
             with store.begin() as conn:
                 queued = conn.execute(query).all()
         assert len(queued) == 1
+        queued_id = queued[0].id
         assert queued[0].waiting_for == [{"kind": "concurrency", "key": "db-a"}]
         assert queued[0].concurrency_key == "db-a"
+        with pytest.raises(AlreadyTriggered) as replay:  # the key answers the queued id
+            _live(book, store_url, "chg-1", cluster="a")
+        assert (replay.value.execution_id, replay.value.status) == (queued_id, "queued")
         seen.release.set()
         first.join()
         second.join()
+        with pytest.raises(AlreadyTriggered) as replay:  # and the same id once it ran
+            _live(book, store_url, "chg-1", cluster="a")
+    assert (replay.value.execution_id, replay.value.status) == (queued_id, "success")
     assert [r.result.status for r in results] == ["success", "success"]
+    assert results[1].execution_id == queued_id  # the id seen while queued is the run's
     assert seen.most == 1
-    assert _count(store_url) == 2  # the queued record became the second run's own
+    assert _count(store_url) == 2
+    assert stored.read_key(store, "chg-1") is not None
+    from rb.service.runs import recorded
+
+    run = recorded(queued_id, db=store_url)
+    assert (run.status, run.run_attempt, run.attempts) == ("success", 1, [])
+    assert [(s.step_id, s.seq, s.run_attempt) for s in run.steps] == [("promote", 1, 1)]
+    assert run.idempotency_key == "chg-1"
+    shown = run_rb("runs", "show", queued_id, "--db", store_url)
+    assert shown.returncode == 0, shown.stderr
+    assert f"execution {queued_id}" in shown.stdout
+    assert "status    success" in shown.stdout
+    assert "promote" in shown.stdout and "waiting" not in shown.stdout
