@@ -76,6 +76,55 @@ def resume(
     return _continue(run, runbook, restored, store, actor, listeners, world, "resume")
 
 
+@dataclass(frozen=True)
+class DueResumed:
+    """A parked run whose wait's deadline had passed, and what resuming it did."""
+
+    execution_id: str
+    step_ids: tuple[str, ...]  # the steps whose deadline passed
+    status: str  # the run's status after the resume (or `waiting` when it was not taken)
+    error: str = ""  # why the run ended so, or why it was not resumed
+
+
+def resume_due(
+    store: Store,
+    *,
+    now: datetime | None = None,
+    actor: str = "rb",
+    listeners: Sequence[Listener] = (),
+) -> list[DueResumed]:
+    """Resume every parked live run a wait of which (approval, wait_event) is past its deadline.
+
+    The waiting step, run again, finds its deadline passed and ends as its
+    `on_timeout` says; the run goes on (or stops) by the steps' on_failure.
+    `now` stands for the clock, for the sweep and for the resumed runs alike.
+    A run another process took first is reported, not an error.
+    """
+    from rb.store.inbox import waiting_runs
+
+    moment = now or datetime.now(UTC)
+    done: list[DueResumed] = []
+    for parked in waiting_runs(store):
+        late = tuple(
+            str(w.get("step_id"))
+            for w in parked.waiting_for
+            if w.get("deadline") and datetime.fromisoformat(str(w["deadline"])) <= moment
+        )
+        if not late:
+            continue
+        try:
+            world = _world_at(store, parked.execution_id, now)
+            ran = resume(
+                parked.execution_id, store=store, actor=actor, listeners=listeners, world=world
+            )
+        except UsageError as exc:  # taken or ended meanwhile: the next sweep sees
+            done.append(DueResumed(parked.execution_id, late, "waiting", str(exc)))
+            continue
+        result = ran.result
+        done.append(DueResumed(parked.execution_id, late, result.status, result.error or ""))
+    return done
+
+
 def retry(
     execution_id: str,
     step_id: str,
@@ -152,6 +201,8 @@ def request_control(
     if action == "cancel" and status in ("waiting", "interrupted", "queued"):
         # No process holds it: the store is the run, and it is cancelled there.
         error = f"cancelled by {actor} while {status}"
+        if status != "queued" and run.world == "live" and _definition(run).on_cancel == "rollback":
+            return _cancel_with_rollbacks(store, run.id, row, error, actor)
         with store.begin() as conn:
             changed = conn.execute(
                 update(executions)
@@ -174,6 +225,46 @@ def request_control(
 
 
 # Internals. -----------------------------------------------------------------
+
+
+def _cancel_with_rollbacks(
+    store: Store, execution_id: str, row: Mapping[str, Any], error: str, actor: str
+) -> ControlOutcome:
+    """Cancel a parked run as a live cancel does: its completed steps' rollbacks
+    run (newest first), recorded as the execution's next start; nothing else runs."""
+    from sqlalchemy import insert
+
+    from rb.store.tables import control
+
+    run = _load(store, execution_id)
+    restored = {s.step_id: _restored(s) for s in run.steps if _finished(s)}
+    ran = _continue(
+        run, _definition(run), restored, store, actor, (), None, "cancel", cancelled=error
+    )
+    with store.begin() as conn:
+        conn.execute(insert(control).values(**row, handled_at=datetime.now(UTC)))
+    return ControlOutcome(
+        run.id,
+        "cancel",
+        "done",
+        f"run {run.id[:8]} {ran.result.status} ({error}); "
+        "the rollbacks of its completed steps ran (on_cancel: rollback)",
+    )
+
+
+def _world_at(store: Store, execution_id: str, now: datetime | None) -> World | None:
+    """The live world a due run resumes in; its clock reads `now` when one is given."""
+    if now is None:
+        return None
+    from rb.service.inputs import secrets_from
+    from rb.store.queries import get_run
+    from rb.world.clock import LoopClock
+
+    run = get_run(store, execution_id, with_exchanges=False)
+    facts = run.metadata.get("facts", {}) if run is not None else {}
+    world = live_world(secrets=secrets_from(os.environ, None), facts=facts)
+    world.now = LoopClock(now).now  # from `now` on, moving as real time does
+    return world
 
 
 def _store(db: str | None, store: Store | None) -> Store:
@@ -229,8 +320,11 @@ def _continue(
     listeners: Sequence[Listener],
     world: World | None,
     reason: str,
+    *,
+    cancelled: str | None = None,
 ) -> Ran:
-    """Claim the execution (one process continues it) and run what is left."""
+    """Claim the execution (one process continues it) and run what is left
+    (only the rollbacks, when `cancelled` says why the run is cancelled)."""
     from rb.engine.params import resolve_params
     from rb.service.inputs import secrets_from
     from rb.service.request import Recording, RunRequest, default_actor
@@ -278,7 +372,9 @@ def _continue(
     seen = str(meta.get("execution_id_seen") or run.id)
     return execute(
         request,
-        resuming=Resuming(continuation, restored, seen, run.started_at.isoformat()),
+        resuming=Resuming(
+            continuation, restored, seen, run.started_at.isoformat(), cancelled=cancelled
+        ),
     )
 
 
