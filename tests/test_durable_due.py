@@ -69,7 +69,9 @@ def store(store_url: str) -> Iterator[Store]:
     opened.engine.dispose()
 
 
-def _park(tmp_path: Path, store_url: str, *, on_cancel: str = "stop", on_timeout: str = "reject") -> str:
+def _park(
+    tmp_path: Path, store_url: str, *, on_cancel: str = "stop", on_timeout: str = "reject"
+) -> str:
     path = tmp_path / "runbook.yaml"
     path.write_text(RUNBOOK.format(on_cancel=on_cancel, on_timeout=on_timeout), encoding="utf-8")
     started = run_rb(

@@ -92,12 +92,14 @@ def resume_due(
     now: datetime | None = None,
     actor: str = "rb",
     listeners: Sequence[Listener] = (),
+    secrets: Mapping[str, str] | None = None,
 ) -> list[DueResumed]:
     """Resume every parked live run a wait of which (approval, wait_event) is past its deadline.
 
     The waiting step, run again, finds its deadline passed and ends as its
     `on_timeout` says; the run goes on (or stops) by the steps' on_failure.
-    `now` stands for the clock, for the sweep and for the resumed runs alike.
+    `now` stands for the clock, for the sweep and for the resumed runs alike;
+    `secrets` are what the resumed runs may read (default: the environment's).
     A run another process took first is reported, not an error.
     """
     from rb.store.inbox import waiting_runs
@@ -113,7 +115,7 @@ def resume_due(
         if not late:
             continue
         try:
-            world = _world_at(store, parked.execution_id, now)
+            world = _world_at(store, parked.execution_id, now, secrets)
             ran = resume(
                 parked.execution_id, store=store, actor=actor, listeners=listeners, world=world
             )
@@ -252,18 +254,23 @@ def _cancel_with_rollbacks(
     )
 
 
-def _world_at(store: Store, execution_id: str, now: datetime | None) -> World | None:
+def _world_at(
+    store: Store, execution_id: str, now: datetime | None, secrets: Mapping[str, str] | None
+) -> World | None:
     """The live world a due run resumes in; its clock reads `now` when one is given."""
-    if now is None:
-        return None
+    if now is None and secrets is None:
+        return None  # resume's own: this environment's secrets, the real clock
     from rb.service.inputs import secrets_from
     from rb.store.queries import get_run
     from rb.world.clock import LoopClock
 
     run = get_run(store, execution_id, with_exchanges=False)
     facts = run.metadata.get("facts", {}) if run is not None else {}
-    world = live_world(secrets=secrets_from(os.environ, None), facts=facts)
-    world.now = LoopClock(now).now  # from `now` on, moving as real time does
+    world = live_world(
+        secrets=secrets if secrets is not None else secrets_from(os.environ, None), facts=facts
+    )
+    if now is not None:
+        world.now = LoopClock(now).now  # from `now` on, moving as real time does
     return world
 
 
