@@ -190,3 +190,39 @@ def test_cancelling_a_parked_run_without_on_cancel_rollback_runs_nothing(
     assert done.outcome == "done"
     assert recorded(execution_id, db=store_url).status == "cancelled"
     assert not (tmp_path / "rolled-back").exists()
+
+
+def test_the_servers_sweep_resumes_a_run_past_its_deadline(
+    tmp_path: Path, store_url: str, store: Store
+) -> None:
+    from rb.server.app import create_app
+    from rb.server.config import ServerConfig
+    from rb.server.sweep import sweep_once
+
+    execution_id = _park(tmp_path, store_url)
+    later = _park(tmp_path, store_url)
+    _backdate_wait(store, execution_id, "ask", timedelta(hours=2))
+    app = create_app(
+        ServerConfig(project=tmp_path, runbooks=tmp_path, db=store_url, sweep_interval=0)
+    )
+    try:
+        assert sweep_once(app.state.rb) == 1
+    finally:
+        app.state.rb.store.close()
+    assert recorded(execution_id, db=store_url).status == "failure"
+    assert recorded(later, db=store_url).status == "waiting"
+
+
+def test_the_api_cancel_of_a_parked_run_runs_its_rollbacks(
+    tmp_path: Path, store_url: str, store: Store
+) -> None:
+    from .rb_server import API_TOKEN, BEARER, config_for, serving
+
+    execution_id = _park(tmp_path, store_url, on_cancel="rollback")
+    config = config_for(tmp_path, db=store_url, token=API_TOKEN, sweep_interval=0)
+    with serving(config, headers=BEARER) as api:
+        answer = api.client.post(f"/api/executions/{execution_id}/cancel")
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["outcome"] == "done"
+    assert (tmp_path / "rolled-back").read_text(encoding="utf-8") == "undone\n"
+    assert recorded(execution_id, db=store_url).status == "cancelled"
