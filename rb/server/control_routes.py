@@ -52,8 +52,13 @@ async def control(request: Request, action: str) -> Response:
     who = actor(request)
     try:
         done = await run_in_threadpool(
+            # A cancel of a parked run may run its rollbacks here, with the server's secrets.
             lambda: request_control(
-                request.path_params["execution_id"], action, actor=who, store=store
+                request.path_params["execution_id"],
+                action,
+                actor=who,
+                store=store,
+                secrets=server.config.secrets,
             )
         )
     except UsageError as exc:

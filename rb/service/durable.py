@@ -165,13 +165,17 @@ def request_control(
     actor: str,
     db: str | None = None,
     store: Store | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> ControlOutcome:
     """Ask for `action` (cancel | pause | resume) on an execution.
 
     A running execution's process acts on cancel and pause within a poll
     (rb.service.control). A run no process holds (waiting, interrupted,
     queued) is cancelled in the store at once. `resume` only checks that the
-    run can be resumed: the caller then runs `resume`. UsageError when the
+    run can be resumed: the caller then runs `resume`. Cancelling a parked run
+    whose runbook says `on_cancel: rollback` runs its completed steps'
+    rollbacks here, live (with `secrets`, default: the environment's).
+    UsageError when the
     run is not in a state that allows the action.
     """
     from sqlalchemy import insert, update
@@ -204,7 +208,7 @@ def request_control(
         # No process holds it: the store is the run, and it is cancelled there.
         error = f"cancelled by {actor} while {status}"
         if status != "queued" and run.world == "live" and _definition(run).on_cancel == "rollback":
-            return _cancel_with_rollbacks(store, run.id, row, error, actor)
+            return _cancel_with_rollbacks(store, run.id, row, error, actor, secrets)
         with store.begin() as conn:
             changed = conn.execute(
                 update(executions)
@@ -230,7 +234,12 @@ def request_control(
 
 
 def _cancel_with_rollbacks(
-    store: Store, execution_id: str, row: Mapping[str, Any], error: str, actor: str
+    store: Store,
+    execution_id: str,
+    row: Mapping[str, Any],
+    error: str,
+    actor: str,
+    secrets: Mapping[str, str] | None,
 ) -> ControlOutcome:
     """Cancel a parked run as a live cancel does: its completed steps' rollbacks
     run (newest first), recorded as the execution's next start; nothing else runs."""
@@ -240,8 +249,9 @@ def _cancel_with_rollbacks(
 
     run = _load(store, execution_id)
     restored = {s.step_id: _restored(s) for s in run.steps if _finished(s)}
+    world = _world_at(store, run.id, None, secrets)
     ran = _continue(
-        run, _definition(run), restored, store, actor, (), None, "cancel", cancelled=error
+        run, _definition(run), restored, store, actor, (), world, "cancel", cancelled=error
     )
     with store.begin() as conn:
         conn.execute(insert(control).values(**row, handled_at=datetime.now(UTC)))
