@@ -10,14 +10,35 @@ from rb.cli.options import ActorOption, DbOption, ExecutionIdArgument, FormatOpt
 
 
 def resume(
-    execution: ExecutionIdArgument,
+    execution: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]",
+            help="execution id, a unique prefix, or 'last' (not with --due)",
+            show_default=False,
+        ),
+    ] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="resume every parked run whose approval or event deadline has passed (cron)",
+        ),
+    ] = False,
     actor: ActorOption = None,
     output_format: FormatOption = "text",
     db: DbOption = None,
 ) -> int:
     """Continue a stopped or waiting run; its finished steps are not run again."""
     from rb.cli.commands import durable
+    from rb.errors import UsageError
 
+    if due:
+        if execution is not None:
+            raise UsageError("give an execution ID or --due, not both")
+        return durable.resume_due(db=db, actor=actor, output_format=output_format)
+    if execution is None:
+        raise UsageError("give the execution ID to resume (or --due)")
     return durable.resume(execution, db=db, actor=actor, output_format=output_format)
 
 

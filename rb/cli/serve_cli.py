@@ -17,6 +17,7 @@ from rb.server.config import (  # light
     DEFAULT_MAX_CONCURRENT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_PORT,
+    DEFAULT_SWEEP_INTERVAL,
 )
 
 TOKEN_VARIABLE = "RB_API_TOKEN"
@@ -77,6 +78,16 @@ def serve(
             help="open connections at once; past it the longest-idle one is closed",
         ),
     ] = DEFAULT_MAX_CONNECTIONS,
+    sweep_interval: Annotated[
+        float,
+        typer.Option(
+            "--sweep-interval",
+            min=0,
+            metavar="SECONDS",
+            help="how often parked runs past their approval or event deadline are resumed "
+            "(0: never; then run `rb resume --due` from cron)",
+        ),
+    ] = DEFAULT_SWEEP_INTERVAL,
     log_level: Annotated[
         Literal["critical", "error", "warning", "info", "debug"],
         typer.Option("--log-level", help="how much uvicorn logs"),
@@ -103,6 +114,7 @@ def serve(
         allow_live_without_token=allow_live_without_token,
         graphiql=graphiql,
         max_connections=max_connections,
+        sweep_interval=sweep_interval,
         log_level=log_level,
         access_log=not no_access_log,
     )

@@ -69,6 +69,9 @@ class RunOptions:
     started_at: str | None = None
     # A resume does not check the assumptions again: they were met when the run began.
     check_assumptions: bool = True
+    # Cancelling a parked run (rb.service.durable): only restored steps are
+    # taken up, then the run ends cancelled (with rollbacks under on_cancel).
+    cancelled: str | None = None
 
 
 @dataclass(frozen=True)

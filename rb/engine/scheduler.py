@@ -215,6 +215,8 @@ async def _run_graph(
         if end.parking:
             return  # ready, but the run is parking: it starts on resume
         done = restored.get(sid)
+        if done is None and options.cancelled is not None:
+            return  # a parked run being cancelled: nothing new starts
         if done is not None:
             # Through the queue, like a finished task: a long restored chain
             # is a loop, not a recursion.
@@ -272,6 +274,9 @@ async def _run_graph(
             if outcome.status == "succeeded":
                 completed.append(sid)
             settle(sid)
+    if options.cancelled is not None and end.status is None:
+        end.status, end.error = "cancelled", options.cancelled
+        state.bus.publish(RunControlled("cancel", end.error))
     if end.status in ("cancelled", "timed_out"):
         await _cancel(running, state, end.error)
         _skip_pending(state, f"not run: {end.error}")

@@ -23,6 +23,7 @@ from rb.server.guard import RequestGuard
 from rb.server.logs import limit_noisy_logs
 from rb.server.metrics import CONTENT_TYPE, Metrics
 from rb.server.state import Server, server_of
+from rb.server.sweep import sweeping
 from rb.store.database import StoreError
 
 log = logging.getLogger("rb.server")
@@ -63,7 +64,8 @@ def create_app(config: ServerConfig) -> Starlette:
                 exc or "no answer",
             )
         try:
-            yield
+            async with sweeping(server):  # parked runs past their deadline (rb.server.sweep)
+                yield
         finally:
             server.executions.close()
             store.close()

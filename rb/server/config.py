@@ -16,6 +16,7 @@ MIN_TOKEN_LENGTH = 32  # what secrets.token_urlsafe(32) gives is 43
 DEFAULT_HEADER_TIMEOUT = 10.0
 DEFAULT_KEEP_ALIVE_TIMEOUT = 5  # idle seconds between requests (uvicorn's)
 DEFAULT_MAX_CONNECTIONS = 4096  # open connections at once, idle or not
+DEFAULT_SWEEP_INTERVAL = 30.0  # seconds between deadline sweeps (rb.server.sweep); 0: off
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,4 @@ class ServerConfig:
     # Finished executions whose full event history stays in memory for late
     # stream readers; older ones are streamed from their record.
     retained_streams: int = 64
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL

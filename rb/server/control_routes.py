@@ -43,8 +43,10 @@ async def control(request: Request, action: str) -> Response:
     if not isinstance(wait, bool):
         raise ApiError(400, "wait must be true or false")
     server = server_of(request)
-    if action == "resume" and not (server.config.token or server.config.allow_live_without_token):
-        raise ApiError(403, "resuming a live run needs a token: start rb serve with RB_API_TOKEN")
+    # Control reaches live runs (a resume runs steps, a cancel its rollbacks),
+    # so it needs a token as live execution does.
+    if not (server.config.token or server.config.allow_live_without_token):
+        raise ApiError(403, f"{action} of a run needs a token: start rb serve with RB_API_TOKEN")
     try:
         store = await run_in_threadpool(server.store.ready)
     except RbError as exc:
@@ -52,8 +54,13 @@ async def control(request: Request, action: str) -> Response:
     who = actor(request)
     try:
         done = await run_in_threadpool(
+            # A cancel of a parked run may run its rollbacks here, with the server's secrets.
             lambda: request_control(
-                request.path_params["execution_id"], action, actor=who, store=store
+                request.path_params["execution_id"],
+                action,
+                actor=who,
+                store=store,
+                secrets=server.config.secrets,
             )
         )
     except UsageError as exc:

@@ -76,6 +76,57 @@ def resume(
     return _continue(run, runbook, restored, store, actor, listeners, world, "resume")
 
 
+@dataclass(frozen=True)
+class DueResumed:
+    """A parked run whose wait's deadline had passed, and what resuming it did."""
+
+    execution_id: str
+    step_ids: tuple[str, ...]  # the steps whose deadline passed
+    status: str  # the run's status after the resume (or `waiting` when it was not taken)
+    error: str = ""  # why the run ended so, or why it was not resumed
+
+
+def resume_due(
+    store: Store,
+    *,
+    now: datetime | None = None,
+    actor: str = "rb",
+    listeners: Sequence[Listener] = (),
+    secrets: Mapping[str, str] | None = None,
+) -> list[DueResumed]:
+    """Resume every parked live run a wait of which (approval, wait_event) is past its deadline.
+
+    The waiting step, run again, finds its deadline passed and ends as its
+    `on_timeout` says; the run goes on (or stops) by the steps' on_failure.
+    `now` stands for the clock, for the sweep and for the resumed runs alike;
+    `secrets` are what the resumed runs may read (default: the environment's).
+    A run another process took first is reported, not an error.
+    """
+    from rb.store.inbox import waiting_runs
+
+    moment = now or datetime.now(UTC)
+    done: list[DueResumed] = []
+    for parked in waiting_runs(store):
+        late = tuple(
+            str(w.get("step_id"))
+            for w in parked.waiting_for
+            if w.get("deadline") and datetime.fromisoformat(str(w["deadline"])) <= moment
+        )
+        if not late:
+            continue
+        try:
+            world = _world_at(store, parked.execution_id, now, secrets)
+            ran = resume(
+                parked.execution_id, store=store, actor=actor, listeners=listeners, world=world
+            )
+        except UsageError as exc:  # taken or ended meanwhile: the next sweep sees
+            done.append(DueResumed(parked.execution_id, late, "waiting", str(exc)))
+            continue
+        result = ran.result
+        done.append(DueResumed(parked.execution_id, late, result.status, result.error or ""))
+    return done
+
+
 def retry(
     execution_id: str,
     step_id: str,
@@ -114,13 +165,17 @@ def request_control(
     actor: str,
     db: str | None = None,
     store: Store | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> ControlOutcome:
     """Ask for `action` (cancel | pause | resume) on an execution.
 
     A running execution's process acts on cancel and pause within a poll
     (rb.service.control). A run no process holds (waiting, interrupted,
     queued) is cancelled in the store at once. `resume` only checks that the
-    run can be resumed: the caller then runs `resume`. UsageError when the
+    run can be resumed: the caller then runs `resume`. Cancelling a parked run
+    whose runbook says `on_cancel: rollback` runs its completed steps'
+    rollbacks here, live (with `secrets`, default: the environment's).
+    UsageError when the
     run is not in a state that allows the action.
     """
     from sqlalchemy import insert, update
@@ -152,6 +207,8 @@ def request_control(
     if action == "cancel" and status in ("waiting", "interrupted", "queued"):
         # No process holds it: the store is the run, and it is cancelled there.
         error = f"cancelled by {actor} while {status}"
+        if status != "queued" and run.world == "live" and _definition(run).on_cancel == "rollback":
+            return _cancel_with_rollbacks(store, run.id, row, error, actor, secrets)
         with store.begin() as conn:
             changed = conn.execute(
                 update(executions)
@@ -174,6 +231,57 @@ def request_control(
 
 
 # Internals. -----------------------------------------------------------------
+
+
+def _cancel_with_rollbacks(
+    store: Store,
+    execution_id: str,
+    row: Mapping[str, Any],
+    error: str,
+    actor: str,
+    secrets: Mapping[str, str] | None,
+) -> ControlOutcome:
+    """Cancel a parked run as a live cancel does: its completed steps' rollbacks
+    run (newest first), recorded as the execution's next start; nothing else runs."""
+    from sqlalchemy import insert
+
+    from rb.store.tables import control
+
+    run = _load(store, execution_id)
+    restored = {s.step_id: _restored(s) for s in run.steps if _finished(s)}
+    world = _world_at(store, run.id, None, secrets)
+    ran = _continue(
+        run, _definition(run), restored, store, actor, (), world, "cancel", cancelled=error
+    )
+    with store.begin() as conn:
+        conn.execute(insert(control).values(**row, handled_at=datetime.now(UTC)))
+    return ControlOutcome(
+        run.id,
+        "cancel",
+        "done",
+        f"run {run.id[:8]} {ran.result.status} ({error}); "
+        "the rollbacks of its completed steps ran (on_cancel: rollback)",
+    )
+
+
+def _world_at(
+    store: Store, execution_id: str, now: datetime | None, secrets: Mapping[str, str] | None
+) -> World | None:
+    """The live world a due run resumes in; its clock reads `now` when one is given."""
+    if now is None and secrets is None:
+        return None  # resume's own: this environment's secrets, the real clock
+    from rb.service.inputs import secrets_from
+    from rb.store.queries import get_run
+    from rb.world.clock import LoopClock
+
+    run = get_run(store, execution_id, with_exchanges=False)
+    facts = run.metadata.get("facts", {}) if run is not None else {}
+    world = live_world(
+        secrets=secrets if secrets is not None else secrets_from(os.environ, None), facts=facts
+    )
+    if now is not None:
+        world.now = LoopClock(now).now  # from `now` on, moving as real time does
+    return world
 
 
 def _store(db: str | None, store: Store | None) -> Store:
@@ -229,8 +337,11 @@ def _continue(
     listeners: Sequence[Listener],
     world: World | None,
     reason: str,
+    *,
+    cancelled: str | None = None,
 ) -> Ran:
-    """Claim the execution (one process continues it) and run what is left."""
+    """Claim the execution (one process continues it) and run what is left
+    (only the rollbacks, when `cancelled` says why the run is cancelled)."""
     from rb.engine.params import resolve_params
     from rb.service.inputs import secrets_from
     from rb.service.request import Recording, RunRequest, default_actor
@@ -278,7 +389,9 @@ def _continue(
     seen = str(meta.get("execution_id_seen") or run.id)
     return execute(
         request,
-        resuming=Resuming(continuation, restored, seen, run.started_at.isoformat()),
+        resuming=Resuming(
+            continuation, restored, seen, run.started_at.isoformat(), cancelled=cancelled
+        ),
     )
 
 

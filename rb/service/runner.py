@@ -50,6 +50,7 @@ class Resuming:
     restored: Mapping[str, RestoredStep]  # its finished steps, not run again
     execution_id: str  # the id and start the run saw the first time
     started_at: str | None  # None: the run starts now (a queued one)
+    cancelled: str | None = None  # why: a parked run cancelled, only its rollbacks run
 
 
 def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
@@ -141,6 +142,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
         execution_id=resuming.execution_id if resuming else None,
         started_at=resuming.started_at if resuming else None,
         check_assumptions=resuming is None or resuming.continuation.first_start,
+        cancelled=resuming.cancelled if resuming else None,
     )
 
     async def main() -> ExecutionResult:

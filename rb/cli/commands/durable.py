@@ -29,6 +29,47 @@ def resume(
     return _report(ran, "resumed", out, output_format)
 
 
+def resume_due(
+    *,
+    db: str | None,
+    actor: str | None = None,
+    output_format: str = "text",
+    out: TextIO | None = None,
+) -> int:
+    """Resume the parked runs whose wait deadline has passed; 0 whatever they became."""
+    from rb.service.durable import resume_due as resume_runs
+    from rb.store.database import open_store
+
+    out = out or sys.stdout
+    store = open_store(db)
+    try:
+        done = resume_runs(store, actor=actor or "rb")
+    finally:
+        store.engine.dispose()
+    if output_format == "json":
+        out.write(
+            dumps(
+                [
+                    {
+                        "execution_id": d.execution_id,
+                        "steps": list(d.step_ids),
+                        "status": d.status,
+                        "error": d.error or None,
+                    }
+                    for d in done
+                ]
+            )
+        )
+        return EXIT_OK
+    for d in done:
+        why = f": {d.error}" if d.error else ""
+        out.write(
+            f"{d.execution_id[:8]} deadline passed at {', '.join(d.step_ids)} -> {d.status}{why}\n"
+        )
+    out.write(f"{len(done)} run(s) past their deadline resumed\n")
+    return EXIT_OK
+
+
 def retry(
     ref: str,
     step: str,

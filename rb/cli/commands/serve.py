@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from rb.errors import EXIT_OK, UsageError
-from rb.server.config import DEFAULT_MAX_CONNECTIONS, MIN_TOKEN_LENGTH
+from rb.server.config import DEFAULT_MAX_CONNECTIONS, DEFAULT_SWEEP_INTERVAL, MIN_TOKEN_LENGTH
 from rb.service.inputs import secrets_from
 
 
@@ -25,6 +25,7 @@ def serve(
     allow_live_without_token: bool = False,
     graphiql: bool = False,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
     log_level: str = "info",
     access_log: bool = True,
 ) -> int:
@@ -58,6 +59,7 @@ def serve(
         allow_live_without_token=allow_live_without_token,
         graphiql=graphiql,
         max_connections=max_connections,
+        sweep_interval=sweep_interval,
     )
     _raise_file_limit(max_connections)
     app = create_app(config)
