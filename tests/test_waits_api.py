@@ -173,3 +173,45 @@ def test_graphql_sends_an_event(served: tuple[Served, Store]) -> None:
     }
     taken = run_step(store, new_execution(store), "wait_event", EVENT_INPUTS, "promoted")
     assert taken["payload"] == {"host": "o2"}
+
+
+def test_an_approval_over_the_api_resumes_the_parked_run_in_the_worker_pool(
+    served: tuple[Served, Store], tmp_path: Path, store_url: str
+) -> None:
+    from .test_waits_resume import APPROVAL_RUNBOOK, _start
+
+    api, _ = served
+    marker = tmp_path / "acted"
+    execution_id = _start(tmp_path, APPROVAL_RUNBOOK, store_url, f"marker={marker}")
+    url = f"/api/executions/{execution_id}/approvals"
+    first = api.client.post(url, json={"decision": "approve"}, headers={"X-RB-Actor": "alice"})
+    assert first.status_code == 202 and first.json()["resumed"] is False
+    second = api.client.post(
+        url, json={"decision": "approve", "wait": True}, headers={"X-RB-Actor": "bob"}
+    )
+    assert second.status_code == 202, second.text
+    assert (second.json()["resumed"], second.json()["status"]) == (True, "success")
+    assert marker.exists()  # the step after the approval ran
+    shown = api.client.get(f"/api/executions/{execution_id}").json()
+    assert shown["status"] == "success" and shown["run_attempt"] == 2
+
+
+def test_answers_need_a_token_since_they_resume_live_runs(project: Path, store_url: str) -> None:
+    with serving(config_for(project, db=store_url)) as api:
+        refused = api.client.post("/api/events", json={"name": "n", "key": "k"})
+        assert refused.status_code == 403 and "needs a token" in refused.text
+
+
+def test_without_wait_the_answer_comes_before_the_resumed_run_ends(
+    served: tuple[Served, Store], tmp_path: Path, store_url: str
+) -> None:
+    from .test_waits_resume import APPROVAL_RUNBOOK, _start
+
+    api, _ = served
+    execution_id = _start(tmp_path, APPROVAL_RUNBOOK, store_url, f"marker={tmp_path / 'm'}")
+    url = f"/api/executions/{execution_id}/approvals"
+    for who in ("alice", "bob"):
+        answer = api.client.post(url, json={"decision": "approve"}, headers={"X-RB-Actor": who})
+        assert answer.status_code == 202, answer.text
+    assert answer.json()["resumed"] is True and answer.json()["status"] is None
+    assert "in the background" in answer.json()["note"]

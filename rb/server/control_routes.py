@@ -67,7 +67,7 @@ async def control(request: Request, action: str) -> Response:
         message = str(exc)
         raise ApiError(404 if message.startswith("no run") else 409, message) from None
     if action == "resume":
-        launched = _start_resume(server, done.execution_id, who, store)
+        launched = start_resume(server, done.execution_id, who, store)
         if wait:
             run = await launched.done
             if run is None:
@@ -85,7 +85,7 @@ async def control(request: Request, action: str) -> Response:
     )
 
 
-def _start_resume(
+def start_resume(
     server: Server, execution_id: str, who: str, store: Store
 ) -> Launched[Execution | None]:
     """The resume runs in the worker pool, its events on the execution's stream."""

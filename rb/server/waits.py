@@ -1,13 +1,15 @@
 """REST: decisions on approval steps and events for wait_event steps.
 
-    POST /api/executions/{id}/approvals   {step?, decision: approve|reject, comment?}
-    POST /api/events                      {name, key, data?, keep_seconds?}
+    POST /api/executions/{id}/approvals   {step?, decision: approve|reject, comment?, wait?}
+    POST /api/events                      {name, key, data?, keep_seconds?, wait?}
 
 The decider is who the request says it is (`X-RB-Actor`, else "api"), behind
-the same bearer token as every other endpoint. A decision that completes an
-approval, or an event a parked run waits for, resumes the run in the
-server's thread pool; the answer (202) returns once the run has gone on
-(to its end, or to its next wait).
+the same bearer token as every other endpoint; a server without a token
+refuses (403), since an answer resumes a live run. A decision that completes
+an approval, or an event a parked run waits for, resumes the run in the
+server's worker pool (its events on the execution's stream, as any run): the
+answer is 202 at once, or with `"wait": true` once the run has gone on to its
+end or its next wait, with its status.
 """
 
 from __future__ import annotations
@@ -22,26 +24,26 @@ from starlette.routing import Route
 from rb.errors import UsageError
 from rb.server.errors import ApiError, ApiJSON
 from rb.server.rest import actor, json_object
-from rb.server.state import server_of
+from rb.server.state import Server, server_of
 from rb.service.waits import Answered, decide, send_event
 from rb.store.database import Store
 
-DECISION_FIELDS = ("step", "decision", "comment")
-EVENT_FIELDS = ("name", "key", "data", "keep_seconds")
+DECISION_FIELDS = ("step", "decision", "comment", "wait")
+EVENT_FIELDS = ("name", "key", "data", "keep_seconds", "wait")
 
 
 async def post_approval(request: Request) -> Response:
     """POST /api/executions/{id}/approvals: approve or reject an approval step."""
     body = await json_object(request)
     _known(body, DECISION_FIELDS)
-    store = server_of(request).store.ready()
     answer = await answer_approval(
-        store,
+        server_of(request),
         request.path_params["execution_id"],
         actor(request),
         decision=body.get("decision"),
         step=body.get("step"),
         comment=body.get("comment"),
+        wait=_wait(body),
     )
     return ApiJSON(answer, status_code=202)
 
@@ -50,36 +52,60 @@ async def post_event(request: Request) -> Response:
     """POST /api/events: an event; a run parked waiting for it goes on."""
     body = await json_object(request)
     _known(body, EVENT_FIELDS)
-    store = server_of(request).store.ready()
     answer = await answer_event(
-        store,
+        server_of(request),
         actor(request),
         name=body.get("name"),
         key=body.get("key"),
         data=body.get("data"),
         keep_seconds=body.get("keep_seconds"),
+        wait=_wait(body),
     )
     return ApiJSON(answer, status_code=202)
 
 
 async def answer_approval(
-    store: Store, execution_id: str, who: str, *, decision: Any, step: Any, comment: Any
+    server: Server,
+    execution_id: str,
+    who: str,
+    *,
+    decision: Any,
+    step: Any,
+    comment: Any,
+    wait: bool = False,
 ) -> dict[str, Any]:
-    """A decision from the API (REST or GraphQL); ApiError 400/404/409 when refused."""
+    """A decision from the API (REST or GraphQL); ApiError 400/403/404/409 when refused."""
+    store = _live_store(server)
     if decision not in ("approve", "reject"):
         raise ApiError(400, "decision must be 'approve' or 'reject'")
     step_id = _text("step", step, required=False)
     said = _text("comment", comment, required=False)
     answered = await _answer(
-        lambda: decide(store, execution_id, str(decision), actor=who, step_id=step_id, comment=said)
+        lambda: decide(
+            store,
+            execution_id,
+            str(decision),
+            actor=who,
+            step_id=step_id,
+            comment=said,
+            resume=None,
+        )
     )
-    return _json(answered, who)
+    return await _go_on(server, store, answered, who, wait)
 
 
 async def answer_event(
-    store: Store, who: str, *, name: Any, key: Any, data: Any, keep_seconds: Any
+    server: Server,
+    who: str,
+    *,
+    name: Any,
+    key: Any,
+    data: Any,
+    keep_seconds: Any,
+    wait: bool = False,
 ) -> dict[str, Any]:
     """An event from the API (REST or GraphQL); ApiError 400 when malformed."""
+    store = _live_store(server)
     event = _text("name", name)
     if not isinstance(key, str | int) or isinstance(key, bool) or key == "":
         raise ApiError(400, "key must be a non-empty string or a number")
@@ -87,9 +113,49 @@ async def answer_event(
     if keep_seconds is not None and (not number or keep_seconds < 0):
         raise ApiError(400, "keep_seconds must be a number of seconds, 0 or more")
     answered = await _answer(
-        lambda: send_event(store, str(event), str(key), data, actor=who, keep_seconds=keep_seconds)
+        lambda: send_event(
+            store, str(event), str(key), data, actor=who, keep_seconds=keep_seconds, resume=None
+        )
     )
-    return _json(answered, who)
+    return await _go_on(server, store, answered, who, wait)
+
+
+def _live_store(server: Server) -> Store:
+    # Answers resume parked runs, and only live runs park: a token is needed
+    # as for live execution.
+    if not (server.config.token or server.config.allow_live_without_token):
+        raise ApiError(
+            403, "answering a waiting run needs a token: start rb serve with RB_API_TOKEN"
+        )
+    store: Store = server.store.ready()
+    return store
+
+
+def _wait(body: dict[str, Any]) -> bool:
+    wait = body.get("wait", False)
+    if not isinstance(wait, bool):
+        raise ApiError(400, "wait must be true or false")
+    return wait
+
+
+async def _go_on(
+    server: Server, store: Store, answered: Answered, who: str, wait: bool
+) -> dict[str, Any]:
+    """Resume the run the answer completes, in the worker pool; wait for it if asked."""
+    document = _json(answered, who)
+    if not (answered.complete and answered.execution_id):
+        return document
+    from rb.server.control_routes import start_resume
+
+    launched = start_resume(server, answered.execution_id, who, store)
+    document["resumed"] = True
+    if not wait:
+        document["note"] = "the run goes on in the background: follow it at its links"
+        return document
+    run = await launched.done
+    document["status"] = None if run is None else run.status
+    document["note"] = "the run went on"
+    return document
 
 
 async def _answer(call: Any) -> Answered:

@@ -26,10 +26,9 @@ async def resolve_decide(
     step: str | None = None,
     comment: str | None = None,
 ) -> dict[str, Any]:
-    store = _server(info).store.ready()
     who = actor(info.context["request"])
     return await answer_approval(
-        store, execution_id, who, decision=decision, step=step, comment=comment
+        _server(info), execution_id, who, decision=decision, step=step, comment=comment
     )
 
 
@@ -43,6 +42,7 @@ async def resolve_send_event(
     data: Any = None,
     keep_seconds: float | None = None,
 ) -> dict[str, Any]:
-    store = _server(info).store.ready()
     who = actor(info.context["request"])
-    return await answer_event(store, who, name=name, key=key, data=data, keep_seconds=keep_seconds)
+    return await answer_event(
+        _server(info), who, name=name, key=key, data=data, keep_seconds=keep_seconds
+    )
