@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from rb.service.durable import request_control, resume_due
+from rb.service.due import resume_due
+from rb.service.durable import request_control
 from rb.service.runs import recorded
 from rb.store.database import Store, open_store
 

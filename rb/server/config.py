@@ -48,4 +48,15 @@ class ServerConfig:
     # Finished executions whose full event history stays in memory for late
     # stream readers; older ones are streamed from their record.
     retained_streams: int = 64
+
+    @property
+    def live_allowed(self) -> bool:
+        """Whether live runs may start here: with a token, or when allowed without.
+
+        Without a token any local process (or a forged browser request that got
+        past the guard) could reach systems with the server's secrets: live
+        execution, and what resumes a live run (control, approvals, events).
+        """
+        return bool(self.token) or self.allow_live_without_token
+
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL

@@ -20,7 +20,7 @@ from rb.errors import RbError, UsageError
 from rb.server.errors import ApiError, ApiJSON, from_rb_error
 from rb.server.events.feed import Feed
 from rb.server.executions import Launched
-from rb.server.rest import actor, execution_links, json_object
+from rb.server.rest import actor, execution_links, json_object, known_fields, wait_flag
 from rb.server.state import Server, server_of
 from rb.server.views import execution_json
 from rb.store.database import Store
@@ -36,16 +36,12 @@ async def control(request: Request, action: str) -> Response:
     # The body is optional; when sent, a JSON object: {"wait": true} makes a
     # resume answer 200 with the record once it has ended, as execute does.
     body = await json_object(request) if await request.body() else {}
-    unknown = sorted(set(body) - {"wait"})
-    if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}; expected wait")
-    wait = body.get("wait", False)
-    if not isinstance(wait, bool):
-        raise ApiError(400, "wait must be true or false")
+    known_fields(body, ("wait",))
+    wait = wait_flag(body, default=False)
     server = server_of(request)
     # Control reaches live runs (a resume runs steps, a cancel its rollbacks),
     # so it needs a token as live execution does.
-    if not (server.config.token or server.config.allow_live_without_token):
+    if not server.config.live_allowed:
         raise ApiError(403, f"{action} of a run needs a token: start rb serve with RB_API_TOKEN")
     try:
         store = await run_in_threadpool(server.store.ready)
@@ -100,7 +96,7 @@ def start_resume(
         resume(execution_id, store=store, actor=who, listeners=listeners, world=world)
         return get_run(store, execution_id, with_exchanges=False)
 
-    return server.executions._launch(job)  # the pool, the feed and the metrics every run has
+    return server.executions.launch(job)
 
 
 def _route(action: str) -> Route:

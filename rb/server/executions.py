@@ -92,7 +92,7 @@ class ExecutionService:
     # Executing -----------------------------------------------------------------
     async def execute(self, request: ExecuteRequest) -> Launched[Execution | None]:
         """Check the request, then start the run; 4xx ApiError for a bad request."""
-        if request.fixture is None and not self._live_allowed():
+        if request.fixture is None and not self.config.live_allowed:
             raise ApiError(
                 403,
                 "live runs need a token: start rb serve with RB_API_TOKEN set (and send "
@@ -100,12 +100,7 @@ class ExecutionService:
                 "machine only you use; runs with a fixture need no token",
             )
         job = await run_in_threadpool(self._prepare, request)
-        return self._launch(job)
-
-    def _live_allowed(self) -> bool:
-        # Without a token any local process (or a forged browser request that
-        # got past the guard) could reach systems with the server's secrets.
-        return bool(self.config.token) or self.config.allow_live_without_token
+        return self.launch(job)
 
     def _prepare(self, request: ExecuteRequest) -> Job[Execution | None]:
         runbook = self.catalog.runbook(request.runbook_id)
@@ -168,7 +163,7 @@ class ExecutionService:
             found = report.replay_id
             return Replayed(report, get_run(store, found, with_exchanges=False) if found else None)
 
-        return self._launch(job)
+        return self.launch(job)
 
     # Reading ---------------------------------------------------------------------
     async def get(self, execution_id: str) -> Execution | None:
@@ -199,7 +194,8 @@ class ExecutionService:
             raise from_rb_error(exc) from None
 
     # The pool --------------------------------------------------------------------
-    def _launch(self, job: Job[T]) -> Launched[T]:
+    def launch(self, job: Job[T]) -> Launched[T]:
+        """Run `job` in the worker pool, with its feed and metrics, as every run is."""
         loop = asyncio.get_running_loop()
         feed = self.feeds.open(loop)
         done = loop.run_in_executor(self._pool, self._run, job, feed)

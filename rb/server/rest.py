@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -49,12 +50,8 @@ async def execute(request: Request) -> Response:
     """POST /api/runbooks/execute: run a runbook; 200 with its record when it ends,
     or 202 with its id at once when the body says `"wait": false`."""
     body = await json_object(request)
-    unknown = sorted(set(body) - set(EXECUTE_FIELDS))
-    if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(EXECUTE_FIELDS)}")
-    wait = body.get("wait", True)
-    if not isinstance(wait, bool):
-        raise ApiError(400, "wait must be true or false")
+    known_fields(body, EXECUTE_FIELDS)
+    wait = wait_flag(body, default=True)
     executions = server_of(request).executions
     asked = replace(execute_request(body, actor(request)), idempotency_key=idempotency_key(request))
     try:
@@ -139,6 +136,21 @@ async def replay(request: Request) -> Response:
 
 
 # Helpers ---------------------------------------------------------------------------
+
+
+def known_fields(body: Mapping[str, Any], fields: Sequence[str]) -> None:
+    """ApiError 400 naming the first field of `body` that is not one of `fields`."""
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(fields)}")
+
+
+def wait_flag(body: Mapping[str, Any], *, default: bool) -> bool:
+    """The body's `wait` (answer once the run has gone on); ApiError 400 unless a boolean."""
+    wait = body.get("wait", default)
+    if not isinstance(wait, bool):
+        raise ApiError(400, "wait must be true or false")
+    return wait
 
 
 async def json_object(request: Request) -> dict[str, Any]:

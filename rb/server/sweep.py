@@ -1,7 +1,7 @@
 """The deadline sweep of `rb serve`: parked runs past their wait's deadline are resumed.
 
 Every `sweep_interval` seconds (`rb serve --sweep-interval`, 0: off) the
-server does what `rb resume --due` does from cron (rb.service.durable.resume_due).
+server does what `rb resume --due` does from cron (rb.service.due.resume_due).
 It runs in a thread of its own, never on the request path; a store that is
 down only makes a sweep log a warning, and the next one tries again.
 """
@@ -21,7 +21,7 @@ SWEEP_ACTOR = "rb-serve"
 
 def sweep_once(server: Server) -> int:
     """Resume the runs whose deadline has passed; how many were resumed."""
-    from rb.service.durable import resume_due
+    from rb.service.due import resume_due
 
     store = server.store.ready()
     done = resume_due(store, actor=SWEEP_ACTOR, secrets=server.config.secrets)

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from rb.errors import UsageError
 from rb.server.errors import ApiError, ApiJSON
-from rb.server.rest import actor, json_object
+from rb.server.rest import actor, json_object, known_fields, wait_flag
 from rb.server.state import Server, server_of
 from rb.service.waits import Answered, decide, send_event
 from rb.store.database import Store
@@ -35,7 +35,7 @@ EVENT_FIELDS = ("name", "key", "data", "keep_seconds", "wait")
 async def post_approval(request: Request) -> Response:
     """POST /api/executions/{id}/approvals: approve or reject an approval step."""
     body = await json_object(request)
-    _known(body, DECISION_FIELDS)
+    known_fields(body, DECISION_FIELDS)
     answer = await answer_approval(
         server_of(request),
         request.path_params["execution_id"],
@@ -43,7 +43,7 @@ async def post_approval(request: Request) -> Response:
         decision=body.get("decision"),
         step=body.get("step"),
         comment=body.get("comment"),
-        wait=_wait(body),
+        wait=wait_flag(body, default=False),
     )
     return ApiJSON(answer, status_code=202)
 
@@ -51,7 +51,7 @@ async def post_approval(request: Request) -> Response:
 async def post_event(request: Request) -> Response:
     """POST /api/events: an event; a run parked waiting for it goes on."""
     body = await json_object(request)
-    _known(body, EVENT_FIELDS)
+    known_fields(body, EVENT_FIELDS)
     answer = await answer_event(
         server_of(request),
         actor(request),
@@ -59,7 +59,7 @@ async def post_event(request: Request) -> Response:
         key=body.get("key"),
         data=body.get("data"),
         keep_seconds=body.get("keep_seconds"),
-        wait=_wait(body),
+        wait=wait_flag(body, default=False),
     )
     return ApiJSON(answer, status_code=202)
 
@@ -123,19 +123,12 @@ async def answer_event(
 def _live_store(server: Server) -> Store:
     # Answers resume parked runs, and only live runs park: a token is needed
     # as for live execution.
-    if not (server.config.token or server.config.allow_live_without_token):
+    if not server.config.live_allowed:
         raise ApiError(
             403, "answering a waiting run needs a token: start rb serve with RB_API_TOKEN"
         )
     store: Store = server.store.ready()
     return store
-
-
-def _wait(body: dict[str, Any]) -> bool:
-    wait = body.get("wait", False)
-    if not isinstance(wait, bool):
-        raise ApiError(400, "wait must be true or false")
-    return wait
 
 
 async def _go_on(
@@ -165,12 +158,6 @@ async def _answer(call: Any) -> Answered:
         status = 404 if str(exc).startswith("no execution") else 409
         raise ApiError(status, str(exc)) from None
     return answered
-
-
-def _known(body: dict[str, Any], fields: tuple[str, ...]) -> None:
-    unknown = sorted(set(body) - set(fields))
-    if unknown:
-        raise ApiError(400, f"unknown field {unknown[0]!r}; expected {', '.join(fields)}")
 
 
 def _text(name: str, value: Any, *, required: bool = True) -> str | None:

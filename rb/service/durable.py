@@ -10,7 +10,7 @@ step except that one and those downstream of it. See docs/durability.md.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -72,59 +72,7 @@ def resume(
             f"timed-out run can be resumed{hint}"
         )
     runbook = _definition(run)
-    restored = {s.step_id: _restored(s) for s in run.steps if _finished(s)}
-    return _continue(run, runbook, restored, store, actor, listeners, world, "resume")
-
-
-@dataclass(frozen=True)
-class DueResumed:
-    """A parked run whose wait's deadline had passed, and what resuming it did."""
-
-    execution_id: str
-    step_ids: tuple[str, ...]  # the steps whose deadline passed
-    status: str  # the run's status after the resume (or `waiting` when it was not taken)
-    error: str = ""  # why the run ended so, or why it was not resumed
-
-
-def resume_due(
-    store: Store,
-    *,
-    now: datetime | None = None,
-    actor: str = "rb",
-    listeners: Sequence[Listener] = (),
-    secrets: Mapping[str, str] | None = None,
-) -> list[DueResumed]:
-    """Resume every parked live run a wait of which (approval, wait_event) is past its deadline.
-
-    The waiting step, run again, finds its deadline passed and ends as its
-    `on_timeout` says; the run goes on (or stops) by the steps' on_failure.
-    `now` stands for the clock, for the sweep and for the resumed runs alike;
-    `secrets` are what the resumed runs may read (default: the environment's).
-    A run another process took first is reported, not an error.
-    """
-    from rb.store.inbox import waiting_runs
-
-    moment = now or datetime.now(UTC)
-    done: list[DueResumed] = []
-    for parked in waiting_runs(store):
-        late = tuple(
-            str(w.get("step_id"))
-            for w in parked.waiting_for
-            if w.get("deadline") and datetime.fromisoformat(str(w["deadline"])) <= moment
-        )
-        if not late:
-            continue
-        try:
-            world = _world_at(store, parked.execution_id, now, secrets)
-            ran = resume(
-                parked.execution_id, store=store, actor=actor, listeners=listeners, world=world
-            )
-        except UsageError as exc:  # taken or ended meanwhile: the next sweep sees
-            done.append(DueResumed(parked.execution_id, late, "waiting", str(exc)))
-            continue
-        result = ran.result
-        done.append(DueResumed(parked.execution_id, late, result.status, result.error or ""))
-    return done
+    return _continue(run, runbook, _restored_steps(run), store, actor, listeners, world, "resume")
 
 
 def retry(
@@ -152,9 +100,7 @@ def retry(
         known = ", ".join(s.id for s in runbook.steps)
         raise UsageError(f"runbook {runbook.id} has no step {step_id!r} (its steps: {known})")
     again = {step_id, *nx.descendants(runbook.graph, step_id)}
-    restored = {
-        s.step_id: _restored(s) for s in run.steps if _finished(s) and s.step_id not in again
-    }
+    restored = _restored_steps(run, again=again)
     return _continue(run, runbook, restored, store, actor, listeners, world, "retry")
 
 
@@ -248,10 +194,17 @@ def _cancel_with_rollbacks(
     from rb.store.tables import control
 
     run = _load(store, execution_id)
-    restored = {s.step_id: _restored(s) for s in run.steps if _finished(s)}
-    world = _world_at(store, run.id, None, secrets)
+    world = live_world_at(store, run.id, None, secrets)
     ran = _continue(
-        run, _definition(run), restored, store, actor, (), world, "cancel", cancelled=error
+        run,
+        _definition(run),
+        _restored_steps(run),
+        store,
+        actor,
+        (),
+        world,
+        "cancel",
+        cancelled=error,
     )
     with store.begin() as conn:
         conn.execute(insert(control).values(**row, handled_at=datetime.now(UTC)))
@@ -264,7 +217,7 @@ def _cancel_with_rollbacks(
     )
 
 
-def _world_at(
+def live_world_at(
     store: Store, execution_id: str, now: datetime | None, secrets: Mapping[str, str] | None
 ) -> World | None:
     """The live world a due run resumes in; its clock reads `now` when one is given."""
@@ -314,6 +267,11 @@ def _finished(log: StepLog) -> bool:
     if log.status == "succeeded":
         return True
     return log.status == "skipped" and (log.skip_reason or "").startswith("condition is false")
+
+
+def _restored_steps(run: Execution, again: Collection[str] = ()) -> dict[str, RestoredStep]:
+    """The run's finished steps, restored from its recording, but for those run `again`."""
+    return {s.step_id: _restored(s) for s in run.steps if _finished(s) and s.step_id not in again}
 
 
 def _restored(log: StepLog) -> RestoredStep:

@@ -37,7 +37,7 @@ def resume_due(
     out: TextIO | None = None,
 ) -> int:
     """Resume the parked runs whose wait deadline has passed; 0 whatever they became."""
-    from rb.service.durable import resume_due as resume_runs
+    from rb.service.due import resume_due as resume_runs
     from rb.store.database import open_store
 
     out = out or sys.stdout
