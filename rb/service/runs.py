@@ -101,12 +101,18 @@ class Upgraded:
     store: str
     before: str | None
     after: str
+    queue_created: bool = False  # procrastinate's schema was created (PostgreSQL)
 
 
 def upgrade_store(*, db: str | None) -> Upgraded:
     """Migrate the store to the newest schema."""
     from rb.store.database import open_store
 
+    from rb.service.queue_app import apply_schema
+
     store = open_store(db, migrate=False)
     before = store.revision()
-    return Upgraded(store.shown, before, store.upgrade())
+    after = store.upgrade()
+    # With PostgreSQL, the queue `rb worker` serves lives beside rb's tables.
+    queue = apply_schema(store)
+    return Upgraded(store.shown, before, after, queue_created=queue)

@@ -21,7 +21,7 @@ DEFAULT_URL = "sqlite:///.rb/rb.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. A store already there skips Alembic (and its import);
 # tests/test_store.py checks this matches the migrations folder.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 class StoreError(RbError):

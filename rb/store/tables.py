@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Float,
@@ -180,4 +181,18 @@ concurrency = Table(
     Column("slot", Integer, primary_key=True),
     _execution_id(),
     Column("acquired_at", DateTime(timezone=True), nullable=False),
+)
+
+# An `rb worker` process, keyed by its procrastinate worker id (whose
+# heartbeat, in procrastinate_workers, says whether it is alive).
+workers = Table(
+    "runbook_workers",
+    metadata,
+    Column("worker_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("queues", Json),
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
 )

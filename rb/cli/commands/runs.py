@@ -136,7 +136,10 @@ def db_upgrade(*, db: str | None, out: TextIO | None = None) -> int:
     done = upgrade_store(db=db)
     same = done.before == done.after
     message = "already at" if same else f"upgraded from {done.before or 'empty'} to"
-    (out or sys.stdout).write(f"{done.store}: {message} revision {done.after}\n")
+    write = (out or sys.stdout).write
+    write(f"{done.store}: {message} revision {done.after}\n")
+    if done.queue_created:
+        write(f"{done.store}: created the procrastinate queue for rb worker\n")
     return EXIT_OK
 
 
