@@ -190,10 +190,44 @@ def run(
             "prints the first one's execution instead of running again",
         ),
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="put the run on the PostgreSQL queue for an rb worker and print its id "
+            "(docs/scaling.md); secrets come from the worker's environment",
+        ),
+    ] = False,
+    queue_name: Annotated[
+        str,
+        typer.Option("--queue-name", metavar="NAME", help="the queue, with --queue"),
+    ] = "runbooks",
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="with --queue: wait until the run ends or waits, exit by its status"
+        ),
+    ] = False,
 ) -> int:
     """Run RUNBOOK live. Parameters are checked before anything starts. Secrets come from
     RB_SECRET_<NAME> variables or --secrets-file and are masked."""
     start_recording(no_record)
+    if queue:
+        from rb.cli.commands.run import run_on_queue
+
+        return run_on_queue(
+            runbook,
+            params=param or [],
+            facts=fact or [],
+            output_format=output_format,
+            no_record=no_record,
+            secrets_file=path_text(secrets_file),
+            db=db,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            queue=queue_name,
+            wait=wait,
+        )
     from rb.cli.commands.run import run
 
     return run(
@@ -335,9 +369,10 @@ def _register() -> None:
 
     for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
         module.register(app)
-    from rb.cli import waits_cli
+    from rb.cli import waits_cli, worker_cli
 
     waits_cli.register(app)
+    worker_cli.register(app)
 
 
 _register()

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from rb.engine.context import ControlSource
 from rb.store.database import Store, StoreError
 from rb.store.tables import control
 
@@ -58,3 +59,29 @@ class StoreControl:
                 control.update().where(control.c.id == row.id).values(handled_at=datetime.now(UTC))
             )
             return str(row.action)
+
+
+class EitherControl:
+    """Two ControlSources heard at once: the first request of either is the next action.
+
+    The source that did not answer keeps waiting for the next call, so that
+    a request it is in the middle of taking is not lost.
+    """
+
+    def __init__(self, *sources: ControlSource) -> None:
+        self._sources = sources
+        self._waiting: dict[int, asyncio.Task[str]] = {}
+
+    async def next_action(self) -> str:
+        """Wait for the next cancel or pause from any source."""
+        for i, source in enumerate(self._sources):
+            if i not in self._waiting:
+                self._waiting[i] = asyncio.ensure_future(source.next_action())
+        try:
+            await asyncio.wait(self._waiting.values(), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            for task in self._waiting.values():
+                task.cancel()
+            raise
+        i = next(i for i, task in self._waiting.items() if task.done())
+        return self._waiting.pop(i).result()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rb.engine.context import RestoredStep
+from rb.engine.context import ControlSource, RestoredStep
 from rb.engine.events import Listener
 from rb.errors import UsageError
 from rb.service.runner import Ran, Resuming, execute, live_world
@@ -52,6 +52,7 @@ def resume(
     actor: str | None = None,
     listeners: Sequence[Listener] = (),
     world: World | None = None,
+    control: ControlSource | None = None,
 ) -> Ran:
     """Continue an interrupted, failed, timed-out or waiting execution.
 
@@ -72,7 +73,10 @@ def resume(
             f"timed-out run can be resumed{hint}"
         )
     runbook = _definition(run)
-    return _continue(run, runbook, _restored_steps(run), store, actor, listeners, world, "resume")
+    restored = _restored_steps(run)
+    return _continue(
+        run, runbook, restored, store, actor, listeners, world, "resume", control=control
+    )
 
 
 def retry(
@@ -297,6 +301,7 @@ def _continue(
     reason: str,
     *,
     cancelled: str | None = None,
+    control: ControlSource | None = None,
 ) -> Ran:
     """Claim the execution (one process continues it) and run what is left
     (only the rollbacks, when `cancelled` says why the run is cancelled)."""
@@ -343,6 +348,7 @@ def _continue(
         recording=Recording(store=store),
         actor=actor or default_actor(),
         listeners=listeners,
+        control=control,
     )
     seen = str(meta.get("execution_id_seen") or run.id)
     return execute(

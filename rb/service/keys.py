@@ -187,6 +187,13 @@ def take_keys(request: RunRequest) -> Keys:
     return keys
 
 
+def claim_idempotency(store: Store, request: RunRequest) -> None:
+    """Take the request's idempotency key for a run about to be recorded, or raise
+    what its first trigger says (AlreadyTriggered, IdempotencyConflict)."""
+    assert request.idempotency_key is not None
+    _claim(store, request.idempotency_key, request)
+
+
 def _store(request: RunRequest) -> Store:
     assert request.recording is not None
     if request.recording.store is not None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rb.engine.context import ScreenshotPolicy
+from rb.engine.context import ControlSource, ScreenshotPolicy
 from rb.engine.events import Listener
 from rb.model import Runbook
 from rb.world.base import World
@@ -62,6 +62,9 @@ class RunRequest:
     listeners: Sequence[Listener] = ()  # told of each event (once recorded, if recorded)
     # A second trigger with this key gets the first one's execution (docs/triggers.md).
     idempotency_key: str | None = None
+    # Another source of cancel and pause, heard beside the store's control table
+    # (a queue job's abort: rb.worker.jobs).
+    control: ControlSource | None = None
 
     @property
     def secrets(self) -> Mapping[str, str]:

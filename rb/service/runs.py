@@ -106,9 +106,8 @@ class Upgraded:
 
 def upgrade_store(*, db: str | None) -> Upgraded:
     """Migrate the store to the newest schema."""
-    from rb.store.database import open_store
-
     from rb.service.queue_app import apply_schema
+    from rb.store.database import open_store
 
     store = open_store(db, migrate=False)
     before = store.revision()

@@ -39,8 +39,14 @@ Resumer = Callable[[str, "Store", str], "Ran | None"]
 
 
 def resume_now(execution_id: str, store: Store, actor: str) -> Ran | None:
-    """Resume a parked run in this process (rb.service.durable, lazily imported)."""
+    """Resume a parked run in this process (rb.service.durable, lazily imported);
+    a run on the queue is handed to a worker instead (None)."""
     import importlib
+
+    from rb.service.enqueue import continue_on_queue
+
+    if continue_on_queue(store, execution_id) is not None:
+        return None
 
     # Provided by the durable-executions work (rb/service/durable.py).
     durable = importlib.import_module("rb.service.durable")
@@ -167,4 +173,6 @@ def _go_on(
     if resume is None:
         return Answered(execution_id, step_id, True, note="the run goes on when resumed")
     ran = resume(execution_id, store, actor)
+    if ran is None:
+        return Answered(execution_id, step_id, True, note="the run goes on on a worker (queued)")
     return Answered(execution_id, step_id, True, ran, note="the run went on")

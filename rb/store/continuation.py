@@ -31,6 +31,14 @@ class Continuation:
         return self.reason == "start"
 
 
-def queued_start(execution_id: str) -> Continuation:
-    """The first start of a run recorded as `queued` before it could start."""
-    return Continuation(execution_id, 1, 0, 0, {}, (), reason="start")
+# What a queued row's metadata carries into its run's record (rb.service.enqueue).
+CARRIED = ("queue", "runbook_path", "fixture")
+
+
+def queued_start(execution_id: str, metadata: Mapping[str, Any] | None = None) -> Continuation:
+    """The first start of a run recorded as `queued` before it could start.
+
+    `metadata` is the queued row's: its CARRIED keys stay in the run's record.
+    """
+    kept = {k: v for k, v in (metadata or {}).items() if k in CARRIED}
+    return Continuation(execution_id, 1, 0, 0, kept, (), reason="start")

@@ -123,13 +123,17 @@ def add_queued(
     actor: str,
     world: str,
     params: Mapping[str, Any],
-    concurrency_key: str,
+    concurrency_key: str | None,
     idempotency_key: str | None,
+    queue: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> None:
-    """Record a run that waits for a concurrency slot, as status `queued`.
+    """Record a run that waits, as status `queued`: for a concurrency slot, or
+    (with `queue`) for an `rb worker` to take its job off the queue.
 
     It holds the slot once it has one, and the idempotency key at once; when
     the run starts it records into this row (status `running`, the same id).
+    `metadata` adds to what the row records (the queue's: docs/scaling.md).
     """
     now = datetime.now(UTC)
     text = runbook.source.text
@@ -145,11 +149,20 @@ def add_queued(
         "definition": text,
         "definition_hash": hashlib.sha256(text.encode()).hexdigest(),
         "definition_path": runbook.source.path,
-        "lease": lease.current(),
+        "lease": lease.current() if queue is None else lease.held_by_queue(queue),
         "heartbeat_at": now,
-        "metadata": {"name": runbook.name, "params": dict(params), "error": None},
+        "metadata": {
+            "name": runbook.name,
+            "params": dict(params),
+            "error": None,
+            **(metadata or {}),
+        },
         "run_attempt": 1,
-        "waiting_for": [{"kind": "concurrency", "key": concurrency_key}],
+        "waiting_for": [
+            {"kind": "queue", "queue": queue}
+            if queue is not None
+            else {"kind": "concurrency", "key": concurrency_key}
+        ],
         "concurrency_key": concurrency_key,
         "idempotency_key": idempotency_key,
     }

@@ -14,6 +14,15 @@ from functools import lru_cache
 
 HEARTBEAT_SECONDS = 15.0
 STALE_AFTER = timedelta(minutes=2)
+# A `queued` row waiting for an `rb worker` is held by the procrastinate queue,
+# not by a process: `queue|<queue name>`. It is never judged dead here; the
+# queue's own stalled-job recovery answers for it (docs/scaling.md).
+QUEUE_PREFIX = "queue|"
+
+
+def held_by_queue(queue: str) -> str:
+    """The lease of a row the queue `queue` holds until a worker starts it."""
+    return QUEUE_PREFIX + queue
 
 
 def _start_time(pid: int) -> str:
@@ -38,6 +47,8 @@ def _lease_of(pid: int) -> str:
 
 def is_dead(lease: str | None, heartbeat: datetime | None, now: datetime) -> bool:
     """True when the process holding `lease` can no longer be running the execution."""
+    if lease is not None and lease.startswith(QUEUE_PREFIX):
+        return False  # the queue holds it (held_by_queue)
     host, _, rest = (lease or "").partition("|")
     pid_text, _, start = rest.partition("|")
     if host == socket.gethostname() and pid_text.isdigit():

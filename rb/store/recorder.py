@@ -230,8 +230,17 @@ class Recorder:
         if c.first_start:
             # A queued row: this is the run's first start, recorded as a fresh
             # run would be, under the id it had while it waited.
-            self._metadata = self._first_metadata(event)
-            values["started_at"] = datetime.fromisoformat(event.started_at)
+            # The worker that starts it may hold a newer file than the one
+            # queued: the record keeps what ran, which a resume runs again.
+            self._metadata = {**c.metadata, **self._first_metadata(event)}
+            text = self.runbook.source.text
+            values.update(
+                started_at=datetime.fromisoformat(event.started_at),
+                runbook_version=self.runbook.version,
+                definition=text,
+                definition_hash=hashlib.sha256(text.encode()).hexdigest(),
+                definition_path=self.runbook.source.path,
+            )
         else:
             this = {
                 "run_attempt": c.run_attempt,

@@ -99,6 +99,74 @@ def run(
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
+def run_on_queue(
+    runbook_ref: str,
+    *,
+    params: list[str],
+    facts: list[str],
+    output_format: str,
+    no_record: bool,
+    secrets_file: str | None,
+    db: str | None,
+    actor: str | None,
+    idempotency_key: str | None,
+    queue: str,
+    wait: bool,
+    out: TextIO | None = None,
+) -> int:
+    """`rb run --queue`: queue the run for a worker; 0 once queued (with --wait: by its end)."""
+    import os
+    from pathlib import Path
+
+    from rb.errors import UsageError
+    from rb.service.enqueue import queue_run, wait_until_settled
+    from rb.service.runbooks import find_runbook
+    from rb.store.database import open_store
+
+    out = out or sys.stdout
+    if no_record or secrets_file:
+        what = "--no-record" if no_record else "--secrets-file"
+        raise UsageError(
+            f"{what} does not go with --queue: a queued run is recorded, and reads its "
+            "secrets from the worker's environment"
+        )
+    path = find_runbook(runbook_ref)
+    relative = os.path.relpath(path.resolve(), Path.cwd())
+    if relative.startswith(".."):
+        raise UsageError(
+            f"{path} is outside this folder: run rb run --queue from the project folder "
+            "the workers serve (rb worker --project)"
+        )
+    runbook = load_valid_runbook(str(path))
+    values = resolve_params(runbook, parse_assignments(params), from_text=True)
+    request = RunRequest(
+        runbook,
+        live_world(secrets={}, facts=parse_facts(facts)),
+        params=values,
+        recording=Recording(db=db),
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        done = queue_run(request, runbook_path=relative, queue=queue)
+    except AlreadyTriggered as first:
+        return _already_triggered(first, output_format, out)
+    status = "queued"
+    if wait:
+        status = wait_until_settled(open_store(db), done.execution_id)
+    if output_format == "json":
+        document = {"execution_id": done.execution_id, "queue": done.queue, "status": status}
+        out.write(json.dumps(document) + "\n")
+    else:
+        out.write(
+            f"{status}: execution {done.execution_id} on queue {done.queue!r} "
+            f"(rb runs show {done.execution_id[:8]})\n"
+        )
+    if status in ("queued", "success", "waiting"):
+        return EXIT_OK
+    return EXIT_FAILED
+
+
 def _how_to_continue(short_id: str, waiting_for: Sequence[WaitingFor]) -> list[str]:
     """The command that lets a parked run go on, for each thing it waits for."""
     hints = []

@@ -1,0 +1,1 @@
+"""`rb worker`: executions from the procrastinate queue (docs/scaling.md)."""
