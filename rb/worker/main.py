@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from rb.service.queue_app import EXECUTE_TASK, SCHEDULED_TASK
 from rb.worker.config import (
+    JOB_POLL_SECONDS,
     RECONNECT_MAX_SECONDS,
     TAKEOVER_ATTEMPTS,
     TAKEOVER_WAIT_SECONDS,
@@ -119,6 +120,10 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
             update_heartbeat_interval=options.heartbeat,
             stalled_worker_timeout=options.stalled_after,
             delete_jobs="successful",
+            # LISTEN/NOTIFY brings new jobs and aborts at once; these polls
+            # catch what comes without a notification (a retry's due time).
+            fetch_job_polling_interval=JOB_POLL_SECONDS,
+            abort_job_polling_interval=JOB_POLL_SECONDS,
         )
         loop = asyncio.get_running_loop()
         signals.on_stop = lambda: _soon(loop, worker.stop)
@@ -219,6 +224,7 @@ async def _recover_stalled(
                 await app.job_manager.retry_job(job)
             except Exception:  # another worker retried it first
                 continue
+            await _wake_workers(app, job.queue, job.id)
             setup.say(f"job {job.id} of a stalled worker is queued again")
         await app.job_manager.prune_stalled_workers(options.stalled_after)
 
@@ -262,3 +268,17 @@ def _reason(exc: BaseException) -> str:
 
 def _soon(loop: asyncio.AbstractEventLoop, call: Callable[[], Any]) -> None:
     loop.call_soon_threadsafe(call)
+
+
+async def _wake_workers(app: procrastinate.App, queue: str, job_id: int | None) -> None:
+    """Tell listening workers a job is ready, as procrastinate's insert trigger does:
+    its retry makes a job `todo` again without a notification."""
+    import json
+
+    payload = json.dumps({"type": "job_inserted", "job_id": job_id})
+    await app.connector.execute_query_async(
+        "SELECT pg_notify(%(any)s, %(payload)s), pg_notify(%(queue)s, %(payload)s)",
+        any="procrastinate_any_queue_v1",
+        queue=f"procrastinate_queue_v1#{queue}",
+        payload=payload,
+    )
