@@ -88,6 +88,19 @@ def serve(
             "(0: never; then run `rb resume --due` from cron)",
         ),
     ] = DEFAULT_SWEEP_INTERVAL,
+    queue: Annotated[
+        bool | None,
+        typer.Option(
+            "--queue/--no-queue",
+            help="put executions on the PostgreSQL queue for rb worker processes (default with "
+            "a PostgreSQL store), or run them in this process (the default with SQLite)",
+            show_default=False,
+        ),
+    ] = None,
+    queue_name: Annotated[
+        str,
+        typer.Option("--queue-name", metavar="NAME", help="the queue executions go to"),
+    ] = "runbooks",
     log_level: Annotated[
         Literal["critical", "error", "warning", "info", "debug"],
         typer.Option("--log-level", help="how much uvicorn logs"),
@@ -115,6 +128,8 @@ def serve(
         graphiql=graphiql,
         max_connections=max_connections,
         sweep_interval=sweep_interval,
+        queue=queue,
+        queue_name=queue_name,
         log_level=log_level,
         access_log=not no_access_log,
     )

@@ -60,3 +60,6 @@ class ServerConfig:
         return bool(self.token) or self.allow_live_without_token
 
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL
+    # Queue mode (PostgreSQL): executions go to this procrastinate queue and
+    # `rb worker` processes run them; None runs them in the server's pool.
+    queue: str | None = None

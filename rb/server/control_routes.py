@@ -8,7 +8,7 @@ in the server's worker pool and answers 202 at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -63,9 +63,9 @@ async def control(request: Request, action: str) -> Response:
         message = str(exc)
         raise ApiError(404 if message.startswith("no run") else 409, message) from None
     if action == "resume":
-        launched = start_resume(server, done.execution_id, who, store)
+        went_on = await continue_run(server, done.execution_id, who, store)
         if wait:
-            run = await launched.done
+            run = await went_on()
             if run is None:
                 raise ApiError(500, "the resumed execution cannot be read back")
             return ApiJSON(execution_json(run))
@@ -79,6 +79,27 @@ async def control(request: Request, action: str) -> Response:
         },
         status_code=202,
     )
+
+
+async def continue_run(
+    server: Server, execution_id: str, who: str, store: Store
+) -> Callable[[], Awaitable[Execution | None]]:
+    """Resume the run: as a job on its queue when it runs on one (rb worker goes
+    on with it), else in the worker pool. Returns what waits for its record
+    (a queued run's: once it has ended or parked again)."""
+    from rb.server.queued import settled
+    from rb.service.enqueue import continue_on_queue
+
+    queue = server.executions.queue
+
+    def defer() -> object:
+        app = queue.open(store) if queue is not None else None
+        return continue_on_queue(store, execution_id, app)
+
+    if await run_in_threadpool(defer) is not None:
+        return lambda: settled(store, execution_id)
+    launched = start_resume(server, execution_id, who, store)
+    return lambda: launched.done
 
 
 def start_resume(

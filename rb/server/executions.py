@@ -28,6 +28,8 @@ from rb.server.database import ServerStore
 from rb.server.errors import ApiError, from_rb_error, log, log_bug
 from rb.server.events.feed import Feed, FeedRegistry
 from rb.server.metrics import Metrics
+from rb.server.queued import Queue
+from rb.service.enqueue import Enqueued
 from rb.service.keys import AlreadyTriggered
 from rb.service.request import Recording, RunRequest
 from rb.service.runner import execute, fixture_request, live_world
@@ -88,10 +90,17 @@ class ExecutionService:
         self._pool = ThreadPoolExecutor(
             max_workers=config.max_concurrent, thread_name_prefix="rb-execution"
         )
+        # Queue mode: runs go to rb worker processes (rb.server.queued).
+        self.queue = (
+            Queue(config.queue, config.project, config.db, config.max_concurrent + 2)
+            if config.queue
+            else None
+        )
 
     # Executing -----------------------------------------------------------------
-    async def execute(self, request: ExecuteRequest) -> Launched[Execution | None]:
-        """Check the request, then start the run; 4xx ApiError for a bad request."""
+    async def execute(self, request: ExecuteRequest) -> Launched[Execution | None] | Enqueued:
+        """Check the request, then start the run (or, in queue mode, queue it);
+        4xx ApiError for a bad request."""
         if request.fixture is None and not self.config.live_allowed:
             raise ApiError(
                 403,
@@ -99,8 +108,41 @@ class ExecutionService:
                 "'Authorization: Bearer <token>'), or with --allow-live-without-token on a "
                 "machine only you use; runs with a fixture need no token",
             )
+        if self.queue is not None:
+            return await run_in_threadpool(self._enqueue, self.queue, request)
         job = await run_in_threadpool(self._prepare, request)
         return self.launch(job)
+
+    def _enqueue(self, queue: Queue, request: ExecuteRequest) -> Enqueued:
+        run = self._queued(request)
+        return queue.submit(self._store(), run, run.runbook.source.path, request.fixture)
+
+    def _queued(self, request: ExecuteRequest) -> RunRequest:
+        """The run a worker will carry out, checked here; secrets are the worker's."""
+        runbook = self.catalog.runbook(request.runbook_id)
+        store = self._store()
+        if request.fixture is not None:
+            if request.facts:
+                raise ApiError(400, "facts come from the fixture; leave out facts or fixture")
+            fixture = self.fixtures.load(request.fixture)
+            run = fixture_request(
+                runbook,
+                fixture,
+                params=request.inputs,
+                recording=Recording(store=store),
+                actor=request.actor,
+                baselines=False,
+            )
+        else:
+            try:
+                params = resolve_params(runbook, request.inputs, from_text=False)
+            except RbError as exc:
+                raise from_rb_error(exc) from None
+            world = live_world(secrets={}, facts=request.facts)
+            run = RunRequest(
+                runbook, world, params=params, recording=Recording(store=store), actor=request.actor
+            )
+        return replace(run, idempotency_key=request.idempotency_key)
 
     def _prepare(self, request: ExecuteRequest) -> Job[Execution | None]:
         runbook = self.catalog.runbook(request.runbook_id)
@@ -145,6 +187,14 @@ class ExecutionService:
             return get_run(store, found, with_exchanges=False) if found else None
 
         return job
+
+    async def finished(self, started: Launched[Execution | None] | Enqueued) -> Execution | None:
+        """The record of a started run once it has ended (a queued one: ended or parked)."""
+        if isinstance(started, Enqueued):
+            from rb.server.queued import settled
+
+            return await settled(self._store(), started.execution_id)
+        return await started.done
 
     # Replaying -------------------------------------------------------------------
     async def replay(self, execution_id: str, actor: str) -> Launched[Replayed]:
@@ -230,3 +280,5 @@ class ExecutionService:
     def close(self) -> None:
         """Wait for running executions; drop queued ones."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self.queue is not None:
+            self.queue.close()

@@ -124,7 +124,7 @@ async def resolve_execute(
     )
     executions = _server(info).executions
     try:
-        run = await (await executions.execute(request)).done
+        run = await executions.finished(await executions.execute(request))
     except AlreadyTriggered as first:  # the Idempotency-Key header was used: its first run
         run = await executions.get(first.execution_id)
     if run is None:

@@ -15,11 +15,12 @@ from starlette.routing import Route
 from rb.server.config import DEFAULT_ACTOR
 from rb.server.errors import ApiError, ApiJSON
 from rb.server.events import sse
-from rb.server.executions import ExecuteRequest, Launched
+from rb.server.executions import ExecuteRequest, ExecutionService, Launched
 from rb.server.guard import MAX_BODY_BYTES
 from rb.server.keys import first_trigger, idempotency_key
 from rb.server.state import server_of
 from rb.server.views import execution_json, runbook_json, runbook_summary
+from rb.service.enqueue import Enqueued
 from rb.service.keys import AlreadyTriggered
 from rb.store.records import Execution
 
@@ -55,21 +56,26 @@ async def execute(request: Request) -> Response:
     executions = server_of(request).executions
     asked = replace(execute_request(body, actor(request)), idempotency_key=idempotency_key(request))
     try:
-        return await _executed(await executions.execute(asked), wait)
+        return await _executed(executions, await executions.execute(asked), wait)
     except AlreadyTriggered as first:
         return await first_trigger(executions, first)
 
 
-async def _executed(launched: Launched[Execution | None], wait: bool) -> Response:
+async def _executed(
+    executions: ExecutionService, started: Launched[Execution | None] | Enqueued, wait: bool
+) -> Response:
     if not wait:
-        execution_id = await launched.execution_id()
+        if isinstance(started, Enqueued):
+            execution_id, status = started.execution_id, "queued"
+        else:
+            execution_id, status = await started.execution_id(), "running"
         links = execution_links(execution_id)
         return ApiJSON(
-            {"id": execution_id, "status": "running", "links": links},
+            {"id": execution_id, "status": status, "links": links},
             status_code=202,
             headers={"Location": links["self"]},
         )
-    run = await launched.done
+    run = await executions.finished(started)
     if run is None:
         raise ApiError(500, "the execution was not recorded")
     return ApiJSON(execution_json(run))

@@ -138,14 +138,14 @@ async def _go_on(
     document = _json(answered, who)
     if not (answered.complete and answered.execution_id):
         return document
-    from rb.server.control_routes import start_resume
+    from rb.server.control_routes import continue_run
 
-    launched = start_resume(server, answered.execution_id, who, store)
+    went_on = await continue_run(server, answered.execution_id, who, store)
     document["resumed"] = True
     if not wait:
         document["note"] = "the run goes on in the background: follow it at its links"
         return document
-    run = await launched.done
+    run = await went_on()
     document["status"] = None if run is None else run.status
     document["note"] = "the run went on"
     return document

@@ -58,6 +58,12 @@ def resume_due(
         )
         if not late:
             continue
+        from rb.service.enqueue import continue_on_queue
+
+        if continue_on_queue(store, parked.execution_id) is not None:
+            # A worker resumes it: its waiting step finds the deadline passed.
+            done.append(DueResumed(parked.execution_id, late, "queued"))
+            continue
         try:
             world = live_world_at(store, parked.execution_id, now, secrets)
             ran = resume(

@@ -136,6 +136,9 @@ def request_control(
         raise UsageError(f"unknown action {action!r}: one of {', '.join(CONTROL_ACTIONS)}")
     store = _store(db, store)
     run = _load(store, execution_id, with_steps=False)
+    if action == "cancel" and run.metadata.get("queue") and status_allows_abort(run.status):
+        _abort_job(store, run.id)
+        run = _load(store, execution_id, with_steps=False)  # a worker may have just taken it
     short, status, now = run.id[:8], run.status, datetime.now(UTC)
     row = {"execution_id": run.id, "action": action, "actor_id": actor, "requested_at": now}
     if action == "resume":
@@ -180,7 +183,22 @@ def request_control(
     raise UsageError(f"run {short} is {status}: it has ended, there is nothing to {action}")
 
 
+def status_allows_abort(status: str) -> bool:
+    """A run on the queue whose job may be waiting or running: queued, or running."""
+    return status in ("queued", "running")
+
+
 # Internals. -----------------------------------------------------------------
+
+
+def _abort_job(store: Store, execution_id: str) -> None:
+    """procrastinate's abort: a waiting job is cancelled; a running one is asked to
+    stop, which its worker turns into a cancel of the run (rb.worker.jobs.JobControl)."""
+    from rb.service.enqueue import abort_jobs
+    from rb.service.queue_app import queue_app
+
+    with queue_app(store.url, max_size=1).open() as app:
+        abort_jobs(app, store, execution_id)
 
 
 def _cancel_with_rollbacks(

@@ -26,6 +26,8 @@ def serve(
     graphiql: bool = False,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
+    queue: bool | None = None,
+    queue_name: str = "runbooks",
     log_level: str = "info",
     access_log: bool = True,
 ) -> int:
@@ -47,10 +49,18 @@ def serve(
             f"{MIN_TOKEN_LENGTH} random ones. Make one with: "
             "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
+    url = resolve_url(db)
+    postgres = url.startswith(("postgresql", "postgres:"))
+    if queue and not postgres:
+        raise UsageError(
+            "--queue needs a PostgreSQL store (the queue lives in it): give --db "
+            "postgresql://... or RB_DATABASE_URL; with SQLite, executions run in this process"
+        )
     config = ServerConfig(
         project=Path.cwd(),
         runbooks=runbooks,
-        db=resolve_url(db),
+        db=url,
+        queue=queue_name if (postgres if queue is None else queue) else None,
         token=token,
         secrets=secrets_from(os.environ, secrets_file),  # read now: a bad file stops here
         max_concurrent=max_concurrent,
@@ -66,10 +76,12 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     log = logging.getLogger("rb.server")
     log.info(
-        "serving %s/ with store %s, %d executions at once, %s",
+        "serving %s/ with store %s, %s, %s",
         runbooks,
         app.state.rb.store.shown,
-        max_concurrent,
+        f"executions on queue {config.queue!r} for rb worker processes"
+        if config.queue
+        else f"{max_concurrent} executions at once in this process",
         "bearer token required"
         if token
         else "no token (RB_API_TOKEN is not set): "
