@@ -130,13 +130,13 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
 
             control = StoreControl(store, lambda: recorder.execution_id if recorder else None)
         world = RecordingWorld(world, recorder)
+    else:
+        for listener in request.listeners:
+            bus.subscribe(listener)
     if request.control is not None:
         from rb.service.control import EitherControl
 
         control = request.control if control is None else EitherControl(control, request.control)
-    else:
-        for listener in request.listeners:
-            bus.subscribe(listener)
     running = world
     options = RunOptions(
         world=kind,
