@@ -28,11 +28,11 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attr
-from procrastinate import periodic
+from procrastinate import PsycopgConnector, periodic
 
 from rb.model import Runbook, Schedule
 from rb.service.queue_app import DEFAULT_QUEUE, SCHEDULED_TASK
@@ -50,6 +50,11 @@ SELECT periodic_id, max(defer_timestamp) AS last
   FROM procrastinate_periodic_defers
  WHERE task_name = %(task_name)s
  GROUP BY periodic_id
+"""
+# A schedule's deferrals are serialized by this advisory lock (space, hash of the id).
+_LOCK_SPACE = 0x72625F73  # "rb_s"
+_LOCK = """
+SELECT pg_advisory_xact_lock(%(space)s, hashtext(%(task_name)s || '/' || %(periodic_id)s)) AS ok
 """
 _LAST_DEFER = """
 SELECT max(defer_timestamp) AS last
@@ -202,18 +207,38 @@ class ScheduleDeferrer(periodic.PeriodicDeferrer):
     async def defer_jobs(
         self, jobs_to_defer: Iterable[tuple[periodic.PeriodicTask[Any, Any, Any], int]]
     ) -> None:
-        """Defer each fire unless a later or equal one is recorded already.
+        """Defer each fire unless the same or a later one of its schedule is recorded.
 
-        procrastinate deletes older defer records when it defers a newer fire;
-        without this check, a worker catching up on a fire another worker has
-        since passed would find no record of it and defer it a second time.
+        procrastinate deletes older defer records when it defers a newer fire,
+        so its unique key alone cannot stop a worker catching up on a fire that
+        another worker has since passed: this check can. It runs, with the
+        defer, under a per-schedule lock, so that two workers cannot both pass
+        it before either has deferred.
         """
         for periodic_task, timestamp in jobs_to_defer:
-            row = await self.app.connector.execute_query_one_async(
-                _LAST_DEFER,
-                task_name=periodic_task.task.name,
-                periodic_id=periodic_task.periodic_id,
+            async with self._schedule_lock(periodic_task) as last:
+                if last is not None and last >= timestamp:
+                    continue
+                await super().defer_jobs([(periodic_task, timestamp)])
+
+    @contextlib.asynccontextmanager
+    async def _schedule_lock(
+        self, periodic_task: periodic.PeriodicTask[Any, Any, Any]
+    ) -> AsyncIterator[int | None]:
+        """Hold the schedule's advisory lock; yield its last recorded fire, read under it.
+
+        The lock is a transaction's, on a connection of its own: the defer
+        (on another connection) commits before the lock is let go, so the next
+        holder's read sees it.
+        """
+        connector = self.app.connector
+        assert isinstance(connector, PsycopgConnector), "rb's queue uses PsycopgConnector"
+        names = {"task_name": periodic_task.task.name, "periodic_id": periodic_task.periodic_id}
+        async with connector.pool.connection() as conn, conn.transaction():
+            await connector.execute_query_one_async_with_connection(
+                conn, _LOCK, space=_LOCK_SPACE, **names
             )
-            if row["last"] is not None and int(row["last"]) >= timestamp:
-                continue
-            await super().defer_jobs([(periodic_task, timestamp)])
+            row = await connector.execute_query_one_async_with_connection(
+                conn, _LAST_DEFER, **names
+            )
+            yield None if row["last"] is None else int(row["last"])
