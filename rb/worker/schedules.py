@@ -79,8 +79,9 @@ class ZonedPeriodicTask(periodic.PeriodicTask[Any, Any, Any]):
 def scheduled_task(app: procrastinate.App) -> Task[Any, Any, Any]:
     """The app's `rb.scheduled` task; a placeholder that refuses to run if none is registered.
 
-    `rb worker` registers the real task before building the registry; the
-    placeholder lets a registry (and `rb schedules`-like tools) exist without it.
+    `rb worker` registers the real task before building the registry (or
+    passes it to `schedule_registry`); the placeholder lets a process defer
+    scheduled jobs without being able to run them.
     """
     task = app.tasks.get(SCHEDULED_TASK)
     if task is not None:
