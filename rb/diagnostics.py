@@ -83,6 +83,10 @@ CODES: dict[str, Code] = _codes(
     ("RB069", "environment-read", E, "the whole `env`, or one of rb's own settings, is read"),
     ("RB070", "redundant-dependency", W, "a depends_on entry another path already implies"),
     ("RB075", "concurrency-key", E, "the concurrency key is not an expression over parameters"),
+    ("RB076", "schedule-cron", E, "the schedule's cron expression is not five valid fields"),
+    ("RB077", "schedule-timezone", E, "the schedule's time zone is not an IANA name"),
+    ("RB078", "schedule-params", E, "the schedule's params do not fit the runbook's parameters"),
+    ("RB079", "schedule-catch-up", E, "the schedule's catch_up is not a duration like 30m"),
 )
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 ON_FAILURE = ("abort", "log_and_continue", "rollback")
 KNOWN_KPIS = ("max_duration_seconds", "min_success_rate", "max_error_rate")
 FOR_EACH_LIMIT = 1000
+MISSED = ("skip", "latest", "all")  # what a schedule does about fires no worker deferred
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,32 @@ class Concurrency:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """`schedule:`: run the runbook at the fire times of a cron expression (docs/scheduling.md)."""
+
+    cron: str  # five fields, croniter syntax, read in `timezone`
+    timezone: str = "UTC"  # an IANA name
+    params: Mapping[str, Any] = field(default_factory=dict)
+    missed: str = "skip"  # skip | latest | all
+    catch_up: str = "1h"  # how far back latest/all look: 90s, 30m, 24h, 7d
+
+    @property
+    def catch_up_seconds(self) -> int | None:
+        """`catch_up` in seconds (None when it is not a duration; rb validate reports it)."""
+        return duration_seconds(self.catch_up)
+
+
+def duration_seconds(text: str) -> int | None:
+    """`90s`, `30m`, `24h`, `7d` in seconds; None for anything else (and for zero)."""
+    text = text.strip()
+    unit = _DURATION_UNITS.get(text[-1:])
+    number = text[:-1]
+    if unit is None or not number.isascii() or not number.isdigit() or int(number) == 0:
+        return None
+    return int(number) * unit
+
+
+@dataclass(frozen=True)
 class Runbook:
     id: str
     name: str
@@ -155,6 +183,7 @@ class Runbook:
     timeout_seconds: float | None = None  # bounds the whole run (docs/durability.md)
     on_cancel: str = "stop"  # stop | rollback: what a cancel does after stopping steps
     concurrency: Concurrency | None = None
+    schedule: Schedule | None = None
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -209,6 +238,19 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         timeout_seconds=data.get("timeout_seconds"),
         on_cancel=data.get("on_cancel", "stop"),
         concurrency=_concurrency(data.get("concurrency")),
+        schedule=_schedule(data.get("schedule")),
+    )
+
+
+def _schedule(raw: Mapping[str, Any] | None) -> Schedule | None:
+    if not raw:
+        return None
+    return Schedule(
+        cron=str(raw["cron"]),
+        timezone=str(raw.get("timezone", "UTC")),
+        params=raw.get("params") or {},
+        missed=str(raw.get("missed", "skip")),
+        catch_up=str(raw.get("catch_up", "1h")),
     )
 
 

@@ -11,6 +11,7 @@ from rb.checks.context import CheckContext
 from rb.checks.hygiene import check_kpi_duration, check_timeouts_cover_waits, check_unused
 from rb.checks.parameters import check_parameters
 from rb.checks.references import check_expressions
+from rb.checks.schedule import check_schedule
 from rb.checks.structure import check_ids_and_dependencies, check_types_and_inputs
 from rb.diagnostics import Diagnostic
 from rb.loader import Loaded, load_file
@@ -38,6 +39,7 @@ def _check(runbook: Runbook, step_types: Mapping[str, StepType]) -> list[Diagnos
     check_types_and_inputs(ctx)
     check_parameters(ctx)
     check_concurrency(ctx)
+    check_schedule(ctx)
     check_expressions(ctx)
     check_unused(ctx)
     check_kpi_duration(ctx)
