@@ -107,7 +107,7 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
 
     assert setup.store is not None
     app = queue_app(setup.store.url, max_size=options.concurrency + 4)
-    _register_tasks(app, setup)
+    _register_tasks(app, setup, options.queues[0])
     async with app.open_async():
         setup.app = app
         worker = Worker(
@@ -131,11 +131,15 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
             return
         run = asyncio.create_task(worker.run())  # type: ignore[no-untyped-call]
         side = [
-            asyncio.create_task(_announce(worker, options, setup)),
-            asyncio.create_task(_recover_stalled(app, options, setup)),
+            asyncio.create_task(_announce(worker, options, setup), name="registration"),
+            asyncio.create_task(_recover_stalled(app, options, setup), name="stalled-job recovery"),
         ]
         if options.schedules:
-            side.append(asyncio.create_task(_schedules(app, options, setup, signals)))
+            side.append(
+                asyncio.create_task(_schedules(app, options, setup, signals), name="schedules")
+            )
+        for task in side:
+            task.add_done_callback(lambda done: _report_failure(done, setup))
         try:
             await run
         finally:
@@ -147,7 +151,8 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
                 await _forget(setup, worker.worker_id)
 
 
-def _register_tasks(app: procrastinate.App, setup: WorkerSetup) -> None:
+def _register_tasks(app: procrastinate.App, setup: WorkerSetup, queue: str) -> None:
+    """rb's two tasks; scheduled fires go to the worker's first queue."""
     import procrastinate
 
     from rb.worker.jobs import StillRunningElsewhere, run_job
@@ -158,7 +163,7 @@ def _register_tasks(app: procrastinate.App, setup: WorkerSetup) -> None:
         retry_exceptions={StillRunningElsewhere},
     )
 
-    @app.task(name=EXECUTE_TASK, pass_context=True, retry=retry)
+    @app.task(name=EXECUTE_TASK, queue=queue, pass_context=True, retry=retry)
     def execute(
         context: JobContext,
         execution_id: str,
@@ -169,7 +174,7 @@ def _register_tasks(app: procrastinate.App, setup: WorkerSetup) -> None:
 
     from rb.worker.scheduled import run_scheduled
 
-    @app.task(name=SCHEDULED_TASK, pass_context=True, retry=retry)
+    @app.task(name=SCHEDULED_TASK, queue=queue, pass_context=True, retry=retry)
     def scheduled(context: JobContext, timestamp: int, runbook: str) -> str:
         return run_scheduled(setup, context, timestamp, runbook)
 
@@ -282,3 +287,10 @@ async def _wake_workers(app: procrastinate.App, queue: str, job_id: int | None) 
         queue=f"procrastinate_queue_v1#{queue}",
         payload=payload,
     )
+
+
+def _report_failure(task: asyncio.Task[Any], setup: WorkerSetup) -> None:
+    """A side task that died says so (it is not restarted before the next session)."""
+    if task.cancelled() or task.exception() is None:
+        return
+    setup.say(f"{task.get_name()} stopped: {_reason(task.exception())}")  # type: ignore[arg-type]

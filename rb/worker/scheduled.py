@@ -65,16 +65,20 @@ def run_scheduled(setup: WorkerSetup, context: JobContext, timestamp: int, runbo
 async def schedule_loop(
     app: procrastinate.App, runbooks: Path, setup: WorkerSetup, signals: Any
 ) -> None:
-    """Defer due fires of every scheduled runbook under `runbooks`; SIGHUP reads them again."""
+    """Defer due fires of every scheduled runbook under `runbooks`; SIGHUP reads them again.
+
+    Every worker runs this; procrastinate's periodic-defer table lets one
+    job through per runbook and fire time, whichever worker defers it first.
+    """
     from rb.worker.schedules import ScheduleDeferrer, schedule_registry
 
     loop = asyncio.get_running_loop()
-    task = app.tasks.get(SCHEDULED_TASK)
+    task = app.tasks[SCHEDULED_TASK]
 
     def registry() -> Any:
-        return schedule_registry(app, _scheduled_runbooks(runbooks, setup.project), task=task)
+        return schedule_registry(app, _scheduled(runbooks, setup), task=task)
 
-    deferrer = ScheduleDeferrer(await asyncio.to_thread(registry))
+    deferrer = ScheduleDeferrer(app, await asyncio.to_thread(registry))
 
     def reload() -> None:
         async def again() -> None:
@@ -90,18 +94,21 @@ async def schedule_loop(
         signals.on_reload = None
 
 
-def _scheduled_runbooks(folder: Path, project: Path) -> list[tuple[str, Any]]:
-    """(path relative to the project, runbook) of every valid runbook with a schedule."""
-    from rb.errors import RbError
-    from rb.loader import load_file
-    from rb.service.runbooks import require_valid
+def _scheduled(folder: Path, setup: WorkerSetup) -> list[tuple[str, Any]]:
+    """(path relative to the project, runbook) of each valid scheduled runbook in `folder`;
+    the others are logged (`rb schedules list` shows their errors)."""
+    from rb.service.schedules import scan
 
-    found = []
-    for path in sorted(folder.rglob("*.y*ml")) if folder.is_dir() else []:
-        try:
-            book = require_valid(load_file(path))
-        except RbError:
-            continue  # `rb validate` and `rb schedules list` report it
-        if getattr(book, "schedule", None) is not None:
-            found.append((str(path.resolve().relative_to(project)), book))
-    return found
+    found = scan(folder)
+    for broken in found.broken:
+        setup.say(f"schedule of {folder / broken.path} not used: it has errors (rb schedules list)")
+    pairs = []
+    for item in found.scheduled:
+        path = (folder / item.path).resolve()
+        if not path.is_relative_to(setup.project):
+            setup.say(f"schedule of {path} not used: the file is outside {setup.project}")
+            continue
+        pairs.append((path.relative_to(setup.project).as_posix(), item.runbook))
+    if pairs:
+        setup.say(f"{len(pairs)} schedule(s) from {folder}")
+    return pairs
