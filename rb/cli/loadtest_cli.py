@@ -56,6 +56,14 @@ def generate(
             "live against the real services (needed for a runbook without an acceptance pack)",
         ),
     ] = False,
+    enqueue: Annotated[
+        bool,
+        typer.Option(
+            "--enqueue",
+            help='send "wait": false and expect 202 with the execution queued: the load on '
+            "a queue-mode rb serve, whose workers run the executions (docs/scaling.md)",
+        ),
+    ] = False,
     vus: Annotated[
         int | None, typer.Option("--vus", min=1, metavar="N", help="constant load: N users")
     ] = None,
@@ -117,6 +125,7 @@ def generate(
         p99_ms=p99_ms,
         max_error_rate=max_error_rate,
         live=live,
+        enqueue=enqueue,
     )
     return loadtest.generate(runbooks, options, output=output, output_format=output_format)
 

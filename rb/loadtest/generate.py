@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rb.loadtest.script import ExecuteRequest, Load, Thresholds
@@ -24,6 +24,7 @@ class GenerateOptions:
     p99_ms: float | None = None
     max_error_rate: float = 0.05
     live: bool = False  # no fixture: rb serve runs the runbook live
+    enqueue: bool = False  # "wait": false, 202 expected: the queue's answer (docs/scaling.md)
 
     def command(self, runbook_id: str, output: str | None) -> str:
         """The `rb loadtest generate` command line that writes this script again."""
@@ -45,6 +46,8 @@ class GenerateOptions:
                 args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
         if self.live:
             args.append("--live")
+        if self.enqueue:
+            args.append("--enqueue")
         if output is not None and output != "-":
             args += ["-o", output]
         return shlex.join(args)
@@ -88,6 +91,8 @@ def render_script(
     )
     book = load_valid_runbook(runbook)
     request, note = request_for(book, options.scenario, live=options.live)
+    if options.enqueue:
+        request = replace(request, enqueue=True)
     target = None if output == "-" else Path(output or OUTPUT_DIR / f"{book.id}.js")
     spec = ScriptSpec(
         request=request,

@@ -165,13 +165,22 @@ class ExecuteRequest:
     expected_status: str = "success"
     scenario: str | None = None
     pack: str | None = None  # the acceptance.yml the scenario came from
+    # Only queue the run ("wait": false): the answer is 202 with status queued.
+    enqueue: bool = False
 
     def body(self) -> dict[str, Any]:
         """The JSON body of POST /api/runbooks/execute."""
         body: dict[str, Any] = {"runbook_id": self.runbook_id, "inputs": dict(self.inputs)}
         if self.fixture is not None:
             body["fixture"] = self.fixture
+        if self.enqueue:
+            body["wait"] = False
         return body
+
+    @property
+    def answer(self) -> tuple[int, str]:
+        """The HTTP status and execution status a good answer has."""
+        return (202, "queued") if self.enqueue else (200, self.expected_status)
 
     def source(self) -> str:
         """Where the inputs and fixture come from, in a few words."""
@@ -316,11 +325,12 @@ def render(spec: ScriptSpec) -> str:
         thresholds=list(thresholds.items()),
         threshold_notes=_threshold_notes(spec.thresholds),
         body=request.body(),
-        expected_status=request.expected_status,
+        http_status=request.answer[0],
+        expected_status=request.answer[1],
         outcome_check=(
             "execution succeeded"
-            if request.expected_status == "success"
-            else f"execution status is {request.expected_status}"
+            if request.answer[1] == "success"
+            else f"execution status is {request.answer[1]}"
         ),
     )
 
