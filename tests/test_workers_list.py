@@ -157,3 +157,50 @@ def test_workers_list_on_sqlite_says_workers_need_postgres(tmp_path: Path) -> No
     assert "RB_DATABASE_URL" in listed.stderr
     assert not db.exists()
     assert stats(open_store(f"sqlite:///{db}")) == QueueStats()
+
+
+def test_without_workers_queued_runs_wait_and_a_later_job_is_scheduled(
+    tmp_path: Path, queue_store: str
+) -> None:
+    from rb.service.enqueue import defer_again
+    from rb.service.queue_app import queue_app
+
+    project, _release = _project(tmp_path)
+    for _ in range(2):
+        _queue(project, queue_store)
+    with queue_app(queue_store, max_size=1).open() as app:
+        # What a worker does with a run that cannot start yet: its job, an hour on.
+        defer_again(app, "not-yet", "runbooks", None, 3600)
+    with serving(config_for(project, db=queue_store)) as served:
+        samples = _samples(served.client.get("/metrics").text)
+    jobs = "rb_queue_jobs"
+    assert samples[(jobs, (("queue", "runbooks"), ("state", "waiting")))] == 2
+    assert samples[(jobs, (("queue", "runbooks"), ("state", "scheduled")))] == 1
+    assert samples[(jobs, (("queue", "runbooks"), ("state", "running")))] == 0
+    assert samples[("rb_workers_live", ())] == 0
+    assert samples[("rb_queue_oldest_waiting_seconds", (("queue", "runbooks"),))] > 0
+    # Nothing has started: no wait time to report, and no worker series.
+    assert not any(name == "rb_queue_wait_seconds" for name, _ in samples)
+    assert not any(name == "rb_worker_running_jobs" for name, _ in samples)
+
+
+def test_a_failing_queue_query_leaves_the_queue_metrics_out_not_the_scrape(
+    tmp_path: Path, queue_store: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlalchemy
+
+    project, _release = _project(tmp_path)
+    store = open_store(queue_store)
+    with store.begin() as conn:  # the queue half there: its events table is gone
+        conn.execute(sqlalchemy.text("DROP TABLE procrastinate_events"))
+    with (
+        caplog.at_level("WARNING", logger="rb.server"),
+        serving(config_for(project, db=queue_store)) as served,
+    ):
+        scraped = served.client.get("/metrics")
+    assert scraped.status_code == 200
+    names = {name for name, _ in _samples(scraped.text)}
+    assert "rb_executions_in_progress" in names  # the server's own metrics are there
+    assert not any(n.startswith(("rb_queue_", "rb_worker")) for n in names)
+    assert "queue metrics left out of /metrics" in caplog.text
+    assert "procrastinate_events" in caplog.text
