@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,8 +31,9 @@ log = logging.getLogger("rb.server")
 
 
 async def metrics(request: Request) -> Response:
-    """GET /metrics: Prometheus text format."""
-    return Response(server_of(request).metrics.exposition(), media_type=CONTENT_TYPE)
+    """GET /metrics: Prometheus text format (in a thread: the queue's metrics query the store)."""
+    body = await run_in_threadpool(server_of(request).metrics.exposition)
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 def create_app(config: ServerConfig) -> Starlette:
@@ -45,6 +47,10 @@ def create_app(config: ServerConfig) -> Starlette:
 
     store = ServerStore(config.db, workers=config.max_concurrent)
     metrics_ = Metrics()
+    if not store.store.is_sqlite:  # the queue lives in PostgreSQL stores only
+        from rb.server.queue_metrics import QueueCollector
+
+        metrics_.registry.register(QueueCollector(store.ready))
     server = Server(config, store, metrics_, ExecutionService(config, store, metrics_))
 
     @asynccontextmanager
