@@ -13,6 +13,10 @@ DEFAULT_HEARTBEAT_SECONDS = 10.0  # procrastinate's worker heartbeat
 DEFAULT_STALLED_AFTER_SECONDS = 30.0  # a worker silent this long is gone: its jobs run again
 DEFAULT_GRACE_SECONDS = 30.0  # after SIGTERM, before running executions are paused
 RECONNECT_MAX_SECONDS = 10.0
+# Finished jobs (and their events: the queue's wait times) are kept this long;
+# failed ones stay until deleted by hand, to be looked at.
+KEEP_FINISHED_HOURS = 1
+PRUNE_EVERY_SECONDS = 300.0
 JOB_POLL_SECONDS = 1.0  # besides LISTEN/NOTIFY: delayed jobs and missed notifications
 # A job whose execution another worker may still hold is tried again this
 # often, as many times: together longer than rb's own lease staleness (2 min).

@@ -18,12 +18,15 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rb.service.queue_app import EXECUTE_TASK, SCHEDULED_TASK
 from rb.worker.config import (
     JOB_POLL_SECONDS,
+    KEEP_FINISHED_HOURS,
+    PRUNE_EVERY_SECONDS,
     RECONNECT_MAX_SECONDS,
     TAKEOVER_ATTEMPTS,
     TAKEOVER_WAIT_SECONDS,
@@ -119,7 +122,9 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
             install_signal_handlers=False,
             update_heartbeat_interval=options.heartbeat,
             stalled_worker_timeout=options.stalled_after,
-            delete_jobs="successful",
+            # Finished jobs stay an hour (pruned below): their events give
+            # /metrics the queue's wait times.
+            delete_jobs="never",
             # LISTEN/NOTIFY brings new jobs and aborts at once; these polls
             # catch what comes without a notification (a retry's due time).
             fetch_job_polling_interval=JOB_POLL_SECONDS,
@@ -217,8 +222,14 @@ async def _recover_stalled(
     no longer `doing`. The execution resumes from its recording (rb.worker.jobs).
     """
     ours = {EXECUTE_TASK, SCHEDULED_TASK}
+    pruned = 0.0
     while True:
         await asyncio.sleep(options.heartbeat)
+        if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
+            pruned = time.monotonic()
+            await app.job_manager.delete_old_jobs(
+                nb_hours=KEEP_FINISHED_HOURS, include_cancelled=True, include_aborted=True
+            )
         stalled = await app.job_manager.get_stalled_jobs(
             seconds_since_heartbeat=options.stalled_after
         )
