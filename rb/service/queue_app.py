@@ -47,17 +47,19 @@ def require_postgres(url: str, what: str) -> None:
         )
 
 
-def queue_app(url: str, *, max_size: int = 4) -> procrastinate.App:
+def queue_app(url: str, *, max_size: int = 4, wait: float = 30.0) -> procrastinate.App:
     """A procrastinate App on the store at `url` (not opened: `open()` or `open_async()`).
 
     Producers (the server, `rb run --queue`, approvals) defer jobs by task
-    name; `rb worker` registers the tasks on the app it runs.
+    name; `rb worker` registers the tasks on the app it runs. `wait`: how
+    long a query waits for a connection of the pool before it fails (so
+    that a worker notices soon that PostgreSQL is away).
     """
     import procrastinate
 
     require_postgres(url, "the queue")
     connector = procrastinate.PsycopgConnector(
-        conninfo=conninfo(url), min_size=1, max_size=max_size
+        conninfo=conninfo(url), min_size=1, max_size=max_size, timeout=wait
     )
     return procrastinate.App(connector=connector)
 

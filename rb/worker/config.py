@@ -17,6 +17,10 @@ RECONNECT_MAX_SECONDS = 10.0
 # failed ones stay until deleted by hand, to be looked at.
 KEEP_FINISHED_HOURS = 1
 PRUNE_EVERY_SECONDS = 300.0
+# A worker's query waits this long for a pool connection; then PostgreSQL is
+# taken to be away and the worker reconnects (psycopg_pool's 30 s default
+# kept a worker silent for a minute before it said so).
+POOL_WAIT_SECONDS = 5.0
 JOB_POLL_SECONDS = 1.0  # besides LISTEN/NOTIFY: delayed jobs and missed notifications
 # A job whose execution another worker may still hold is tried again this
 # often, as many times: together longer than rb's own lease staleness (2 min).

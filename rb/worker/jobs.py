@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,9 +108,10 @@ class JobControl:
     the job hands the run back to the queue (`shutdown`).
     """
 
-    def __init__(self, context: JobContext) -> None:
+    def __init__(self, context: JobContext, heard: Callable[[str], None] | None = None) -> None:
         self.context = context
         self.shutdown = False
+        self.heard = heard  # told each action as the run is asked for it (the worker's log)
         self._told: set[str] = set()
 
     async def next_action(self) -> str:
@@ -127,6 +128,8 @@ class JobControl:
             if action is not None and action not in self._told:
                 self._told.add(action)
                 self.shutdown = action == "pause"
+                if self.heard is not None:
+                    self.heard(action)
                 return action
             await asyncio.sleep(ABORT_POLL_SECONDS)
 
@@ -147,7 +150,7 @@ def run_job(
         raise JobFailed(f"worker {setup.name}: no execution {execution_id} in {store.shown}")
     if run.status in FINAL:
         return f"already {run.status}"  # delivered twice: the first delivery did it
-    control = JobControl(context)
+    control = JobControl(context, lambda action: _heard(setup, execution_id, action))
     with setup._lock:
         here = execution_id in setup.running  # another job of this worker runs it
         setup.running.add(execution_id)
@@ -172,6 +175,17 @@ def run_job(
         status = "handed back"
     setup.say(f"execution {execution_id}: {status}")
     return status
+
+
+def _heard(setup: WorkerSetup, execution_id: str, action: str) -> None:
+    # Operators see why a run stops on this worker; tests wait for these lines.
+    if action == "pause":
+        setup.say(
+            f"execution {execution_id}: worker stopping, the run pauses at its next step "
+            "and goes back on the queue"
+        )
+    else:
+        setup.say(f"execution {execution_id}: its job was aborted, the run is cancelled")
 
 
 def _start(

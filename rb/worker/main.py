@@ -27,6 +27,7 @@ from rb.worker.config import (
     JOB_POLL_SECONDS,
     KEEP_FINISHED_HOURS,
     PRUNE_EVERY_SECONDS,
+    POOL_WAIT_SECONDS,
     RECONNECT_MAX_SECONDS,
     TAKEOVER_ATTEMPTS,
     TAKEOVER_WAIT_SECONDS,
@@ -109,7 +110,7 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
     from rb.service.queue_app import queue_app
 
     assert setup.store is not None
-    app = queue_app(setup.store.url, max_size=options.concurrency + 4)
+    app = queue_app(setup.store.url, max_size=options.concurrency + 4, wait=POOL_WAIT_SECONDS)
     _register_tasks(app, setup, options.queues[0])
     async with app.open_async():
         setup.app = app
@@ -278,8 +279,16 @@ def _database_error(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    # procrastinate wraps psycopg's message ("connection refused") in a bare
+    # "Database error.": the innermost cause says what happened.
+    reason = type(exc).__name__
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).strip().splitlines()
+        if text:
+            reason = text[0]
+        seen = seen.__cause__
+    return reason
 
 
 def _soon(loop: asyncio.AbstractEventLoop, call: Callable[[], Any]) -> None:
