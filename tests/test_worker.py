@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 
 from rb.service.queue_app import queue_app
 from rb.service.runs import upgrade_store
@@ -323,6 +324,14 @@ def test_cancelling_a_queued_execution_keeps_workers_from_running_it(
     cancelled = run_rb("cancel", doomed, "--db", queue_url)
     assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
     assert status_of(store, doomed) == "cancelled"
+    with store.begin() as conn:  # its job was cancelled on the queue too
+        jobs = conn.execute(
+            sqlalchemy.text(
+                "SELECT status FROM procrastinate_jobs WHERE args->>'execution_id' = :id"
+            ),
+            {"id": doomed},
+        ).scalars()
+        assert list(jobs) == ["cancelled"]
 
     worker = pool.start("w1")
     later = queue(queue_url, project, later_book)  # queued after: taken after the doomed job
