@@ -408,9 +408,7 @@ def test_sigterm_hands_a_running_execution_back_to_the_queue(
 
 
 # 4. PostgreSQL goes away and comes back --------------------------------------------
-def test_a_worker_reconnects_after_postgresql_restarts(
-    project: Path, tmp_path: Path, http_server: Any
-) -> None:
+def test_a_worker_reconnects_after_postgresql_restarts(project: Path, http_server: Any) -> None:
     from .worker_helpers import private_postgres
 
     relative = _book(project, "after-restart", ONE_CALL.format(id="after-restart"), http_server)

@@ -180,11 +180,6 @@ def worker_pool(url: str, project: Path) -> Iterator[WorkerPool]:
         pool.stop_all()
 
 
-def ran_here(worker: LoggedProcess, execution_id: str, what: str) -> bool:
-    """Whether the worker's log (read so far) says `execution <id>: <what>`."""
-    return f"execution {execution_id}: {what}" in worker.output
-
-
 def request_count(server: Any, path: str, **query: str) -> int:
     """How many requests the test server saw for `path` (with these query values)."""
     return sum(
