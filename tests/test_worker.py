@@ -34,6 +34,7 @@ from .worker_helpers import (
     WorkerPool,
     queue,
     request_count,
+    saw,
     wait_status,
     wait_until,
     worker_pool,
@@ -207,8 +208,8 @@ def test_a_killed_workers_run_is_taken_over_without_repeating_finished_steps(
     victim.process.wait()
     http_server.state.release.set()  # from now on /slow answers at once
 
-    survivor.wait_for_line(f"execution {execution_id}: taken over from", timeout=RUN_WAIT)
-    survivor.wait_for_line(f"execution {execution_id}: success", timeout=RUN_WAIT)
+    saw(survivor, f"execution {execution_id}: taken over from")
+    saw(survivor, f"execution {execution_id}: success")
     run = load_run(store, execution_id)
     assert run.status == "success"
     # Finished steps were restored from the recording, not sent again; the
@@ -240,20 +241,20 @@ def test_a_run_waiting_for_an_approval_frees_its_worker(
     parked = queue(queue_url, project, approval, actor="bob")
     run = wait_status(store, parked, "waiting")
     assert [w["step_id"] for w in run.waiting_for] == ["ask"]
-    worker.wait_for_line(f"execution {parked}: waiting", timeout=RUN_WAIT)
+    saw(worker, f"execution {parked}: waiting")
 
     # The one slot is free while the approval waits: another run goes through.
     second = queue(queue_url, project, other)
     wait_status(store, second, "success")
-    worker.wait_for_line(f"execution {second}: success", timeout=RUN_WAIT)
+    saw(worker, f"execution {second}: success")
     assert status_of(store, parked) == "waiting"
 
     approved = run_rb(
         "approve", parked, "--step", "ask", "--as", "alice", "--db", queue_url, cwd=project
     )
     assert approved.returncode == 0, approved.stdout + approved.stderr
-    worker.wait_for_line(f"execution {parked}: continued (waiting)", timeout=RUN_WAIT)
-    worker.wait_for_line(f"execution {parked}: success", timeout=RUN_WAIT)
+    saw(worker, f"execution {parked}: continued (waiting)")
+    saw(worker, f"execution {parked}: success")
     assert load_run(store, parked).status == "success"
     assert request_count(http_server, "/echo/before") == 1  # restored, not sent again
     assert request_count(http_server, "/echo/after") == 1
@@ -278,11 +279,11 @@ def test_an_approved_run_continues_on_the_worker_that_is_free(
 
     answered = decide(store, parked, "approve", actor="alice", step_id="ask")
     assert answered.complete and answered.resumed is None  # handed to a worker, not run here
-    free_worker.wait_for_line(f"execution {parked}: continued (waiting)", timeout=RUN_WAIT)
-    free_worker.wait_for_line(f"execution {parked}: success", timeout=RUN_WAIT)
+    saw(free_worker, f"execution {parked}: continued (waiting)")
+    saw(free_worker, f"execution {parked}: success")
 
     http_server.state.release.set()
-    busy_worker.wait_for_line(f"execution {busy}: success", timeout=RUN_WAIT)
+    saw(busy_worker, f"execution {busy}: success")
     pool.stop_all()
     assert f"execution {parked}: continued" not in busy_worker.output
 
@@ -306,7 +307,7 @@ def test_a_runbook_missing_on_the_worker_fails_the_execution_and_the_worker_goes
     assert request_count(http_server, "/echo/only-here") == 0
 
     after = queue(queue_url, project, present)
-    worker.wait_for_line(f"execution {after}: success", timeout=RUN_WAIT)
+    saw(worker, f"execution {after}: success")
     assert status_of(store, after) == "success"
     assert worker.process.poll() is None  # still serving
     shown = run_rb("runs", "show", failed, "--db", queue_url, "--format", "json")
@@ -335,7 +336,7 @@ def test_cancelling_a_queued_execution_keeps_workers_from_running_it(
 
     worker = pool.start("w1")
     later = queue(queue_url, project, later_book)  # queued after: taken after the doomed job
-    worker.wait_for_line(f"execution {later}: success", timeout=RUN_WAIT)
+    saw(worker, f"execution {later}: success")
     assert status_of(store, doomed) == "cancelled"
     assert request_count(http_server, "/echo/doomed") == 0
     assert f"execution {doomed}" not in worker.output
@@ -354,7 +355,7 @@ def test_cancelling_a_running_execution_stops_it_on_its_worker(
     assert asked.returncode == 0, asked.stdout + asked.stderr
     assert "cancel requested" in asked.stdout
     run = wait_status(store, by_cli, "cancelled")
-    worker.wait_for_line(f"execution {by_cli}: cancelled", timeout=RUN_WAIT)
+    saw(worker, f"execution {by_cli}: cancelled")
     assert [s.step_id for s in run.steps if s.status == "succeeded"] == ["first", "second"]
 
     # procrastinate's abort of the job (as the API cancels a queued run's job).
@@ -366,7 +367,7 @@ def test_cancelling_a_running_execution_stops_it_on_its_worker(
     with queue_app(queue_url, max_size=1).open() as app:
         assert abort_jobs(app, store, by_abort) == 1
     wait_status(store, by_abort, "cancelled")
-    worker.wait_for_line(f"execution {by_abort}: cancelled", timeout=RUN_WAIT)
+    saw(worker, f"execution {by_abort}: cancelled")
     assert request_count(http_server, "/echo/last") == 0  # neither went past the blocking step
 
 
@@ -381,10 +382,10 @@ def test_sigterm_hands_a_running_execution_back_to_the_queue(
 
     stopping.process.send_signal(signal.SIGTERM)
     # With --grace 0 the run is asked to pause at once; the step in flight finishes.
-    stopping.wait_for_line(f"execution {execution_id}: worker stopping", timeout=RUN_WAIT)
+    saw(stopping, f"execution {execution_id}: worker stopping")
     http_server.state.release.set()
-    stopping.wait_for_line(f"execution {execution_id}: handed back", timeout=RUN_WAIT)
-    stopping.wait_for_line("stopped", timeout=RUN_WAIT)
+    saw(stopping, f"execution {execution_id}: handed back")
+    stopping.wait_for_line("rb worker: stopped", timeout=RUN_WAIT)
     assert stopping.process.wait(timeout=RUN_WAIT) == 0
     paused = load_run(store, execution_id)
     assert paused.status == "waiting"
@@ -392,8 +393,8 @@ def test_sigterm_hands_a_running_execution_back_to_the_queue(
     assert request_count(http_server, "/echo/last") == 0
 
     successor = pool.start("w-next")
-    successor.wait_for_line(f"execution {execution_id}: continued (waiting)", timeout=RUN_WAIT)
-    successor.wait_for_line(f"execution {execution_id}: success", timeout=RUN_WAIT)
+    saw(successor, f"execution {execution_id}: continued (waiting)")
+    saw(successor, f"execution {execution_id}: success")
     run = load_run(store, execution_id)
     assert run.status == "success"
     # Every step ran once: the finished ones (the blocking one included) were restored.
@@ -423,7 +424,7 @@ def test_a_worker_reconnects_after_postgresql_restarts(project: Path, http_serve
             worker.wait_for_line("started as worker", timeout=RUN_WAIT)
 
             execution_id = queue(cluster.url, project, relative)
-            worker.wait_for_line(f"execution {execution_id}: success", timeout=RUN_WAIT)
+            saw(worker, f"execution {execution_id}: success")
             store = open_store(cluster.url)
             try:
                 assert status_of(store, execution_id) == "success"

@@ -180,6 +180,15 @@ def worker_pool(url: str, project: Path) -> Iterator[WorkerPool]:
         pool.stop_all()
 
 
+def saw(worker: LoggedProcess, text: str, timeout: float = RUN_WAIT) -> str:
+    """The worker's log line containing `text`: one already read (a line may come
+    before the one a test waited for first), else the next one, within `timeout` s."""
+    for line in worker.log:
+        if text in line:
+            return line
+    return worker.wait_for_line(text, timeout=timeout)
+
+
 def request_count(server: Any, path: str, **query: str) -> int:
     """How many requests the test server saw for `path` (with these query values)."""
     return sum(
