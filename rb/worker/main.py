@@ -138,7 +138,9 @@ async def _session(options: WorkerOptions, setup: WorkerSetup, signals: _Signals
         run = asyncio.create_task(worker.run())  # type: ignore[no-untyped-call]
         side = [
             asyncio.create_task(_announce(worker, options, setup), name="registration"),
-            asyncio.create_task(_recover_stalled(app, options, setup), name="stalled-job recovery"),
+            asyncio.create_task(
+                _recover_stalled(app, worker, options, setup), name="stalled-job recovery"
+            ),
         ]
         if options.schedules:
             side.append(
@@ -215,17 +217,22 @@ async def _forget(setup: WorkerSetup, worker_id: int) -> None:
 
 
 async def _recover_stalled(
-    app: procrastinate.App, options: WorkerOptions, setup: WorkerSetup
+    app: procrastinate.App, worker: Any, options: WorkerOptions, setup: WorkerSetup
 ) -> None:
     """Put the jobs of workers silent for `stalled_after` back on the queue.
 
     Every worker does this; the first to retry a job wins, the others find it
     no longer `doing`. The execution resumes from its recording (rb.worker.jobs).
+    It also beats this worker's heartbeat: procrastinate stops its own when a
+    stop is asked, and the runs finishing in the grace period must not look
+    stalled to the other workers.
     """
     ours = {EXECUTE_TASK, SCHEDULED_TASK}
     pruned = 0.0
     while True:
         await asyncio.sleep(options.heartbeat)
+        if worker.worker_id is not None:
+            await app.job_manager.update_heartbeat(worker.worker_id)
         if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
             pruned = time.monotonic()
             await app.job_manager.delete_old_jobs(
