@@ -88,16 +88,18 @@ async def continue_run(
     on with it), else in the worker pool. Returns what waits for its record
     (a queued run's: once it has ended or parked again)."""
     from rb.server.queued import settled
-    from rb.service.enqueue import continue_on_queue
+    from rb.service.enqueue import attempt_of, continue_on_queue
 
     queue = server.executions.queue
 
-    def defer() -> object:
+    def defer() -> int | None:
         app = queue.open(store) if queue is not None else None
-        return continue_on_queue(store, execution_id, app)
+        parked = attempt_of(store, execution_id)[1]  # read first: the worker may be quick
+        return parked if continue_on_queue(store, execution_id, app) is not None else None
 
-    if await run_in_threadpool(defer) is not None:
-        return lambda: settled(store, execution_id)
+    parked = await run_in_threadpool(defer)
+    if parked is not None:
+        return lambda: settled(store, execution_id, parked)
     launched = start_resume(server, execution_id, who, store)
     return lambda: launched.done
 

@@ -94,12 +94,15 @@ class Queue:
         return continue_on_queue(store, execution_id, self.open(store))
 
 
-async def settled(store: Store, execution_id: str) -> Execution:
-    """The record of a queued run once it has ended or parked (`"wait": true`)."""
+async def settled(store: Store, execution_id: str, after_attempt: int = 0) -> Execution:
+    """The record of a queued run once it has ended or parked (`"wait": true`);
+    for a continuation, once an attempt after `after_attempt` has."""
     from rb.service.enqueue import wait_until_settled
     from rb.store.queries import get_run
 
-    await run_in_threadpool(wait_until_settled, store, execution_id)
+    await run_in_threadpool(
+        lambda: wait_until_settled(store, execution_id, after_attempt=after_attempt)
+    )
     run = await run_in_threadpool(get_run, store, execution_id, with_exchanges=False)
     if run is None:
         raise ApiError(500, f"execution {execution_id} cannot be read back")

@@ -253,20 +253,34 @@ def queue_run(
         return enqueue(app, request, runbook_path=runbook_path, fixture=fixture, queue=queue)
 
 
-def wait_until_settled(store: Store, execution_id: str) -> str:
+def attempt_of(store: Store, execution_id: str) -> tuple[str, int]:
+    """The execution's status and its latest start's number (run_attempt)."""
+    from rb.store.tables import executions
+
+    with store.begin() as conn:
+        row = conn.execute(
+            executions.select()
+            .with_only_columns(executions.c.status, executions.c.run_attempt)
+            .where(executions.c.id == execution_id)
+        ).one_or_none()
+    return ("unknown", 0) if row is None else (str(row.status), int(row.run_attempt))
+
+
+def wait_until_settled(store: Store, execution_id: str, *, after_attempt: int = 0) -> str:
     """Wait until a queued execution has ended or parked; its status then.
 
-    Polls with backoff (20 ms up to 1 s): a client that asked to wait, not
-    the workers, pays for it.
+    A continuation (`after_attempt`: the attempt that parked) counts only once
+    a later attempt has started. Polls with backoff (20 ms up to 1 s): a
+    client that asked to wait, not the workers, pays for it.
     """
     import time
 
-    from rb.store.keys import status_of
-
     pause = 0.02
     while True:
-        status = status_of(store, execution_id) or "unknown"
-        if status not in ("queued", "running"):
+        status, attempt = attempt_of(store, execution_id)
+        if attempt > after_attempt and status not in ("queued", "running"):
+            return status
+        if status == "unknown":
             return status
         time.sleep(pause)
         pause = min(pause * 2, 1.0)
