@@ -186,7 +186,7 @@ def test_a_schedule_fires_once_onto_the_queue_and_a_worker_runs_it(
     runs = list_runs(store)
     assert [(r.runbook_id, r.status, r.actor) for r in runs] == [("nightly", "success", "schedule")]
     run = wait_status(store, runs[0].id, "success")
-    assert run.steps[0].outputs == {"said": "eu-west"}
+    assert run.steps[0].outputs == {"said": "eu-west\n"}  # the schedule's params reached it
     assert run.metadata["params"] == {"region": "eu-west"}
 
 
