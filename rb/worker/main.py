@@ -227,30 +227,45 @@ async def _recover_stalled(
     stop is asked, and the runs finishing in the grace period must not look
     stalled to the other workers.
     """
-    ours = {EXECUTE_TASK, SCHEDULED_TASK}
     pruned = 0.0
+    failing = False
     while True:
         await asyncio.sleep(options.heartbeat)
-        if worker.worker_id is not None:
-            await app.job_manager.update_heartbeat(worker.worker_id)
-        if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
-            pruned = time.monotonic()
-            await app.job_manager.delete_old_jobs(
-                nb_hours=KEEP_FINISHED_HOURS, include_cancelled=True, include_aborted=True
-            )
-        stalled = await app.job_manager.get_stalled_jobs(
-            seconds_since_heartbeat=options.stalled_after
-        )
-        for job in stalled:
-            if job.task_name not in ours:
-                continue
-            try:
-                await app.job_manager.retry_job(job)
-            except Exception:  # another worker retried it first
-                continue
-            await _wake_workers(app, job.queue, job.id)
-            setup.say(f"job {job.id} of a stalled worker is queued again")
-        await app.job_manager.prune_stalled_workers(options.stalled_after)
+        try:
+            if time.monotonic() - pruned > PRUNE_EVERY_SECONDS:
+                await app.job_manager.delete_old_jobs(
+                    nb_hours=KEEP_FINISHED_HOURS, include_cancelled=True, include_aborted=True
+                )
+                pruned = time.monotonic()
+            await _housekeeping_round(app, worker, options, setup)
+        except Exception as exc:  # the database is away: the next round tries again
+            if not failing:
+                setup.say(f"stalled-job recovery paused: {_reason(exc)}")
+            failing = True
+            continue
+        if failing:
+            setup.say("stalled-job recovery resumed")
+        failing = False
+
+
+async def _housekeeping_round(
+    app: procrastinate.App, worker: Any, options: WorkerOptions, setup: WorkerSetup
+) -> None:
+    """One round: this worker's heartbeat, then the stalled workers' jobs."""
+    if worker.worker_id is not None:
+        await app.job_manager.update_heartbeat(worker.worker_id)
+    ours = {EXECUTE_TASK, SCHEDULED_TASK}
+    stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=options.stalled_after)
+    for job in stalled:
+        if job.task_name not in ours:
+            continue
+        try:
+            await app.job_manager.retry_job(job)
+        except Exception:  # another worker retried it first
+            continue
+        await _wake_workers(app, job.queue, job.id)
+        setup.say(f"job {job.id} of a stalled worker is queued again")
+    await app.job_manager.prune_stalled_workers(options.stalled_after)
 
 
 async def _schedules(
