@@ -9,6 +9,7 @@ is refused when the runbook is validated, with the reason.
 
 from __future__ import annotations
 
+import functools
 from functools import lru_cache
 from typing import Any
 
@@ -53,9 +54,13 @@ def search(pattern: str, text: str) -> bool:
     return compiled(pattern).search(text) is not None
 
 
+@functools.cache
 def validator_class() -> Any:
     """Draft 7 validation with `pattern` matched by RE2 (invalid patterns are skipped:
-    `rb validate` reports them where they are declared)."""
+    `rb validate` reports them where they are declared).
+
+    Made once: jsonschema builds a class (with attrs) for each extension, about
+    a millisecond, which every checked parameter would otherwise pay."""
     import jsonschema
 
     def pattern(validator: Any, value: Any, instance: Any, schema: Any) -> Any:

@@ -11,7 +11,6 @@ secrets in each worker's environment (docs/scaling.md).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +64,8 @@ def enqueue(
     rb.service.keys says (AlreadyTriggered, IdempotencyConflict). The app
     must be open.
     """
+    import procrastinate.exceptions
+
     from rb.service.keys import claim_idempotency, concurrency_key
     from rb.store.keys import add_queued, drop_key
 
@@ -75,8 +76,21 @@ def enqueue(
         claim_idempotency(store, request)
     execution_id = str(uuid.uuid4())
     live = request.world_kind == "live"
+
+    def defer(connection: Any) -> int | None:
+        # In the row's transaction: the row and its job are committed together.
+        return _defer(
+            app,
+            execution_id,
+            queue,
+            lock=job_lock(request),
+            runbook=runbook_path,
+            fixture=fixture,
+            connection=connection,
+        )
+
     try:
-        add_queued(
+        job_id = add_queued(
             store,
             execution_id,
             request.runbook,
@@ -92,23 +106,14 @@ def enqueue(
                 "fixture": fixture,
                 "facts": dict(request.world.facts),
             },
+            then=defer,
         )
-    except BaseException:
+    except BaseException as exc:
         if key is not None:
-            drop_key(store, key)
+            drop_key(store, key)  # nothing was queued: a new trigger may use it
+        if isinstance(exc, procrastinate.exceptions.ConnectorException):
+            raise StoreError(f"cannot queue the run in {store.shown}: {exc}") from None
         raise
-    try:
-        job_id = _defer(
-            app,
-            execution_id,
-            queue,
-            lock=job_lock(request),
-            runbook=runbook_path,
-            fixture=fixture,
-        )
-    except Exception as exc:
-        _not_enqueued(store, execution_id, exc)
-        raise StoreError(f"could not queue execution {execution_id}: {exc}") from None
     return Enqueued(execution_id, job_id, queue)
 
 
@@ -169,6 +174,7 @@ def _defer(
     runbook: str | None = None,
     fixture: str | None = None,
     delay: float | None = None,
+    connection: Any = None,
 ) -> int | None:
     import procrastinate.exceptions
 
@@ -178,6 +184,7 @@ def _defer(
         lock=lock,
         queueing_lock=f"execution:{execution_id}",
         schedule_in=None if delay is None else {"seconds": delay},
+        connection=connection,
     )
     try:
         return int(task.defer(execution_id=execution_id, runbook=runbook, fixture=fixture))
@@ -190,35 +197,6 @@ def _store_of(request: RunRequest) -> Store:
 
     assert request.recording is not None
     return request.recording.store or open_store(request.recording.db)
-
-
-def _not_enqueued(store: Store, execution_id: str, exc: Exception) -> None:
-    """The row says why no worker will take it (best effort: the store may be down too)."""
-    from datetime import UTC, datetime
-
-    from rb.store.tables import executions
-
-    error: Mapping[str, Any] = {"error": f"could not be queued: {exc}"}
-    try:
-        with store.begin() as conn:
-            meta = conn.execute(
-                executions.select()
-                .with_only_columns(executions.c.metadata)
-                .where(executions.c.id == execution_id)
-            ).scalar()
-            conn.execute(
-                executions.update()
-                .where(executions.c.id == execution_id, executions.c.status == "queued")
-                .values(
-                    status="failure",
-                    completed_at=datetime.now(UTC),
-                    waiting_for=None,
-                    lease=None,
-                    metadata={**(meta or {}), **error},
-                )
-            )
-    except StoreError:
-        pass
 
 
 def continue_on_queue(

@@ -9,16 +9,18 @@ repoints or frees rows. rb/service/keys.py says when each is called.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from rb.model import Runbook
 from rb.store import lease
 from rb.store.database import Store
 from rb.store.records import aware
 from rb.store.tables import concurrency, executions, idempotency
+
+T = TypeVar("T")
 
 # An execution in one of these states holds no concurrency slot. `waiting`
 # is not among them: a failover parked for an approval keeps its cluster.
@@ -127,13 +129,16 @@ def add_queued(
     idempotency_key: str | None,
     queue: str | None = None,
     metadata: Mapping[str, Any] | None = None,
-) -> None:
+    then: Callable[[Any], T] | None = None,
+) -> T | None:
     """Record a run that waits, as status `queued`: for a concurrency slot, or
     (with `queue`) for an `rb worker` to take its job off the queue.
 
     It holds the slot once it has one, and the idempotency key at once; when
     the run starts it records into this row (status `running`, the same id).
     `metadata` adds to what the row records (the queue's: docs/scaling.md).
+    `then(connection)` runs in the same transaction (the queue's job is
+    deferred there: the row and its job are committed together, or neither).
     """
     now = datetime.now(UTC)
     text = runbook.source.text
@@ -174,6 +179,7 @@ def add_queued(
                 .where(idempotency.c.key == idempotency_key)
                 .values(execution_id=execution_id)
             )
+        return None if then is None else then(conn.connection.driver_connection)
 
 
 def beat(store: Store, execution_id: str) -> None:

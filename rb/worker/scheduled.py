@@ -30,7 +30,7 @@ def run_scheduled(setup: WorkerSetup, context: JobContext, timestamp: int, runbo
     from rb.errors import RbError
     from rb.service.enqueue import enqueue
     from rb.service.keys import AlreadyTriggered
-    from rb.service.queue_app import DEFAULT_QUEUE
+    from rb.service.queue_app import DEFAULT_QUEUE, queue_app
     from rb.service.request import Recording, RunRequest
     from rb.service.runner import live_world
     from rb.worker.jobs import JobFailed
@@ -52,10 +52,13 @@ def run_scheduled(setup: WorkerSetup, context: JobContext, timestamp: int, runbo
         actor=SCHEDULE_ACTOR,
         idempotency_key=f"schedule:{book.id}:{timestamp}",
     )
-    assert setup.app is not None
     queue = context.job.queue or DEFAULT_QUEUE
     try:
-        done = enqueue(setup.app, request, runbook_path=runbook, queue=queue)
+        # A synchronous app of its own (fires are rare): the execution's row and
+        # its job are written in one transaction, which the worker's
+        # asynchronous pool cannot share with the store's connection.
+        with queue_app(setup.store.url, max_size=1).open() as app:
+            done = enqueue(app, request, runbook_path=runbook, queue=queue)
     except AlreadyTriggered as exc:
         return f"already queued as {exc.execution_id}"
     setup.say(f"schedule of {book.id} fired ({timestamp}): execution {done.execution_id} queued")
