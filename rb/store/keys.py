@@ -172,7 +172,8 @@ def add_queued(
         "idempotency_key": idempotency_key,
     }
     with store.begin() as conn:
-        conn.execute(executions.insert().values(**row))
+        # Values as parameters, not in the statement: its compiled form is cached.
+        conn.execute(executions.insert(), row)
         if idempotency_key is not None:
             conn.execute(
                 idempotency.update()
