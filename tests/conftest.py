@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path):
     from .services import postgres_schema, postgres_url
 
     with postgres_schema(postgres_url()) as url:
+        yield url
+
+
+@pytest.fixture
+def queue_url(postgres_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema with rb's tables and the queue's, as `rb db upgrade` makes."""
+    from rb.service.runs import upgrade_store
+
+    from .services import postgres_schema
+
+    with postgres_schema(postgres_url, "rb_queue") as url:
+        upgrade_store(db=url)
         yield url
 
 

@@ -13,13 +13,11 @@ from typing import Any
 import pytest
 
 from rb.service.queue_app import queue_app
-from rb.service.runs import upgrade_store
 from rb.store.database import Store, open_store
 from rb.store.queries import list_runs
 
 from .conftest import run_rb
 from .rb_server import BEARER, FIXTURE, config_for, make_project, serving
-from .services import postgres_schema
 from .worker_helpers import WorkerPool, wait_status, worker_pool, write_runbook
 
 APPROVE_THEN_GREET = """\
@@ -54,13 +52,6 @@ steps:
     inputs: {command: echo, args: ["${params.region}"]}
     outputs: {said: "${result.stdout}"}
 """
-
-
-@pytest.fixture
-def queue_url(postgres_url: str) -> Iterator[str]:
-    with postgres_schema(postgres_url, "rb_queue_api") as url:
-        upgrade_store(db=url)
-        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -245,17 +244,6 @@ def test_schedules_list_refuses_a_bad_at(folder: Path) -> None:
 
 
 # The deferrer, on a real queue ------------------------------------------------------
-
-
-@pytest.fixture
-def queue_url(postgres_url: str) -> Iterator[str]:
-    from rb.service.runs import upgrade_store
-
-    from .services import postgres_schema
-
-    with postgres_schema(postgres_url, prefix="rb_sched") as url:
-        upgrade_store(db=url)
-        yield url
 
 
 def jobs(url: str) -> list[dict[str, Any]]:

@@ -28,7 +28,6 @@ from rb.store.queries import load_run
 from rb.store.tables import executions
 
 from .conftest import run_rb
-from .services import postgres_schema
 from .worker_helpers import (
     RUN_WAIT,
     WorkerPool,
@@ -114,14 +113,6 @@ steps:
     type: api_call
     inputs: {{url: "URL/echo/{id}"}}
 """
-
-
-@pytest.fixture
-def queue_url(postgres_url: str) -> Iterator[str]:
-    """A fresh schema with rb's tables and the queue's, as `rb db upgrade` makes them."""
-    with postgres_schema(postgres_url, "rb_worker") as url:
-        upgrade_store(db=url)
-        yield url
 
 
 @pytest.fixture

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from rb.service.runs import upgrade_store
 from rb.service.workers import QueueStats, stats
 from rb.store.database import open_store
 
@@ -41,14 +39,6 @@ steps:
         - sh
         - "RELEASE"
 """
-
-
-@pytest.fixture
-def queue_store(postgres_url: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema with rb's tables and the queue's, as `rb db upgrade` makes."""
-    with postgres_schema(postgres_url, prefix="rb_workers") as url:
-        upgrade_store(db=url)
-        yield url
 
 
 def _project(root: Path) -> tuple[Path, Path]:
@@ -78,16 +68,16 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_workers_list_and_metrics_show_the_running_executions(
-    tmp_path: Path, queue_store: str
+    tmp_path: Path, queue_url: str
 ) -> None:
     project, release = _project(tmp_path)
-    argv = [sys.executable, "-m", "rb", "worker", "--db", queue_store, "--project", str(project)]
+    argv = [sys.executable, "-m", "rb", "worker", "--db", queue_url, "--project", str(project)]
     argv += ["--name", "w-observe", "--concurrency", "2", "--heartbeat", "1", "--grace", "0"]
     argv += ["--no-schedules"]
     env = {**os.environ, "NO_COLOR": "1"}
     with running_process(argv, name="rb worker", env=env, cwd=project) as worker:
         worker.wait_for_line("started as worker", timeout=60)
-        queued = [_queue(project, queue_store) for _ in range(3)]
+        queued = [_queue(project, queue_url) for _ in range(3)]
         # Two run (concurrency 2); the third waits for a free slot.
         started = {
             worker.wait_for_line("started (blocker)", timeout=60).split("execution ")[1][:36]
@@ -96,7 +86,7 @@ def test_workers_list_and_metrics_show_the_running_executions(
         assert started < set(queued)
         waiting = (set(queued) - started).pop()
 
-        listed = run_rb("workers", "list", "--db", queue_store, "--format", "json")
+        listed = run_rb("workers", "list", "--db", queue_url, "--format", "json")
         assert listed.returncode == 0, listed.stderr
         (row,) = json.loads(listed.stdout)
         assert row["name"] == "w-observe"
@@ -106,7 +96,7 @@ def test_workers_list_and_metrics_show_the_running_executions(
         assert {r["runbook_id"] for r in row["running"]} == {"blocker"}
         assert all(r["running_seconds"] >= 0 for r in row["running"])
 
-        table = run_rb("workers", "list", "--db", queue_store)
+        table = run_rb("workers", "list", "--db", queue_url)
         assert table.returncode == 0, table.stderr
         header, line, summary = table.stdout.splitlines()
         assert header.split() == ["NAME", "HOST", "PID", "QUEUES", "CONC", "HEARTBEAT", "RUNNING"]
@@ -116,7 +106,7 @@ def test_workers_list_and_metrics_show_the_running_executions(
         assert waiting[:8] not in line
         assert summary == "1 worker, 2 executions running"
 
-        with serving(config_for(project, db=queue_store)) as served:
+        with serving(config_for(project, db=queue_url)) as served:
             scraped = served.client.get("/metrics")
         assert scraped.status_code == 200
         samples = _samples(scraped.text)
@@ -135,13 +125,13 @@ def test_workers_list_and_metrics_show_the_running_executions(
     assert worker.returncode == 0, worker.output
     # Drained, and a stopped worker is gone from the list and the metrics; the
     # finished jobs are kept an hour, so their waits (queued to started) count.
-    drained = stats(open_store(queue_store))
+    drained = stats(open_store(queue_url))
     assert replace(drained, wait_p50_seconds=None, wait_p95_seconds=None, waits_observed=0) == (
         QueueStats()
     )
     assert drained.waits_observed == len(queued)
     assert drained.wait_p50_seconds is not None and drained.wait_p95_seconds is not None
-    listed = run_rb("workers", "list", "--db", queue_store, "--format", "json")
+    listed = run_rb("workers", "list", "--db", queue_url, "--format", "json")
     assert json.loads(listed.stdout) == []
 
 
@@ -167,18 +157,18 @@ def test_workers_list_on_sqlite_says_workers_need_postgres(tmp_path: Path) -> No
 
 
 def test_without_workers_queued_runs_wait_and_a_later_job_is_scheduled(
-    tmp_path: Path, queue_store: str
+    tmp_path: Path, queue_url: str
 ) -> None:
     from rb.service.enqueue import defer_again
     from rb.service.queue_app import queue_app
 
     project, _release = _project(tmp_path)
     for _ in range(2):
-        _queue(project, queue_store)
-    with queue_app(queue_store, max_size=1).open() as app:
+        _queue(project, queue_url)
+    with queue_app(queue_url, max_size=1).open() as app:
         # What a worker does with a run that cannot start yet: its job, an hour on.
         defer_again(app, "not-yet", "runbooks", None, 3600)
-    with serving(config_for(project, db=queue_store)) as served:
+    with serving(config_for(project, db=queue_url)) as served:
         samples = _samples(served.client.get("/metrics").text)
     jobs = "rb_queue_jobs"
     assert samples[(jobs, (("queue", "runbooks"), ("state", "waiting")))] == 2
@@ -192,17 +182,17 @@ def test_without_workers_queued_runs_wait_and_a_later_job_is_scheduled(
 
 
 def test_a_failing_queue_query_leaves_the_queue_metrics_out_not_the_scrape(
-    tmp_path: Path, queue_store: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, queue_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     import sqlalchemy
 
     project, _release = _project(tmp_path)
-    store = open_store(queue_store)
+    store = open_store(queue_url)
     with store.begin() as conn:  # the queue half there: its events table is gone
         conn.execute(sqlalchemy.text("DROP TABLE procrastinate_events"))
     with (
         caplog.at_level("WARNING", logger="rb.server"),
-        serving(config_for(project, db=queue_store)) as served,
+        serving(config_for(project, db=queue_url)) as served,
     ):
         scraped = served.client.get("/metrics")
     assert scraped.status_code == 200

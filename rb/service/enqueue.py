@@ -129,15 +129,9 @@ def enqueue_continuation(app: procrastinate.App, store: Store, execution_id: str
 
 def queue_of(store: Store, execution_id: str) -> str | None:
     """The queue an execution runs on (None: it runs in the process that starts it)."""
-    from rb.store.tables import executions
+    from rb.store.queries import metadata_of
 
-    with store.begin() as conn:
-        meta = conn.execute(
-            executions.select()
-            .with_only_columns(executions.c.metadata)
-            .where(executions.c.id == execution_id)
-        ).scalar()
-    queue = (meta or {}).get("queue")
+    queue = (metadata_of(store, execution_id) or {}).get("queue")
     return str(queue) if queue else None
 
 

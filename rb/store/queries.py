@@ -131,6 +131,40 @@ def latest_logs(rows: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(sorted(latest.values(), key=lambda r: r["seq"]))
 
 
+def _metadata(conn: Any, run_id: str) -> dict[str, Any] | None:
+    found = conn.execute(
+        executions.select()
+        .with_only_columns(executions.c.metadata)
+        .where(executions.c.id == run_id)
+    ).scalar()
+    return None if found is None else dict(found)
+
+
+def metadata_of(store: Store, run_id: str) -> dict[str, Any] | None:
+    """A recorded run's metadata (None: no such run)."""
+    with store.begin() as conn:
+        return _metadata(conn, run_id)
+
+
+def fail_queued(store: Store, run_id: str, error: str) -> bool:
+    """End a `queued` run that cannot start as a failure saying why; False if it
+    was no longer queued (a worker took it, or it was cancelled)."""
+    with store.begin() as conn:
+        current = _metadata(conn, run_id) or {}
+        changed = conn.execute(
+            executions.update()
+            .where(executions.c.id == run_id, executions.c.status == "queued")
+            .values(
+                status="failure",
+                completed_at=datetime.now(UTC),
+                waiting_for=None,
+                lease=None,
+                metadata={**current, "error": error},
+            )
+        ).rowcount
+    return bool(changed)
+
+
 def add_metadata(store: Store, run_id: str, **values: Any) -> None:
     """Merge `values` into a recorded run's metadata (e.g. a replay's verdict)."""
     with store.begin() as conn:

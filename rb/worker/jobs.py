@@ -320,22 +320,6 @@ def _continue(setup: WorkerSetup, run: Execution, control: JobControl) -> Ran:
 
 def _fail(store: Store, execution_id: str, error: str) -> None:
     """A queued execution that cannot start ends as a failure that says why."""
-    from rb.store.tables import executions
+    from rb.store.queries import fail_queued
 
-    with store.begin() as conn:
-        meta = conn.execute(
-            executions.select()
-            .with_only_columns(executions.c.metadata)
-            .where(executions.c.id == execution_id)
-        ).scalar()
-        conn.execute(
-            executions.update()
-            .where(executions.c.id == execution_id, executions.c.status == "queued")
-            .values(
-                status="failure",
-                completed_at=datetime.now(UTC),
-                waiting_for=None,
-                lease=None,
-                metadata={**(meta or {}), "error": error},
-            )
-        )
+    fail_queued(store, execution_id, error)
