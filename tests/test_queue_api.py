@@ -18,7 +18,7 @@ from rb.store.queries import list_runs
 
 from .conftest import run_rb
 from .rb_server import BEARER, FIXTURE, config_for, make_project, serving
-from .worker_helpers import WorkerPool, wait_status, worker_pool, write_runbook
+from .worker_helpers import WorkerPool, queue, wait_status, worker_pool, write_runbook
 
 APPROVE_THEN_GREET = """\
 id: approve-then-greet
@@ -212,3 +212,20 @@ def test_loadtest_generate_enqueue_sends_wait_false_and_expects_202(tmp_path: Pa
     assert '"status is 202": (r) => r.status === 202' in script
     assert 'outcome === "queued"' in script
     assert "--enqueue" in script  # the command that writes it again
+
+
+def test_rb_resume_hands_a_queued_run_to_a_worker(
+    project: Path, queue_url: str, store: Store, pool: WorkerPool
+) -> None:
+    write_runbook(project, "approve-then-greet", APPROVE_THEN_GREET)
+    worker = pool.start("w1")
+    execution_id = queue(queue_url, project, "runbooks/approve-then-greet.yaml")
+    wait_status(store, execution_id, "waiting")
+    resumed = run_rb("resume", execution_id[:8], "--db", queue_url, cwd=project)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"run {execution_id[:8]} goes on on a worker" in resumed.stdout
+    # The worker, not the CLI, continues it: still unapproved, it parks again.
+    worker.wait_for_line(f"execution {execution_id}: continued", timeout=30)
+    worker.wait_for_line(f"execution {execution_id}: waiting", timeout=30)
+    run = wait_status(store, execution_id, "waiting")
+    assert [a["reason"] for a in run.attempts] == ["run", "resume"]

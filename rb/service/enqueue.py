@@ -62,7 +62,8 @@ def enqueue(
     `runbook_path` (and `fixture`) are paths relative to the project folder
     the workers run in. An idempotency key already used raises what
     rb.service.keys says (AlreadyTriggered, IdempotencyConflict). The app
-    must be open.
+    must be open synchronously (`App.open()`): its job is written on the
+    store's own connection, in the row's transaction.
     """
     import procrastinate.exceptions
 

@@ -21,11 +21,28 @@ def resume(
     output_format: str = "text",
     out: TextIO | None = None,
 ) -> int:
-    """Continue an interrupted, failed, timed-out or waiting run; 0 when it succeeds."""
+    """Continue an interrupted, failed, timed-out or waiting run; 0 when it succeeds.
+
+    A run on the queue is handed to a worker (0 once its continuation is queued)."""
+    from rb.service.durable import request_control
     from rb.service.durable import resume as resume_run
+    from rb.service.enqueue import continue_on_queue, queue_of
+    from rb.store.database import open_store
+    from rb.store.queries import resolve_id
 
     out = out or sys.stdout
-    ran = resume_run(ref, db=db, actor=actor, listeners=_listeners(out, output_format))
+    store = open_store(db)
+    full = resolve_id(store, ref)
+    if queue_of(store, full):
+        request_control(full, "resume", actor=actor or default_actor(), store=store)  # checks
+        queued = continue_on_queue(store, full)
+        assert queued is not None
+        out.write(
+            f"run {full[:8]} goes on on a worker: its continuation is on queue "
+            f"{queued.queue!r} (rb runs show {full[:8]})\n"
+        )
+        return EXIT_OK
+    ran = resume_run(full, store=store, actor=actor, listeners=_listeners(out, output_format))
     return _report(ran, "resumed", out, output_format)
 
 
