@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from benchmarks.bench_queue import ROOT, workers
-from benchmarks.bench_serve import GOAL_P95_MS, recorded
+from benchmarks.bench_serve import GOAL_P95_MS, error_share, latencies, recorded
 from rb.loadtest.generate import GenerateOptions, render_script
 from rb.loadtest.k6 import run_script
 from rb.loadtest.summary import LoadSummary, load_summary
@@ -87,13 +87,13 @@ def main() -> None:
         f"{'errors':>9}{'exec/s':>8}"
     )
     for count, (r, rate) in results.items():
-        errors = max(r.http_error_rate or 0.0, r.failed_execution_rate or 0.0)
+        errors = error_share(r)
         print(
-            f"{count:<8}{r.requests:>9}{r.request_rate:>8.1f}{_ms(r.p50_ms):>10}"
-            f"{_ms(r.p95_ms):>10}{_ms(r.p99_ms):>10}{errors * 100:>8.2f}%{rate:>8.1f}"
+            f"{count:<8}{r.requests:>9}{r.request_rate:>8.1f}{latencies(r)}"
+            f"{errors * 100:>8.2f}%{rate:>8.1f}"
         )
     for count, (r, _rate) in results.items():
-        errors = max(r.http_error_rate or 0.0, r.failed_execution_rate or 0.0)
+        errors = error_share(r)
         met = r.requests > 0 and r.p95_ms is not None and r.p95_ms <= GOAL_P95_MS and errors == 0
         print(
             f"goal 202 p95 <= {GOAL_P95_MS:g} ms, no errors, {count} worker(s): "
@@ -103,10 +103,6 @@ def main() -> None:
         print(
             f"executions/s, 2 workers / 1 worker: {results[2][1] / max(results[1][1], 1e-9):.2f}x"
         )
-
-
-def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} ms"
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ def request_control(
         raise UsageError(f"unknown action {action!r}: one of {', '.join(CONTROL_ACTIONS)}")
     store = _store(db, store)
     run = _load(store, execution_id, with_steps=False)
-    if action == "cancel" and run.metadata.get("queue") and status_allows_abort(run.status):
+    # A run on the queue whose job may be waiting or running: procrastinate's abort.
+    if action == "cancel" and run.metadata.get("queue") and run.status in ("queued", "running"):
         _abort_job(store, run.id)
         run = _load(store, execution_id, with_steps=False)  # a worker may have just taken it
     short, status, now = run.id[:8], run.status, datetime.now(UTC)
@@ -181,11 +182,6 @@ def request_control(
     if action == "pause" and status == "waiting":
         raise UsageError(f"run {short} is already waiting: nothing runs to pause")
     raise UsageError(f"run {short} is {status}: it has ended, there is nothing to {action}")
-
-
-def status_allows_abort(status: str) -> bool:
-    """A run on the queue whose job may be waiting or running: queued, or running."""
-    return status in ("queued", "running")
 
 
 # Internals. -----------------------------------------------------------------

@@ -15,16 +15,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rb.errors import UsageError
+from rb.store.queue_names import DEFAULT_QUEUE, EXECUTE_TASK, SCHEDULED_TASK
 
 if TYPE_CHECKING:
     import procrastinate
 
     from rb.store.database import Store
 
-# Task names, as they are stored in procrastinate_jobs.task_name.
-EXECUTE_TASK = "rb.execute"  # kwargs: execution_id, runbook (path) | None, fixture (path) | None
-SCHEDULED_TASK = "rb.scheduled"  # kwargs: timestamp, runbook (path); periodic_id: runbook id
-DEFAULT_QUEUE = "runbooks"
+__all__ = [
+    "DEFAULT_QUEUE",
+    "EXECUTE_TASK",
+    "SCHEDULED_TASK",
+    "apply_schema",
+    "conninfo",
+    "queue_app",
+    "require_postgres",
+]
 # procrastinate's schema is applied once per database under this advisory lock,
 # so that several `rb db upgrade` or workers starting at once do not race.
 _SCHEMA_LOCK = 0x72625F71  # "rb_q"
@@ -62,15 +68,6 @@ def queue_app(url: str, *, max_size: int = 4, wait: float = 30.0) -> procrastina
         conninfo=conninfo(url), min_size=1, max_size=max_size, timeout=wait
     )
     return procrastinate.App(connector=connector)
-
-
-def has_schema(store: Store) -> bool:
-    """Whether procrastinate's tables exist where the store's tables are."""
-    import sqlalchemy
-
-    with store.connect() as conn:
-        found = conn.execute(sqlalchemy.text("SELECT to_regclass('procrastinate_jobs')")).scalar()
-    return found is not None
 
 
 def apply_schema(store: Store) -> bool:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rb.service.queue_app import require_postgres
+from rb.store.queue_names import STALLED_AFTER_SECONDS
 from rb.store.workers import QueueStats, RunningExecution, WorkerRow
 
 if TYPE_CHECKING:
     from rb.store.database import Store
 
-# As `rb worker --stalled-after` defaults (rb.worker.config, a layer above):
-# a worker silent this long is no longer live.
-DEFAULT_STALLED_AFTER_SECONDS = 30.0
+# As `rb worker --stalled-after` defaults: a worker silent this long is no longer live.
+DEFAULT_STALLED_AFTER_SECONDS = STALLED_AFTER_SECONDS
 
 __all__ = [
     "DEFAULT_STALLED_AFTER_SECONDS",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rb.store.database import Store
+from rb.store.queue_names import EXECUTE_TASK, STALLED_AFTER_SECONDS
 from rb.store.tables import workers
 
 
@@ -43,9 +44,6 @@ def unregister(store: Store, worker_id: int) -> None:
         conn.execute(workers.delete().where(workers.c.worker_id == worker_id))
 
 
-# What procrastinate_jobs calls an execution's job (rb.service.queue_app.EXECUTE_TASK;
-# the store sits below the service and cannot import it).
-_EXECUTE_TASK = "rb.execute"
 # The events that put a job (back) on the queue: its wait starts at the latest.
 _QUEUED_EVENTS = "('deferred', 'deferred_for_retry', 'retried', 'scheduled')"
 # A job waits for a worker once it is due: todo, and not scheduled for later.
@@ -170,7 +168,7 @@ def live_workers(store: Store, stalled_after: float) -> list[WorkerRow]:
                     "WHERE j.status = 'doing' AND j.task_name = :task "
                     "AND j.worker_id IN :ids ORDER BY j.id"
                 ).bindparams(bindparam("ids", expanding=True)),
-                {"task": _EXECUTE_TASK, "ids": ids},
+                {"task": EXECUTE_TASK, "ids": ids},
             ).all()
             if ids
             else []
@@ -197,7 +195,7 @@ def live_workers(store: Store, stalled_after: float) -> list[WorkerRow]:
     ]
 
 
-def queue_stats(store: Store, stalled_after: float = 30.0) -> QueueStats:
+def queue_stats(store: Store, stalled_after: float = STALLED_AFTER_SECONDS) -> QueueStats:
     """Depth, wait times and load of the queue now (`stalled_after`: which workers are live).
 
     Queues with no jobs but a live worker serving them are there with zeros,

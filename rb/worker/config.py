@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rb.service.queue_app import DEFAULT_QUEUE
+from rb.store.queue_names import DEFAULT_QUEUE, STALLED_AFTER_SECONDS
 
 DEFAULT_CONCURRENCY = 1
 DEFAULT_HEARTBEAT_SECONDS = 10.0  # procrastinate's worker heartbeat
-DEFAULT_STALLED_AFTER_SECONDS = 30.0  # a worker silent this long is gone: its jobs run again
+DEFAULT_STALLED_AFTER_SECONDS = STALLED_AFTER_SECONDS  # silent this long: its jobs run again
 DEFAULT_GRACE_SECONDS = 30.0  # after SIGTERM, before running executions are paused
 RECONNECT_MAX_SECONDS = 10.0
 # Finished jobs (and their events: the queue's wait times) are kept this long;
