@@ -33,16 +33,15 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
 from rb.engine.events import Event, Listener
 from rb.store import lease, writer_process
 from rb.store.bulk import BulkInsert
-from rb.store.database import SQLITE_PRAGMAS, Store, StoreError
-from rb.store.queries import reap_interrupted
-from rb.store.tables import executions
+from rb.store.database import SQLITE_PRAGMAS, DriverWrite, Store, StoreError
+from rb.store.reaper import reap_interrupted
 
 # What the run's thread queues: a statement (or the name of a bulk insert, or
 # None when there is nothing to write), its row, and the event to pass on.
@@ -51,6 +50,7 @@ Item = tuple[Any, Any, Event | None]
 _ROWS_PER_FRAME = 64
 # The execution's own row: inserted by this process, not the child.
 INSERT_EXECUTION = "execution"
+_EXECUTIONS = "runbook_executions"
 _tokens = itertools.count(1)
 # How long a lost PostgreSQL connection is made again before a write fails
 # (the writer process's and this process's own): a restart or a failover
@@ -137,7 +137,7 @@ class Writer:
             self._wait_acknowledged()
             # Made even when recording failed: it then says so, if the store can be reached.
             failed = self.error
-            self._execute(statement(failed))
+            self._update(statement(failed))
             if event is not None and failed is None and self.error is None:
                 self.deliver([event])
             return
@@ -214,28 +214,30 @@ class Writer:
         except StoreError as exc:
             self.error = self.error or str(exc)
 
-    def reopen(self, execution_id: str, statement: Any) -> None:
-        """Continue an execution already in the store (a resume): `statement`
-        updates its row where a new run would insert one."""
+    def reopen(self, execution_id: str, values: Mapping[str, Any]) -> None:
+        """Continue an execution already in the store (a resume): its row is
+        updated with `values` where a new run's would be inserted."""
         self.execution_id = execution_id
         if self._child is not None:
             self._child.send(("open", self._token, execution_id))
-        self._execute(statement)
+        self._update(values)
 
-    def _execute(self, statement: Any) -> None:
+    def _update(self, values: Mapping[str, Any]) -> None:
+        """Update the execution's row (through the driver, in this process)."""
+        statement, params = self.inserts[INSERT_EXECUTION].update(values, "id", self.execution_id)
         try:
-            self._retrying(lambda conn: conn.execute(statement))
+            self._retrying(lambda conn: conn.execute(statement, params))
         except StoreError as exc:
             self.error = self.error or str(exc)
 
-    def _retrying(self, write: Any) -> None:
+    def _retrying(self, write: Callable[[DriverWrite], None]) -> None:
         """`write(conn)` in a transaction of this process's own; a PostgreSQL
         connection that was lost is made again for up to RECONNECT_SECONDS."""
         deadline = time.monotonic() + RECONNECT_SECONDS
         delay = 0.05
         while True:
             try:
-                with self.store.begin() as conn:
+                with self.store.write() as conn:
                     write(conn)
                 return
             except StoreError as exc:
@@ -365,16 +367,22 @@ def _connection(
     """What the child needs: driver, target, setup, the statements of the tables
     it writes (all but the execution's own), the heartbeat and its interval,
     and how long to make a lost connection again."""
-    url = store.engine.url
     tables = {kind: i.statements() for kind, i in inserts.items() if kind != INSERT_EXECUTION}
     if store.is_sqlite:
-        beat = f"UPDATE {executions.name} SET heartbeat_at = ? WHERE id = ?"
+        beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = ? WHERE id = ?"
         setup = list(SQLITE_PRAGMAS)
         every = lease.HEARTBEAT_SECONDS
-        return "sqlite", url.database or "", setup, tables, beat, every, RECONNECT_SECONDS
-    target = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    beat = f"UPDATE {executions.name} SET heartbeat_at = %s WHERE id = %s"
-    return "postgresql", target, [], tables, beat, lease.HEARTBEAT_SECONDS, RECONNECT_SECONDS
+        return "sqlite", store.target(), setup, tables, beat, every, RECONNECT_SECONDS
+    beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = %s WHERE id = %s"
+    return (
+        "postgresql",
+        store.target(),
+        [],
+        tables,
+        beat,
+        lease.HEARTBEAT_SECONDS,
+        RECONNECT_SECONDS,
+    )
 
 
 _CHILDREN: dict[str, _Child] = {}
