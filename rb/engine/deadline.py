@@ -16,7 +16,7 @@ from types import TracebackType
 class Deadline:
     """`with Deadline(seconds):` inside a task raises TimeoutError if it runs past."""
 
-    __slots__ = ("_seconds", "_task", "_handle", "_expired", "_cancelling")
+    __slots__ = ("_cancelling", "_expired", "_handle", "_seconds", "_task")
 
     def __init__(self, seconds: float | None) -> None:
         self._seconds = seconds  # None: no deadline
