@@ -101,6 +101,7 @@ class Recorder:
         self._assumptions: list[dict[str, Any]] = []
         self._kpis: list[dict[str, Any]] = []
         self._metadata: dict[str, Any] = {}
+        self._last_wall: tuple[datetime | None, datetime] = (None, datetime.now(UTC))
         self.continuing = continuing
         if continuing is not None:
             self.run_attempt = continuing.run_attempt
@@ -210,7 +211,13 @@ class Recorder:
         completed = self._wall()
         # A step's duration runs from its start to now: no clock read when it starts.
         duration = row[2]
-        started = None if duration is None else completed - timedelta(seconds=duration)
+        started = (
+            None
+            if duration is None
+            else completed - timedelta(seconds=duration)
+            if duration
+            else completed  # a no-op, or virtual time that stood still
+        )
         # In the table's column order (checked in __init__).
         values = (self.execution_id, step_id, self._step_seq, started, completed)
         return _INSERT_STEP, (*values, *row, self.run_attempt), event
@@ -325,7 +332,14 @@ class Recorder:
 
     def _wall(self) -> datetime:
         value = self.now()
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value.tzinfo:
+            return value
+        # A frozen or virtual clock hands back the same time over and over:
+        # the same aware time then, which the writer converts only once.
+        last = self._last_wall
+        if last[0] is not value:
+            last = self._last_wall = (value, value.replace(tzinfo=UTC))
+        return last[1]
 
     def _execution_row(self, event: RunStarted) -> dict[str, Any]:
         # A live run is stored under the id it saw. Fixture and replay runs see

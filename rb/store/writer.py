@@ -11,10 +11,11 @@ lost if this process is killed, since the child commits all it has read.
 The execution's own row is inserted here, before the run goes on (the rows
 sent later refer to it), and its final update is made here once the child
 has acknowledged every row before it. Listeners hear of an event only once
-what came with it is committed: with listeners, every event is followed by
-a sync, and the child's acknowledgement delivers it (on this module's reader
-thread); without listeners rows go in batches and the end waits for one
-acknowledgement.
+what came with it is committed: a sync follows the event (in a live run
+each one; in a fixture or replay run, which takes no real time, every 64
+events or 50 ms), and the child's acknowledgement delivers it (on this
+module's reader thread); without listeners rows go in batches and the end
+waits for one acknowledgement.
 
 When the store cannot take a row (the writer died, the database went away
 for longer than RECONNECT_SECONDS, a locked or full SQLite file), events not
@@ -48,6 +49,9 @@ from rb.store.reaper import reap_interrupted
 Item = tuple[Any, Any, Event | None]
 
 _ROWS_PER_FRAME = 64
+# How long a fixture or replay run's events may wait to be told, at most
+# (while the run goes on; its end tells the rest).
+_BATCH_SECONDS = 0.05
 # The execution's own row: inserted by this process, not the child.
 INSERT_EXECUTION = "execution"
 _EXECUTIONS = "runbook_executions"
@@ -90,6 +94,7 @@ class Writer:
         self._rows: list[Any] = []  # rows of `_table`, as the recorder made them
         self._table = ""
         self._events: list[Event] = []  # to pass on after the next sync
+        self._since = 0.0  # when the oldest of them came
         self._seq = 0
         self._unsynced = False  # rows sent since the last sync
         self._unacked: deque[tuple[int, list[Event]]] = deque()
@@ -142,8 +147,18 @@ class Writer:
                 self.deliver([event])
             return
         if event is not None and self.downstream:
+            if not self._events:
+                self._since = time.monotonic()
             self._events.append(event)
-            self._sync()
+            # A live run's listeners hear of each event once it is committed;
+            # a fixture or replay run takes no real time, and its events are
+            # told in batches (one commit and one acknowledgement for many).
+            if (
+                self.strict
+                or len(self._events) >= _ROWS_PER_FRAME
+                or time.monotonic() - self._since >= _BATCH_SECONDS
+            ):
+                self._sync()
 
     def close(self) -> None:
         """Wait until everything sent is committed and delivered (once is enough)."""
