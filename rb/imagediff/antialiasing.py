@@ -195,7 +195,7 @@ def _first(mask: _Bool) -> _Int:
 
 def _row_bits(mask: _Bool) -> npt.NDArray[np.uint8]:
     """Each column of an (8, n) mask as a byte: bit r is row r (faster than np.packbits)."""
-    bits = mask[0].view(np.uint8).copy()
+    bits: npt.NDArray[np.uint8] = mask[0].view(np.uint8).copy()
     for row in range(1, 8):
         np.bitwise_or(bits, mask[row].view(np.uint8) << np.uint8(row), out=bits)
     return bits

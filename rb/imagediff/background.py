@@ -14,6 +14,17 @@ from rb.imagediff.color import _U32, _Y, _bytes
 from rb.imagediff.scratch import Scratch
 
 
+def _gray_words() -> _U32:
+    """The opaque grey pixel of each level 0 to 255, as an RGBA word."""
+    rgba = np.repeat(np.arange(256, dtype=np.uint8), 4).reshape(256, 4)
+    rgba[:, 3] = 255
+    words: _U32 = rgba.reshape(-1).view(np.uint32)
+    return words
+
+
+_GRAY_WORDS = _gray_words()
+
+
 def _gray(img32: _U32, alpha: float, scratch: Scratch) -> _U32:
     """pixelmatch's drawGrayPixel for every pixel, as RGBA words (a new array).
 
@@ -44,15 +55,12 @@ def _gray(img32: _U32, alpha: float, scratch: Scratch) -> _U32:
     val *= pixels[:, 3]
     val /= 255
     val += 255
-    # stored into a Uint8Array: truncated, then wrapped modulo 256
     whole = scratch.array("gray.whole", runs, np.int64)
-    whole[...] = val  # as astype(np.int64): truncated toward zero
-    whole &= 0xFF
-    rgba = scratch.array("gray.rgba", (runs, 4), np.uint8)
-    rgba[:, :3] = whole[:, None]
-    rgba[:, 3] = 255
+    np.copyto(whole, val, casting="unsafe")  # as astype(np.int64): truncated toward zero
+    whole &= 0xFF  # stored into a Uint8Array: wrapped modulo 256
+    run_words = np.take(_GRAY_WORDS, whole, out=scratch.array("gray.words", runs, np.uint32))
     lengths = np.subtract(bounds[1:], starts, out=scratch.array("gray.lengths", runs, np.intp))
-    gray: _U32 = np.repeat(rgba.reshape(-1).view(np.uint32), lengths)
+    gray: _U32 = np.repeat(run_words, lengths)
     return gray
 
 
