@@ -224,8 +224,10 @@ def _antialiased(
     if own.transparent is not None:
         blended = own.transparent[neighbours].any(axis=0) | own.transparent[centres]
     # opaque windows: the integer keys decide (see above)
-    keys = np.take(own.key, neighbours, out=scratch.array("keys", (8, k), np.int64))
-    centre_keys = np.take(own.key, centres, out=scratch.array("centre_keys", k, np.int64))
+    keys = np.take(own.key, neighbours, out=scratch.array("keys", (8, k), np.int64), mode="clip")
+    centre_keys = np.take(
+        own.key, centres, out=scratch.array("centre_keys", k, np.int64), mode="clip"
+    )
     highest = keys.max(axis=0, out=scratch.array("highest", k, np.int64))
     lowest = keys.min(axis=0, out=scratch.array("lowest", k, np.int64))
     # the lowest y (the darkest, in pixelmatch's words) is at the highest key

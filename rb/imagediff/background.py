@@ -43,7 +43,9 @@ def _gray(img32: _U32, alpha: float, scratch: Scratch) -> _U32:
     np.add(changes, 1, out=bounds[1:-1])
     bounds[-1] = n
     starts = bounds[:-1]
-    pixels = _bytes(np.take(img32, starts, out=scratch.array("gray.pixels", runs, np.uint32)))
+    pixels = _bytes(
+        np.take(img32, starts, out=scratch.array("gray.pixels", runs, np.uint32), mode="clip")
+    )
     # 255 + (r * 0.29889531 + g * 0.58662247 + b * 0.11448223 - 255) * alpha * a / 255
     val, term = scratch.array("gray.val", (2, runs), np.float64)
     np.multiply(pixels[:, 0], _Y[0], out=val)
@@ -58,7 +60,9 @@ def _gray(img32: _U32, alpha: float, scratch: Scratch) -> _U32:
     whole = scratch.array("gray.whole", runs, np.int64)
     np.copyto(whole, val, casting="unsafe")  # as astype(np.int64): truncated toward zero
     whole &= 0xFF  # stored into a Uint8Array: wrapped modulo 256
-    run_words = np.take(_GRAY_WORDS, whole, out=scratch.array("gray.words", runs, np.uint32))
+    run_words = np.take(
+        _GRAY_WORDS, whole, out=scratch.array("gray.words", runs, np.uint32), mode="clip"
+    )
     lengths = np.subtract(bounds[1:], starts, out=scratch.array("gray.lengths", runs, np.intp))
     gray: _U32 = np.repeat(run_words, lengths)
     return gray

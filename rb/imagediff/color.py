@@ -106,8 +106,8 @@ def _color_delta(
     for start in range(0, index.size, _BATCH):
         part = index[start : start + _BATCH]
         n = part.size
-        p = np.take(a32, part, out=scratch.array("delta.p", n, np.uint32))
-        q = np.take(b32, part, out=scratch.array("delta.q", n, np.uint32))
+        p = np.take(a32, part, out=scratch.array("delta.p", n, np.uint32), mode="clip")
+        q = np.take(b32, part, out=scratch.array("delta.q", n, np.uint32), mode="clip")
         if _all_opaque(p) and _all_opaque(q):
             dr, dg, db = _opaque_deltas(p, q, scratch)
         else:

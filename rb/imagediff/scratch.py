@@ -8,10 +8,15 @@ page that was 4,300 faults and about a third of the CPU time of a call. A
 pages that are already mapped. Scratches are pooled: one per call running at
 the same time, at most _KEEP of them, each kept only while under _KEEP_BYTES.
 Nothing from a scratch is ever handed to the caller.
+
+Gathers into a scratch array use np.take(..., out=..., mode="clip"): the
+indices are always in range, and in its default mode np.take writes through
+a temporary buffer.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,8 +45,7 @@ class Scratch:
         thread uses its own names, so it may share the scratch.
         """
         kind = np.dtype(dtype)
-        count = int(np.prod(shape))
-        nbytes = count * kind.itemsize
+        nbytes = (shape if isinstance(shape, int) else math.prod(shape)) * kind.itemsize
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < nbytes:
             buffer = np.empty(max(int(nbytes * _GROWTH), 64), np.uint8)
