@@ -38,7 +38,7 @@ import numpy as np
 from rb.imagediff.antialiasing import _detect_antialiasing
 from rb.imagediff.background import _gray, _GrayInBackground
 from rb.imagediff.color import MAX_YIQ_DELTA, Image, _Bool, _color_delta, _Int
-from rb.imagediff.scratch import Scratch, scratch
+from rb.imagediff.scratch import Scratch, borrow
 
 __all__ = [
     "MAX_YIQ_DELTA",
@@ -107,7 +107,7 @@ def pixelmatch(
     total = height * width
     a32 = a.reshape(-1).view(np.uint32)
 
-    with scratch() as work:
+    with borrow() as work:
         background: _GrayInBackground | None = None
         if output and not diff_mask and total >= _BACKGROUND_THREAD_MIN:
             background = _GrayInBackground(a32, alpha, work)
@@ -144,8 +144,8 @@ def _classify(
     if differs.size == 0:  # identical: pixelmatch's fast path, no diff or AA colours
         return 0, np.zeros(0, np.intp), np.zeros(0, np.bool_), np.zeros(0, np.bool_)
     max_delta = MAX_YIQ_DELTA * threshold * threshold
-    delta, brighter = _color_delta(a32, b32, differs, checkerboard, work)
-    over = delta > max_delta  # |delta| > maxDelta: `delta` is unsigned here
+    # |delta| > maxDelta: the delta is computed unsigned, with its sign in `brighter`
+    over, brighter = _color_delta(a32, b32, differs, max_delta, checkerboard, work)
     candidates = differs[over]
     darker = brighter[over]  # pixelmatch's delta < 0: img2 is darker there
     if include_aa or candidates.size == 0:

@@ -118,11 +118,14 @@ def _maps(img: Image, bands: list[tuple[int, int]], scratch: Scratch, name: str)
 
 def _fill_key(channels: Image, key: npt.NDArray[np.int64], scratch: Scratch) -> None:
     """key = K of each pixel of `channels` (the uint8 channels widened first: exact)."""
-    np.multiply(channels[..., 0], _KEY[0], out=key, dtype=np.int64)
-    term = scratch.array("key.term", key.shape, np.int64)
-    for channel in (1, 2):
-        np.multiply(channels[..., channel], _KEY[channel], out=term, dtype=np.int64)
-        key += term
+    step = max(1, _CHUNK // channels.shape[1])  # rows at a time: the term stays small
+    for row in range(0, channels.shape[0], step):
+        pixels, out = channels[row : row + step], key[row : row + step]
+        np.multiply(pixels[..., 0], _KEY[0], out=out, dtype=np.int64)
+        term = scratch.array("key.term", out.shape, np.int64)
+        for channel in (1, 2):
+            np.multiply(pixels[..., channel], _KEY[channel], out=term, dtype=np.int64)
+            out += term
 
 
 def _fill_equal(

@@ -94,14 +94,14 @@ def _luma(dr: _Float, dg: _Float, db: _Float) -> _Float:
 
 
 def _color_delta(
-    a32: _U32, b32: _U32, index: _Int, checkerboard: bool, scratch: Scratch
-) -> tuple[_Float, _Bool]:
-    """pixelmatch's colorDelta at pixels that differ: (|delta|, y > 0).
+    a32: _U32, b32: _U32, index: _Int, max_delta: float, checkerboard: bool, scratch: Scratch
+) -> tuple[_Bool, _Bool]:
+    """pixelmatch's colorDelta at pixels that differ: (|delta| > max_delta, y > 0).
 
     pixelmatch returns the delta negated when y > 0 (img2 darker); the
     magnitude and that flag say the same. Both arrays are the scratch's.
     """
-    delta = scratch.array("delta", index.size, np.float64)
+    over = scratch.array("over", index.size, np.bool_)
     brighter = scratch.array("brighter", index.size, np.bool_)
     for start in range(0, index.size, _BATCH):
         part = index[start : start + _BATCH]
@@ -112,9 +112,11 @@ def _color_delta(
             dr, dg, db = _opaque_deltas(p, q, scratch)
         else:
             dr, dg, db = _channel_deltas(p, q, part * 4, checkerboard)
-        y = _yiq_delta(dr, dg, db, scratch, delta[start : start + n])
+        delta = scratch.array("delta", n, np.float64)
+        y = _yiq_delta(dr, dg, db, scratch, delta)
+        np.greater(delta, max_delta, out=over[start : start + n])
         np.greater(y, 0, out=brighter[start : start + n])
-    return delta, brighter
+    return over, brighter
 
 
 def _all_opaque(words: _U32) -> bool:

@@ -28,8 +28,8 @@ import numpy.typing as npt
 _T = TypeVar("_T", bound=np.generic)
 
 _KEEP = 2  # pooled scratches: as many calls at once as this keeps warm
-_KEEP_BYTES = 96 << 20  # a scratch larger than this (an image over ~8 Mpx) is dropped
-_GROWTH = 1.25  # headroom when a buffer grows, so similar images reuse it
+_KEEP_BYTES = 128 << 20  # a scratch larger than this (an image over ~10 Mpx) is dropped
+_GROWTH = 1.25  # headroom when a buffer grows, so the next similar call reuses it
 
 
 class Scratch:
@@ -48,7 +48,9 @@ class Scratch:
         nbytes = (shape if isinstance(shape, int) else math.prod(shape)) * kind.itemsize
         buffer = self._buffers.get(name)
         if buffer is None or buffer.size < nbytes:
-            buffer = np.empty(max(int(nbytes * _GROWTH), 64), np.uint8)
+            # headroom only once a buffer has proved too small
+            size = nbytes if buffer is None else int(nbytes * _GROWTH)
+            buffer = np.empty(max(size, 64), np.uint8)
             self._buffers[name] = buffer
         view: npt.NDArray[_T] = buffer[:nbytes].view(kind).reshape(shape)
         return view
@@ -64,7 +66,7 @@ _pool_lock = threading.Lock()
 
 
 @contextmanager
-def scratch() -> Iterator[Scratch]:
+def borrow() -> Iterator[Scratch]:
     """A scratch for one call: from the pool, returned to it afterwards."""
     with _pool_lock:
         taken = _pool.pop() if _pool else Scratch()
