@@ -151,7 +151,7 @@ def _classify(
     if include_aa or candidates.size == 0:
         counted = np.ones(candidates.size, np.bool_)
     else:
-        counted = ~_detect_antialiasing(a, b, candidates, checkerboard, work)
+        counted = ~_detect_antialiasing(a, b, candidates, differs, checkerboard, work)
     return int(np.count_nonzero(counted)), candidates, counted, darker
 
 

@@ -17,7 +17,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from rb.imagediff.color import _U32, Image, _all_opaque, _Bool, _channel_deltas, _Int, _luma
+from rb.imagediff.color import (
+    _U32,
+    Image,
+    _all_opaque,
+    _Bool,
+    _bytes,
+    _channel_deltas,
+    _Int,
+    _luma,
+)
 from rb.imagediff.scratch import Scratch
 
 # The eight neighbours as (dx, dy) in pixelmatch's visiting order (x outer, y
@@ -63,12 +72,20 @@ class _Maps:
 
 
 def _detect_antialiasing(
-    a: Image, b: Image, points: _Int, checkerboard: bool, scratch: Scratch
+    a: Image, b: Image, points: _Int, differs: _Int, checkerboard: bool, scratch: Scratch
 ) -> _Bool:
-    """Is each pixel of `points` anti-aliasing, in img1 or else in img2?"""
+    """Is each pixel of `points` anti-aliasing, in img1 or else in img2?
+
+    `differs`: every pixel where the images differ (`points` is a subset).
+    """
     height, width = a.shape[:2]
     bands = _bands(points, height, width)
-    maps_a, maps_b = _maps(a, bands, scratch, "a"), _maps(b, bands, scratch, "b")
+    maps_a = _maps(a, bands, scratch, "a")
+    band_pixels = sum(stop - start for start, stop in bands) * width
+    # img2's keys are img1's but where the images differ: copying and patching
+    # those is cheaper, unless most pixels differ
+    like_a = (maps_a.key, differs) if differs.size * 4 < band_pixels else None
+    maps_b = _maps(b, bands, scratch, "b", like_a)
     found = np.zeros(points.size, np.bool_)
     for start in range(0, points.size, _CHUNK):
         part = points[start : start + _CHUNK]
@@ -94,18 +111,40 @@ def _bands(points: _Int, height: int, width: int) -> list[tuple[int, int]]:
     return bands
 
 
-def _maps(img: Image, bands: list[tuple[int, int]], scratch: Scratch, name: str) -> _Maps:
+def _maps(
+    img: Image,
+    bands: list[tuple[int, int]],
+    scratch: Scratch,
+    name: str,
+    like: tuple[npt.NDArray[np.int64], _Int] | None = None,
+) -> _Maps:
     """The maps of `img` on the rows of `bands` (elsewhere they hold garbage).
 
     Only band rows are ever read: the points' rows and one row each side.
+    like: the keys of an image that equals this one except at the given
+    pixels, to copy and patch instead of computing every key.
     """
     height, width = img.shape[:2]
     words = img.reshape(height, width * 4).view(np.uint32)
     key = scratch.array(f"{name}.key", (height, width), np.int64)
     equal = scratch.array(f"{name}.equal", (height, width), np.uint8)
     for start, stop in bands:
-        _fill_key(img[start:stop], key[start:stop], scratch)
+        if like is None:
+            _fill_key(img[start:stop], key[start:stop], scratch)
+        else:
+            np.copyto(key[start:stop], like[0].reshape(height, width)[start:stop])
         _fill_equal(words, equal, start, stop, scratch)
+    if like is not None:  # outside the bands too: harmless, those rows are never read
+        differs = like[1]
+        changed = np.take(
+            words.reshape(-1),
+            differs,
+            mode="clip",
+            out=scratch.array("patch.words", differs.size, np.uint32),
+        )
+        patch = scratch.array("patch.key", (1, differs.size), np.int64)
+        _fill_key(_bytes(changed)[None], patch, scratch)
+        key.reshape(-1)[differs] = patch[0]
     transparent: _Bool | None = None
     if not all(_all_opaque(words[start:stop].reshape(-1)) for start, stop in bands):
         transparent = scratch.array(f"{name}.transparent", (height, width), np.bool_)
