@@ -157,7 +157,7 @@ def _maps(
 
 def _fill_key(channels: Image, key: npt.NDArray[np.int64], scratch: Scratch) -> None:
     """key = K of each pixel of `channels` (the uint8 channels widened first: exact)."""
-    step = max(1, _CHUNK // channels.shape[1])  # rows at a time: the term stays small
+    step = max(1, _CHUNK // max(channels.shape[1], 1))  # rows at a time: the term stays small
     for row in range(0, channels.shape[0], step):
         pixels, out = channels[row : row + step], key[row : row + step]
         np.multiply(pixels[..., 0], _KEY[0], out=out, dtype=np.int64)
