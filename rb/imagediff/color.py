@@ -32,7 +32,7 @@ _Y = (0.29889531, 0.58662247, 0.11448223)
 _I = (0.59597799, 0.27417610, 0.32180189)
 _Q = (0.21147017, 0.52261711, 0.31114694)
 
-_BATCH = 1 << 18  # pixels per vectorised batch of colour deltas
+_BATCH = 1 << 16  # pixels per vectorised batch of colour deltas (bounds the scratch)
 
 
 def _bytes(words: _U32) -> Image:

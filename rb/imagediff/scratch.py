@@ -27,8 +27,8 @@ import numpy.typing as npt
 
 _T = TypeVar("_T", bound=np.generic)
 
-_KEEP = 2  # pooled scratches: as many calls at once as this keeps warm
-_KEEP_BYTES = 128 << 20  # a scratch larger than this (an image over ~10 Mpx) is dropped
+_KEEP = 1  # pooled scratches: calls at once beyond this get a fresh one
+_KEEP_BYTES = 128 << 20  # a larger scratch (1080p: 70 MiB, 1440p shifted: more) is dropped
 _GROWTH = 1.25  # headroom when a buffer grows, so the next similar call reuses it
 
 
