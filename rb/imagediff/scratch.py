@@ -6,7 +6,8 @@ page fault (the kernel hands out zeroed pages), and measured on the benchmark
 page that was 4,300 faults and about a third of the CPU time of a call. A
 `Scratch` keeps its arrays, so the second call on a similar image touches
 pages that are already mapped. Scratches are pooled: one per call running at
-the same time, at most _KEEP of them, each kept only while under _KEEP_BYTES.
+the same time, at most _KEEP of them kept, each only while under _KEEP_BYTES
+of address space (of which only the pages a call touched are resident).
 Nothing from a scratch is ever handed to the caller.
 
 Gathers into a scratch array use np.take(..., out=..., mode="clip"): the
@@ -28,7 +29,7 @@ import numpy.typing as npt
 _T = TypeVar("_T", bound=np.generic)
 
 _KEEP = 1  # pooled scratches: calls at once beyond this get a fresh one
-_KEEP_BYTES = 128 << 20  # a larger scratch (1080p: 70 MiB, 1440p shifted: more) is dropped
+_KEEP_BYTES = 128 << 20  # a larger scratch is dropped (1080p screenshots: 70-80 MiB)
 _GROWTH = 1.25  # headroom when a buffer grows, so the next similar call reuses it
 
 
