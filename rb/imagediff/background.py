@@ -43,11 +43,12 @@ def _gray(img32: _U32, alpha: float, scratch: Scratch) -> _U32:
     np.add(changes, 1, out=bounds[1:-1])
     bounds[-1] = n
     starts = bounds[:-1]
-    pixels = _bytes(
-        np.take(img32, starts, out=scratch.array("gray.pixels", runs, np.uint32), mode="clip")
-    )
+    # three buffers serve in turn (each array is dead when its buffer is reused)
+    words = np.take(img32, starts, out=scratch.array("gray.pixels", runs, np.uint32), mode="clip")
+    pixels = _bytes(words)
+    floats = scratch.array("gray.val", (2, runs), np.float64)
     # 255 + (r * 0.29889531 + g * 0.58662247 + b * 0.11448223 - 255) * alpha * a / 255
-    val, term = scratch.array("gray.val", (2, runs), np.float64)
+    val, term = floats
     np.multiply(pixels[:, 0], _Y[0], out=val)
     for channel in (1, 2):
         np.multiply(pixels[:, channel], _Y[channel], out=term)
@@ -57,13 +58,11 @@ def _gray(img32: _U32, alpha: float, scratch: Scratch) -> _U32:
     val *= pixels[:, 3]
     val /= 255
     val += 255
-    whole = scratch.array("gray.whole", runs, np.int64)
+    whole = term.view(np.int64)
     np.copyto(whole, val, casting="unsafe")  # as astype(np.int64): truncated toward zero
     whole &= 0xFF  # stored into a Uint8Array: wrapped modulo 256
-    run_words = np.take(
-        _GRAY_WORDS, whole, out=scratch.array("gray.words", runs, np.uint32), mode="clip"
-    )
-    lengths = np.subtract(bounds[1:], starts, out=scratch.array("gray.lengths", runs, np.intp))
+    run_words = np.take(_GRAY_WORDS, whole, out=words, mode="clip")
+    lengths = np.subtract(bounds[1:], starts, out=val.view(np.int64))
     gray: _U32 = np.repeat(run_words, lengths)
     return gray
 
