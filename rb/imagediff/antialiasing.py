@@ -181,13 +181,14 @@ def _fill_equal(
     count = equal[top:bottom]
     count.fill(0)
     # each of the 4 pair directions counts for both pixels of the pair
-    for first, second, offset in (
-        ((slice(None), slice(1, None)), (slice(None), slice(None, -1)), (0, 1)),
-        ((slice(1, None), slice(None)), (slice(None, -1), slice(None)), (1, 0)),
-        ((slice(1, None), slice(1, None)), (slice(None, -1), slice(None, -1)), (1, 1)),
-        ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None)), (1, 1)),
+    whole, head, tail = slice(None), slice(1, None), slice(None, -1)
+    for first, second in (
+        ((whole, head), (whole, tail)),  # left and right
+        ((head, whole), (tail, whole)),  # up and down
+        ((head, head), (tail, tail)),  # the diagonals
+        ((head, tail), (tail, head)),
     ):
-        shape = (w.shape[0] - offset[0], w.shape[1] - offset[1])
+        shape = w[first].shape
         same = np.equal(w[first], w[second], out=scratch.array("equal.same", shape, np.bool_))
         count[first] += same
         count[second] += same
