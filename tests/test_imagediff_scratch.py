@@ -88,7 +88,7 @@ def test_calls_in_threads_at_once_get_their_own_scratch(monkeypatch: pytest.Monk
         thread.join()
     for results in got.values():
         assert all(same(x, y) for x, y in zip(results, expected, strict=True))
-    assert len(scratch._pool) <= scratch._KEEP
+    assert len(scratch._pool) <= len(threads)  # a cache: calls ending at once may both keep theirs
 
 
 def test_a_failed_call_leaves_no_thread_and_the_next_call_right(

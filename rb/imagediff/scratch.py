@@ -18,7 +18,6 @@ a temporary buffer.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -62,19 +61,19 @@ class Scratch:
         return sum(b.size for b in self._buffers.values())
 
 
-_pool: list[Scratch] = []
-_pool_lock = threading.Lock()
+_pool: list[Scratch] = []  # list.pop and list.append are atomic: no lock to fork with
 
 
 @contextmanager
 def borrow() -> Iterator[Scratch]:
     """A scratch for one call: from the pool, returned to it afterwards."""
-    with _pool_lock:
-        taken = _pool.pop() if _pool else Scratch()
+    try:
+        taken = _pool.pop()
+    except IndexError:
+        taken = Scratch()
     try:
         yield taken
     finally:
-        if taken.nbytes <= _KEEP_BYTES:
-            with _pool_lock:
-                if len(_pool) < _KEEP:
-                    _pool.append(taken)
+        # two calls ending at once may both see room: the pool is a cache, one extra is harmless
+        if taken.nbytes <= _KEEP_BYTES and len(_pool) < _KEEP:
+            _pool.append(taken)
