@@ -6,8 +6,9 @@ page fault (the kernel hands out zeroed pages), and measured on the benchmark
 page that was 4,300 faults and about a third of the CPU time of a call. A
 `Scratch` keeps its arrays, so the second call on a similar image touches
 pages that are already mapped. Scratches are pooled: one per call running at
-the same time, at most _KEEP of them kept, each only while under _KEEP_BYTES
-of address space (of which only the pages a call touched are resident).
+the same time, _KEEP of them kept (more only if calls end at the same
+moment), each only while under _KEEP_BYTES of address space (of which only
+the pages a call touched are resident).
 Nothing from a scratch is ever handed to the caller.
 
 Gathers into a scratch array use np.take(..., out=..., mode="clip"): the
