@@ -1,8 +1,8 @@
 """The asyncio scheduler: a step starts the moment its dependencies are done.
 
-Steps run as tasks; a task that ends settles its own step and starts the
-children it made ready (O(1) per step, so a 10,000-step fan-out costs the
-same per step as a chain).
+Steps run as tasks; a step that ends settles itself and starts the children
+it made ready (O(1) per step, so a 10,000-step fan-out costs the same per
+step as a chain); the only child it made ready runs on in the same task.
 `max_parallel` bounds how many run at once. on_failure decides what a failure
 does: `abort` cancels running steps and skips the rest, `log_and_continue`
 records it and lets dependents run, `rollback` cancels like abort and then runs
@@ -219,7 +219,8 @@ async def _run_graph(
     # The scheduler's own queue carries control signals, restored steps and
     # the word that the graph is done; a step that runs does its own
     # bookkeeping as it ends (`done`), which saves the queue, a done callback
-    # and two loop iterations per step.
+    # and two loop iterations per step, and a step that makes just one other
+    # ready runs it on in its own task, which saves creating one.
     wake: asyncio.Queue[str | BaseException] = asyncio.Queue()
     running: dict[str, asyncio.Task[None]] = {}
     completed: list[str] = []  # succeeded steps, in the order they finished
@@ -228,22 +229,28 @@ async def _run_graph(
     stopped: list[Step] = []  # the step whose failure stops the run
     closed = [False]  # the graph's end was decided: later endings change nothing
 
-    async def run(step: Step) -> None:
-        try:
-            if limit is None:
-                await execute_step(step, state)
-            else:
-                async with limit:
+    async def run(step: Step | None) -> None:
+        while step is not None:
+            try:
+                if limit is None:
                     await execute_step(step, state)
-        except Exception as exc:  # a bug in rb: the scheduler raises it, not silently
-            wake.put_nowait(exc)
-            return
-        try:
-            done(step.id)
-        except Exception as exc:
-            wake.put_nowait(exc)
+                else:
+                    async with limit:
+                        await execute_step(step, state)
+                step = done(step.id)
+            except Exception as exc:  # a bug in rb: the scheduler raises it, not silently
+                wake.put_nowait(exc)
+                return
+            if step is not None:
+                # The one step this made ready runs on in this task, from
+                # where a new task would first run: after all that is ready.
+                await asyncio.sleep(0)
 
-    def start(sid: str) -> None:
+    def launch(ready: list[Step]) -> None:
+        for step in ready:
+            running[step.id] = asyncio.create_task(run(step), name=f"rb-step-{step.id}")
+
+    def start(sid: str, ready: list[Step]) -> None:
         if end.parking:
             return  # ready, but the run is parking: it starts on resume
         restored_step = restored.get(sid)
@@ -255,10 +262,10 @@ async def _run_graph(
             restoring[0] += 1
             wake.put_nowait(sid)
             return
-        running[sid] = asyncio.create_task(run(steps[sid]), name=f"rb-step-{sid}")
+        ready.append(steps[sid])
 
-    def settle(sid: str) -> None:
-        """`sid` is done: start (or skip) the children that were waiting on it."""
+    def settle(sid: str, ready: list[Step]) -> None:
+        """`sid` is done: the children waiting on it are skipped or `ready` to run."""
         for child in children[sid]:
             waiting[child] -= 1
             if waiting[child]:
@@ -266,16 +273,21 @@ async def _run_graph(
             skipped = [p for p in parents[child] if state.outcomes[p].status == "skipped"]
             if skipped:
                 skip(child, state, f"dependency {skipped[0]!r} was skipped")
-                settle(child)
+                settle(child, ready)
             else:
-                start(child)
+                start(child, ready)
 
-    def done(sid: str) -> None:
-        """A step that ran has ended: decide what follows from its outcome."""
+    def done(sid: str) -> Step | None:
+        """A step that ran has ended: decide what follows from its outcome.
+
+        Returns the step to run next in the same task: the only one this made
+        ready (a chain's next link, a fan-in) needs no task of its own.
+        """
         if closed[0]:
-            return  # the run is stopping; the step counts as cancelled
+            return None  # the run is stopping; the step counts as cancelled
         del running[sid]
         outcome = state.outcomes[sid]
+        ready: list[Step] = []
         if outcome.status == "waiting":
             assert outcome.waiting_for is not None
             end.status = "waiting"
@@ -284,17 +296,27 @@ async def _run_graph(
             stopped.append(steps[sid])
             closed[0] = True
             wake.put_nowait(_GRAPH_DONE)
-            return
+            return None
         else:
             if outcome.status == "succeeded":
                 completed.append(sid)
-            settle(sid)
+            settle(sid, ready)
+        follow = None
+        if len(ready) == 1:
+            follow = ready.pop()
+            task = asyncio.current_task()
+            assert task is not None
+            running[follow.id] = task
+        launch(ready)
         if not running and not restoring[0]:
             wake.put_nowait(_GRAPH_DONE)
+        return follow
 
+    roots: list[Step] = []
     for sid in graph:  # file order
         if waiting[sid] == 0:
-            start(sid)
+            start(sid, roots)
+    launch(roots)
     with watchers(wake, state.world, options.control, runbook.timeout_seconds):
         while running or restoring[0]:
             item = await wake.get()
@@ -312,7 +334,9 @@ async def _run_graph(
             restoring[0] -= 1  # a restored step
             if state.outcomes[item].status == "succeeded":
                 completed.append(item)
-            settle(item)
+            ready: list[Step] = []
+            settle(item, ready)
+            launch(ready)
     closed[0] = True
     stop = stopped[0] if stopped else None
     if options.cancelled is not None and end.status is None:
