@@ -40,6 +40,10 @@ CONVERSIONS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# A float column's conversion is float(): a float goes as it is.
+_UNCHANGED: dict[str, type] = {"float": float}
+
+
 def bulk_insert(table: str, dialect: str, driver: str) -> BulkInsert:
     """The insert for `table` on `dialect`/`driver` (once per process, cached on disk)."""
     key = (table, dialect, driver)
@@ -61,8 +65,9 @@ class BulkInsert:
         self._order = tuple(columns.index(name) for name in order)
         self._in_order = self._order == tuple(range(len(columns)))
         self._getter = operator.itemgetter(*order)
-        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
-            (i, CONVERSIONS[kind]) for i, kind in enumerate(kinds) if kind is not None
+        # Each converted column, its conversion, and a type it leaves as it is.
+        self._processors: tuple[tuple[int, Callable[[Any], Any], type | None], ...] = tuple(
+            (i, CONVERSIONS[kind], _UNCHANGED.get(kind)) for i, kind in enumerate(kinds) if kind
         )
         # Each column's bind ("?", "%s::JSONB"), for updates of the same table.
         binds = group.strip("()").split(", ")
@@ -85,13 +90,16 @@ class BulkInsert:
         frozen clock's timestamps, the same inputs), and comparing is much
         cheaper than formatting or serializing.
         """
-        plain = [self._plain(row) for row in rows]
-        for i, process in self._processors:
+        if self._in_order:  # the recorder's own rows: tuples in column order
+            plain = [list(row) if row.__class__ is tuple else self._plain(row) for row in rows]
+        else:
+            plain = [self._plain(row) for row in rows]
+        for i, process, unchanged in self._processors:
             above: Any = _NOTHING
             converted: Any = None
             for values in plain:
                 value = values[i]
-                if value is None:
+                if value is None or value.__class__ is unchanged:
                     continue
                 if value is not above and not _same(value, above):
                     above, converted = value, process(value)

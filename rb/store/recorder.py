@@ -155,11 +155,17 @@ class Recorder:
         self._writer.put((_INSERT_EXCHANGE, row, None))
 
     def __call__(self, event: Event) -> None:
-        if event.__class__ is StepStarted and self._writer.started:
-            self._check(event)
+        writer = self._writer
+        if event.__class__ is StepStarted and writer.started:
+            # Most steps find nothing to check: no writer call then (per step).
+            if writer.strict or writer.error is not None or writer.crash is not None:
+                self._check(event)
+            self._attempt[event.step_id] = event.attempt
+            if writer.downstream:
+                writer.put((None, None, event))
+            return
         handler = self._handlers.get(type(event))
         item = handler(event) if handler is not None else None
-        writer = self._writer
         if item is None:
             if not writer.downstream:
                 return  # nothing to write and nobody to tell
