@@ -1,4 +1,4 @@
-"""CPU per recorded execution in `rb serve`, old against new side by side (measured, never asserted).
+"""CPU per recorded execution in `rb serve`, old and new side by side (measured, never asserted).
 
 For each source tree given (`--tree DIR`, default this one), start `rb serve
 --no-queue` with that tree first on PYTHONPATH (so a worktree of an older
@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Iterator

@@ -19,7 +19,6 @@ from typing import Any
 
 from rb.engine.events import Event, RunFinished, RunStarted
 
-
 _TYPES: dict[type, str] = {}
 
 
