@@ -264,7 +264,7 @@ class ExecutionService:
     def _run(self, job: Job[T], feed: Feed) -> T:
         with self.metrics.tracking() as observe:
             try:
-                return job(feed, (feed.listener, observe))
+                return job(feed, (feed, observe))
             except (ApiError, AlreadyTriggered):  # the route answers with the first run
                 raise
             except RbError as exc:

@@ -14,7 +14,8 @@ has acknowledged every row before it. Listeners hear of an event only once
 what came with it is committed: with listeners, every event is followed by
 a sync, and the child's acknowledgement delivers it (on this module's reader
 thread); without listeners rows go in batches and the end waits for one
-acknowledgement.
+acknowledgement. A listener can say it is in no hurry (`prompt` false, see
+`Writer._prompt`): in a fixture run its events then wait for the next sync.
 
 When the store cannot take a row (the writer died, the database went away
 for longer than RECONNECT_SECONDS, a locked or full SQLite file), events not
@@ -143,7 +144,18 @@ class Writer:
             return
         if event is not None and self.downstream:
             self._events.append(event)
-            self._sync()
+            if self.strict or self._prompt():
+                self._sync()
+
+    def _prompt(self) -> bool:
+        """Whether a listener wants each event as soon as it is committed.
+
+        A listener whose `prompt` attribute is false now (the server's
+        metrics; an event feed nobody reads) takes a fixture run's events
+        in bursts: they wait for the next sync a prompt listener or the run's
+        end asks for, instead of a round trip to the writer each.
+        """
+        return any(getattr(listener, "prompt", True) for listener in self.downstream)
 
     def close(self) -> None:
         """Wait until everything sent is committed and delivered (once is enough)."""

@@ -46,8 +46,8 @@ class Published:
 
 
 class Feed:
-    """The events of one execution. `listener` is called on the recorder's threads;
-    everything else runs on the server's event loop.
+    """The events of one execution. It is a run listener, called on the recorder's
+    threads; everything else runs on the server's event loop.
 
     Most runs are never streamed: an event only wakes the loop while a reader
     waits (and for the run's start and end), and becomes JSON when read.
@@ -76,7 +76,13 @@ class Feed:
             published.append(Published(len(published) + 1, str(data["type"]), data))
         return published
 
-    def listener(self, event: Event) -> None:
+    @property
+    def prompt(self) -> bool:
+        """Whether the recorder should pass each event on at once: while a
+        reader waits (rb.store.writer); otherwise events may come in bursts."""
+        return self._readers > 0
+
+    def __call__(self, event: Event) -> None:
         """A run listener (recorder's downstream): keep the event, and tell the
         loop when it matters (a start, an end, a reader waiting)."""
         cls = type(event)
