@@ -110,6 +110,11 @@ def serve(
         sock = bind(host, port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    # What uvicorn logs when it binds (its processes, given the socket, do not).
+    shown_host = f"[{host}]" if ":" in host else host
+    log.info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown_host, sock.getsockname()[1]
+    )
 
     def serve_one() -> None:
         # In the child: a whole server of its own on the shared socket.
