@@ -85,8 +85,9 @@ def measure(
         # In-process executions (the thread pool), as before the queue: with
         # PostgreSQL rb serve would queue them for workers (bench_serve_queue.py).
         env = {"RB_DATABASE_URL": db, "NO_COLOR": "1", **serve.env}
+        # In the tree: `python -m` puts the working folder first on the path.
         with rb_serve_process(
-            "--no-queue", *serve.args, cwd=ROOT, env=env, stop_timeout=30
+            "--no-queue", *serve.args, cwd=serve.tree or ROOT, env=env, stop_timeout=30
         ) as served:
             summary = scratch / f"summary-{backend}.json"
             before_k6 = children_cpu()

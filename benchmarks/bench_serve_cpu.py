@@ -106,7 +106,8 @@ def served(tree: Path, backend: str, serve_args: list[str]) -> Iterator[tuple[st
     with STORES[backend]() as db:
         env = {"RB_DATABASE_URL": db, "NO_COLOR": "1", "PYTHONPATH": str(tree)}
         args = ["--no-queue", "--no-access-log", *serve_args]
-        with rb_serve_process(*args, cwd=ROOT, env=env, stop_timeout=30) as server:
+        # In the tree: `python -m` puts the working folder first on the path.
+        with rb_serve_process(*args, cwd=tree, env=env, stop_timeout=30) as server:
             yield server.url, server.process.process.pid
 
 
