@@ -12,17 +12,27 @@ of each tree's median to the first's.
 
 Run: .venv/bin/python -m benchmarks.bench_serve_cpu --tree /path/to/old --tree .
      [--requests 400] [--clients 8] [--rounds 3] [--backend sqlite|postgres]
-     [--serve-arg=--workers=2]
+     [--serve-arg=--workers=2] [--callgrind]
+
+CPU seconds on a machine other work shares vary by tens of percent from run
+to run. `--callgrind` counts instructions instead (valgrind's callgrind, which
+gives the same count for the same work whatever else runs): the server runs
+under it with counting off, is warmed up, counts while `--requests` (say 30)
+are served, and prints the server process's instructions per request (all
+its threads; not its writer process). Slow: about a second a request.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
 import json
 import os
 import statistics
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -124,6 +134,55 @@ def measure(tree: Path, backend: str, body: bytes, args: argparse.Namespace) -> 
     return Round((own1 - own0) * 1000 / n, (kids1 - kids0) * 1000 / n, n / took, p95, errors)
 
 
+def instructions(tree: Path, backend: str, body: bytes, args: argparse.Namespace) -> float:
+    """Instructions per request of the server process, counted by callgrind."""
+    import shutil
+    import subprocess
+    import urllib.request
+
+    from tests.servers import closed_port
+
+    with STORES[backend]() as db, tempfile.TemporaryDirectory(prefix="rb-cg-") as folder:
+        port = closed_port()
+        out = Path(folder) / "callgrind.out"
+        argv = [
+            *("valgrind", "--tool=callgrind", "--instr-atstart=no"),
+            f"--callgrind-out-file={out}",
+            *(sys.executable, "-m", "rb", "serve", "--no-queue", "--no-access-log"),
+            *("--port", str(port), *args.serve_arg),
+        ]
+        env = {**os.environ, "RB_DATABASE_URL": db, "NO_COLOR": "1", "PYTHONPATH": str(tree)}
+        server = subprocess.Popen(
+            argv, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(600):  # valgrind starts Python slowly
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(f"{url}/health/live", timeout=5).close()
+                    break
+                time.sleep(0.5)
+            post_all(url, body, args.clients * 2, args.clients)
+            control = shutil.which("callgrind_control") or "callgrind_control"
+            run = functools.partial(subprocess.run, check=True, capture_output=True)
+            run([control, "-i", "on", str(server.pid)])
+            _, errors = post_all(url, body, args.requests, args.clients)
+            run([control, "-i", "off", str(server.pid)])
+            run([control, "-d", str(server.pid)])
+        finally:
+            server.terminate()
+            server.wait(timeout=120)
+        total = 0
+        for dump in Path(folder).glob("callgrind.out*"):
+            for line in dump.read_text(errors="replace").splitlines():
+                if line.startswith(("summary:", "totals:")):
+                    total += int(line.split()[1])
+                    break
+        if errors:
+            print(f"  {errors} requests failed")
+        return total / args.requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", action="append", type=Path)
@@ -133,6 +192,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=sorted(STORES), default="sqlite")
     parser.add_argument("--runbook", default="rb-002-database-failover-check")
     parser.add_argument("--serve-arg", action="append", default=[])
+    parser.add_argument("--callgrind", action="store_true", help="count instructions instead")
     args = parser.parse_args()
     trees = [t.resolve() for t in (args.tree or [ROOT])]
     os.chdir(ROOT)
@@ -142,6 +202,12 @@ def main() -> None:
         f"{args.runbook}, {args.backend}: {args.requests} requests from {args.clients} "
         f"connections, {args.rounds} rounds, {os.cpu_count()} CPUs shared"
     )
+    if args.callgrind:
+        counts = {tree: instructions(tree, args.backend, body, args) for tree in trees}
+        first_count = counts[trees[0]]
+        for tree, count in counts.items():
+            print(f"  {tree}: {count / 1e6:.2f} M instructions/request, {count / first_count:.2f}x")
+        return
     results: dict[Path, list[Round]] = {t: [] for t in trees}
     for number in range(args.rounds):
         for tree in trees:
