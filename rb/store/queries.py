@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy import bindparam
 
 from rb.errors import UsageError
 from rb.store import lease
@@ -90,57 +89,19 @@ def load_run(store: Store, ref: str) -> Execution:
     return run
 
 
-class _RowsByKey:
-    """`SELECT` a table's rows whose `key` column has one value, through the driver.
-
-    The server reads every run it answers with, and SQLAlchemy's per-call work
-    (building, caching and binding the statement, wrapping each row) costs more
-    than SQLite takes to run the query. The SQL is compiled once per dialect,
-    and each value is converted by its column's own result processor, so rows
-    come back exactly as SQLAlchemy would return them.
-    """
-
-    def __init__(self, table: Table, key: str, dialect: Dialect, order_by: str | None) -> None:
-        statement = table.select().where(table.c[key] == bindparam("key"))
-        if order_by is not None:
-            statement = statement.order_by(table.c[order_by])
-        sql = statement.compile(dialect=dialect).string
-        self.sql = sql.replace("%(key)s", "%s")  # psycopg's named style, positionally
-        self.names = tuple(c.name for c in table.columns)
-        self._types = tuple(c.type.dialect_impl(dialect) for c in table.columns)
-        self._dialect = dialect
-        self._processors: tuple[tuple[int, Any], ...] | None = None
-
-    def rows(self, conn: Connection, value: Any) -> list[dict[str, Any]]:
-        """The rows, each as a dict by column name."""
-        result = conn.exec_driver_sql(self.sql, (value,))
-        if self._processors is None:  # the driver's type codes are known now
-            codes = [d[1] for d in result.cursor.description]
-            found = (
-                t.result_processor(self._dialect, c)
-                for t, c in zip(self._types, codes, strict=True)
-            )
-            self._processors = tuple((i, p) for i, p in enumerate(found) if p is not None)
-        names, processors = self.names, self._processors
-        rows = []
-        for raw in result.fetchall():
-            values = list(raw)
-            for i, process in processors:
-                values[i] = process(values[i])
-            rows.append(dict(zip(names, values, strict=True)))
-        return rows
-
-
-_READERS: dict[tuple[str, str, str], _RowsByKey] = {}
-
-
-def _reader(table: Table, key: str, dialect: Dialect, order_by: str | None = None) -> _RowsByKey:
-    found = _READERS.get((table.name, dialect.name, dialect.driver))
-    if found is None:
-        found = _READERS[(table.name, dialect.name, dialect.driver)] = _RowsByKey(
-            table, key, dialect, order_by
-        )
-    return found
+# Built once: a statement built per call costs more than SQLite takes to run it
+# (the server reads every run it answers with; SQLAlchemy caches the compiled SQL).
+_RUN_BY_ID = executions.select().where(executions.c.id == bindparam("run_id"))
+_STEPS_OF_RUN = (
+    step_logs.select()
+    .where(step_logs.c.execution_id == bindparam("run_id"))
+    .order_by(step_logs.c.seq)
+)
+_EXCHANGES_OF_RUN = (
+    exchanges.select()
+    .where(exchanges.c.execution_id == bindparam("run_id"))
+    .order_by(exchanges.c.seq)
+)
 
 
 def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Execution | None:
@@ -149,17 +110,19 @@ def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Execut
     Without `with_exchanges` its exchanges are left out: enough to show the run,
     and much less to read for a run that fetched large documents.
     """
-    dialect = store.engine.dialect
+    which = {"run_id": run_id}
     with store.begin() as conn:
-        found = _reader(executions, "id", dialect).rows(conn, run_id)
-        if not found:
+        row = conn.execute(_RUN_BY_ID, which).one_or_none()
+        if row is None:
             return None
-        steps = _reader(step_logs, "execution_id", dialect, "seq").rows(conn, run_id)
+        steps = conn.execute(_STEPS_OF_RUN, which).all()
         calls: Sequence[Any] | None = None
         if with_exchanges:
-            calls = _reader(exchanges, "execution_id", dialect, "seq").rows(conn, run_id)
+            calls = conn.execute(_EXCHANGES_OF_RUN, which).all()
     return Execution.from_rows(
-        found[0], latest_logs(tuple(steps)), None if calls is None else tuple(calls)
+        row._mapping,
+        latest_logs(tuple(s._mapping for s in steps)),
+        None if calls is None else tuple(c._mapping for c in calls),
     )
 
 
