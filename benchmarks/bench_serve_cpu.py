@@ -214,13 +214,14 @@ def main() -> None:
             r = measure(tree, args.backend, body, args)
             results[tree].append(r)
             print(
-                f"  round {number + 1} {tree}: server {r.server_ms:.2f} ms + writer "
+                f"  round {number + 1} {tree}: server {r.server_ms:.2f} ms + children "
                 f"{r.children_ms:.2f} ms CPU/request, {r.rate:.0f} req/s, p95 {r.p95_ms:.0f} ms, "
                 f"{r.errors} errors"
             )
     first = statistics.median(r.server_ms + r.children_ms for r in results[trees[0]])
     print()
-    print(f"{'tree':<40}{'server':>9}{'writer':>9}{'all':>9}{'ratio':>7}{'req/s':>7}")
+    # Children: the writer process; with --workers, the server processes and theirs.
+    print(f"{'tree':<40}{'server':>9}{'children':>9}{'all':>9}{'ratio':>7}{'req/s':>7}")
     for tree, rounds in results.items():
         server = statistics.median(r.server_ms for r in rounds)
         writer = statistics.median(r.children_ms for r in rounds)
