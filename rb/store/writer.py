@@ -148,13 +148,9 @@ class Writer:
                 self._sync()
 
     def _prompt(self) -> bool:
-        """Whether a listener wants each event as soon as it is committed.
-
-        A listener whose `prompt` attribute is false now (the server's
-        metrics; an event feed nobody reads) takes a fixture run's events
-        in bursts: they wait for the next sync a prompt listener or the run's
-        end asks for, instead of a round trip to the writer each.
-        """
+        """Whether a listener wants each event once committed. One whose `prompt`
+        is false now (the server's metrics, an unread feed) takes a fixture
+        run's events in bursts, at the next sync, not a round trip each."""
         return any(getattr(listener, "prompt", True) for listener in self.downstream)
 
     def close(self) -> None:
