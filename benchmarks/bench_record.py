@@ -4,7 +4,9 @@ A 1,000-step no-op chain (wait 0 s) under a fixture world:
 - not recorded;
 - recorded to SQLite (a file in a temporary folder);
 - recorded to PostgreSQL (127.0.0.1:5432, database `test`, a scratch schema);
-then the time to replay the SQLite recording (load, run, compare).
+then the time to replay the SQLite recording (load, run, compare); then
+whole processes: `rb test` of the same chain recorded to SQLite against
+`--no-record`, taking turns.
 
 The three take turns in rounds; each round's recorded time is divided by its
 own unrecorded one, and the median of those ratios is reported.
@@ -16,10 +18,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import sqlalchemy
 
@@ -110,6 +116,39 @@ def main() -> None:
             f"{(value - statistics.median(bare)) / n * 1e6:.0f} us/step)"
         )
     print(f"{'replay (load+run+compare)':<26}{statistics.median(replays) * 1000:>9.1f} ms")
+    whole_process(args.steps, args.repeat)
+
+
+def whole_process(steps: int, repeat: int) -> None:
+    """`rb test` of a no-op chain as a user runs it: recorded (SQLite) against --no-record."""
+    folder = Path(tempfile.mkdtemp(prefix="rb-bench-cli-"))
+    lines = ["id: bench", "name: bench", 'version: "1"', "steps:"]
+    for i in range(steps):
+        dep = f", depends_on: [s{i - 1}]" if i else ""
+        lines.append(f"  - {{id: s{i}, type: wait, inputs: {{seconds: 0}}{dep}}}")
+    (folder / "chain.yaml").write_text("\n".join(lines) + "\n")
+    (folder / "chain.fixture.yaml").write_text("runbook: chain.yaml\n")
+    rb = str(Path(sys.executable).parent / "rb")
+    command = [rb, "test", "chain.yaml", "--fixture", "chain.fixture.yaml"]
+    env = {**os.environ, "RB_DATABASE_URL": f"sqlite:///{folder}/rb.db"}
+    subprocess.run([*command, "--update"], cwd=folder, env=env, capture_output=True, check=True)
+    modes = {"recorded": [], "--no-record": ["--no-record"]}
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    for i in range(repeat + 1):
+        for mode in list(modes)[i % 2 :] + list(modes)[: i % 2]:
+            start = time.perf_counter()
+            subprocess.run(
+                [*command, *modes[mode]], cwd=folder, env=env, capture_output=True, check=True
+            )
+            if i:  # the first round warms the caches
+                times[mode].append(time.perf_counter() - start)
+    ratios = [r / b for r, b in zip(times["recorded"], times["--no-record"], strict=True)]
+    print(
+        f"\nwhole-process rb test, {steps}-step chain, {repeat} rounds; medians\n"
+        f"{'--no-record':<26}{statistics.median(times['--no-record']) * 1000:>9.1f} ms\n"
+        f"{'recorded to SQLite':<26}{statistics.median(times['recorded']) * 1000:>9.1f} ms"
+        f"  x{statistics.median(ratios):.2f} (median of rounds' ratios)"
+    )
 
 
 if __name__ == "__main__":

@@ -59,10 +59,13 @@ def strings_object(description: str) -> dict[str, Any]:
     }
 
 
+# A number or a list of them, said by type rather than with `oneOf`: the
+# fast validator raises and catches an exception per failing `oneOf` branch,
+# on every step that checks its inputs (and the messages name the type).
 EXPECT_STATUS: dict[str, Any] = {
     "description": "Status code(s) that count as success (default: any 2xx).",
-    "oneOf": [
-        {"type": "integer", "minimum": 100, "maximum": 599},
-        {"type": "array", "items": {"type": "integer", "minimum": 100, "maximum": 599}},
-    ],
+    "type": ["integer", "array"],
+    "minimum": 100,
+    "maximum": 599,
+    "items": {"type": "integer", "minimum": 100, "maximum": 599},
 }

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rb.store import json_text, writer, writer_process
-from rb.store.bulk import BulkInsert
+from rb.store.bulk import CONVERSIONS, BulkInsert, bulk_insert
 from rb.store.database import open_store
 from rb.store.tables import exchanges, executions, step_logs
 
@@ -66,14 +66,14 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
     }
     dialect = store.engine.dialect
     with store.begin() as conn:  # the execution's row: inserted by the recording process
-        insert = BulkInsert(executions, dialect)
+        insert = BulkInsert.of(executions, dialect)
         insert.run(conn, insert.rows([execution]))
     # Steps and exchanges: by the writer process's code, on its own connection.
     driver, target, setup, *_ = writer._connection(store, {})
     database = writer_process._Database(driver, target, setup)
     try:
         for table, rows in ((step_logs, steps), (exchanges, [exchange])):
-            insert = BulkInsert(table, dialect)
+            insert = BulkInsert.of(table, dialect)
             database.insert(insert.statements(), insert.rows(rows))
     finally:
         database.conn.close()
@@ -104,3 +104,41 @@ def test_stored_json_text_is_json_dumps(value: object) -> None:
 def test_stored_json_text_rejects_what_json_cannot_hold() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         json_text.dumps({"when": object()})
+
+
+def test_each_conversion_is_sqlalchemys_own() -> None:
+    """The recorder converts values without SQLAlchemy: exactly as its processors do."""
+    from sqlalchemy import JSON, DateTime, Float
+    from sqlalchemy.dialects.sqlite import pysqlite
+
+    dialect = pysqlite.dialect(json_serializer=json_text.dumps)
+    sqlalchemys = {
+        "sqlite_time": DateTime(timezone=True),
+        "float": Float(),
+        "json": JSON(),
+    }
+    times = [
+        datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    ]
+    samples = {
+        "sqlite_time": times,
+        "float": [0.25, 3, True, -1e300],
+        "json": [{"a": [1, 1.0, True, None, 'é"\\']}, "text", [], 3],
+    }
+    for kind, column in sqlalchemys.items():
+        processor = column.dialect_impl(dialect).bind_processor(dialect)
+        for value in samples[kind]:
+            assert CONVERSIONS[kind](value) == processor(value), (kind, value)
+    assert CONVERSIONS["iso"](times[0]) == "2026-11-30T12:00:00.123456+00:00"
+
+
+def test_cached_specs_match_the_tables(store_url: str) -> None:
+    """What the recorder reads from rb's cache is what SQLAlchemy compiles now."""
+    store = open_store(store_url)
+    for table in (executions, step_logs, exchanges):
+        cached = bulk_insert(table.name, store.dialect, store.driver)
+        fresh = BulkInsert.of(table, store.engine.dialect)
+        assert cached.statements() == fresh.statements()
+        assert cached.columns == fresh.columns

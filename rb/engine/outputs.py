@@ -65,16 +65,29 @@ def extract(
 
 def non_finite_path(value: Any, path: str) -> str | None:
     """The JSON path of the first NaN or infinity inside `value`, if any."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, dict):
-        items: Any = ((f"{path}.{k}", v) for k, v in value.items())
-    elif isinstance(value, list | tuple):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
-    else:
+    found = _non_finite(value)
+    if found is None:
         return None
-    for where, item in items:
-        found = non_finite_path(item, where)
-        if found is not None:
-            return found
+    # Built only when found: most values hold none, and are walked per step.
+    return path + "".join(f"[{key}]" if index else f".{key}" for index, key in reversed(found))
+
+
+def _non_finite(value: Any) -> list[tuple[bool, Any]] | None:
+    """The way to the first NaN or infinity, innermost first: (is a list index, key)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, float | dict | list | tuple):
+                found = _non_finite(item)
+                if found is not None:
+                    found.append((False, key))
+                    return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if isinstance(item, float | dict | list | tuple):
+                found = _non_finite(item)
+                if found is not None:
+                    found.append((True, index))
+                    return found
     return None

@@ -1,7 +1,8 @@
 """The asyncio scheduler: a step starts the moment its dependencies are done.
 
-Steps run as tasks; each finished task wakes the scheduler through a queue
-(O(1) per step, so a 10,000-step fan-out costs the same per step as a chain).
+Steps run as tasks; a step that ends settles itself and starts the children
+it made ready (O(1) per step, so a 10,000-step fan-out costs the same per
+step as a chain); the only child it made ready runs on in the same task.
 `max_parallel` bounds how many run at once. on_failure decides what a failure
 does: `abort` cancels running steps and skips the rest, `log_and_continue`
 records it and lets dependents run, `rollback` cancels like abort and then runs
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rb.engine.checks import check_assumption, check_kpi
+from rb.engine.collector import fewer_collections
 from rb.engine.context import SCREENSHOT_DIR, RestoredStep, RunOptions, ScreenshotPolicy
 from rb.engine.events import (
     AssumptionChecked,
@@ -61,6 +63,22 @@ async def execute(
     `restored` steps finished in an earlier start of the execution: they are
     taken as done (StepRestored) and not run, and the rest runs (a resume).
     """
+    with fewer_collections():
+        return await _execute(
+            runbook, world, params, step_types, bus, max_parallel, options, restored
+        )
+
+
+async def _execute(
+    runbook: Runbook,
+    world: World,
+    params: Mapping[str, Any],
+    step_types: Mapping[str, StepType],
+    bus: EventBus | None,
+    max_parallel: int | None,
+    options: RunOptions | None,
+    restored: Mapping[str, RestoredStep] | None,
+) -> ExecutionResult:
     bus = bus or EventBus()
     options = options or RunOptions()
     masker = Masker(world.secrets)
@@ -198,38 +216,56 @@ async def _run_graph(
     children = {sid: tuple(graph.succ[sid]) for sid in graph}
     waiting = {sid: len(deps) for sid, deps in parents.items()}
     limit = asyncio.Semaphore(max_parallel) if max_parallel else None
-    finished: asyncio.Queue[str] = asyncio.Queue()
+    # The scheduler's own queue carries control signals, restored steps and
+    # the word that the graph is done; a step that runs does its own
+    # bookkeeping as it ends (`done`), which saves the queue, a done callback
+    # and two loop iterations per step, and a step that makes just one other
+    # ready runs it on in its own task, which saves creating one.
+    wake: asyncio.Queue[str | BaseException] = asyncio.Queue()
     running: dict[str, asyncio.Task[None]] = {}
     completed: list[str] = []  # succeeded steps, in the order they finished
     end = GraphEnd()
     restoring = [0]  # restored steps put on the queue and not yet settled
+    stopped: list[Step] = []  # the step whose failure stops the run
+    closed = [False]  # the graph's end was decided: later endings change nothing
 
-    async def run(step: Step) -> None:
-        if limit is None:
-            await execute_step(step, state)
-        else:
-            async with limit:
-                await execute_step(step, state)
+    async def run(step: Step | None) -> None:
+        while step is not None:
+            try:
+                if limit is None:
+                    await execute_step(step, state)
+                else:
+                    async with limit:
+                        await execute_step(step, state)
+                step = done(step.id)
+            except Exception as exc:  # a bug in rb: the scheduler raises it, not silently
+                wake.put_nowait(exc)
+                return
+            if step is not None:
+                # The one step this made ready runs on in this task, from
+                # where a new task would first run: after all that is ready.
+                await asyncio.sleep(0)
 
-    def start(sid: str) -> None:
+    def launch(ready: list[Step]) -> None:
+        for step in ready:
+            running[step.id] = asyncio.create_task(run(step), name=f"rb-step-{step.id}")
+
+    def start(sid: str, ready: list[Step]) -> None:
         if end.parking:
             return  # ready, but the run is parking: it starts on resume
-        done = restored.get(sid)
-        if done is None and options.cancelled is not None:
+        restored_step = restored.get(sid)
+        if restored_step is None and options.cancelled is not None:
             return  # a parked run being cancelled: nothing new starts
-        if done is not None:
-            # Through the queue, like a finished task: a long restored chain
-            # is a loop, not a recursion.
-            _restore(done, state)
+        if restored_step is not None:
+            # Through the queue: a long restored chain is a loop, not a recursion.
+            _restore(restored_step, state)
             restoring[0] += 1
-            finished.put_nowait(sid)
+            wake.put_nowait(sid)
             return
-        task = asyncio.create_task(run(steps[sid]), name=f"rb-step-{sid}")
-        task.add_done_callback(lambda _: finished.put_nowait(sid))
-        running[sid] = task
+        ready.append(steps[sid])
 
-    def settle(sid: str) -> None:
-        """`sid` is done: start (or skip) the children that were waiting on it."""
+    def settle(sid: str, ready: list[Step]) -> None:
+        """`sid` is done: the children waiting on it are skipped or `ready` to run."""
         for child in children[sid]:
             waiting[child] -= 1
             if waiting[child]:
@@ -237,43 +273,72 @@ async def _run_graph(
             skipped = [p for p in parents[child] if state.outcomes[p].status == "skipped"]
             if skipped:
                 skip(child, state, f"dependency {skipped[0]!r} was skipped")
-                settle(child)
+                settle(child, ready)
             else:
-                start(child)
+                start(child, ready)
 
-    for sid in graph:  # file order
-        if waiting[sid] == 0:
-            start(sid)
-    stop: Step | None = None
-    with watchers(finished, state.world, options.control, runbook.timeout_seconds):
-        while running or restoring[0]:
-            sid = await finished.get()
-            if sid in SIGNALS:
-                if _signal(sid, runbook, state, end):
-                    break
-                continue
-            task = running.pop(sid, None)
-            if task is None:  # a restored step
-                restoring[0] -= 1
-                if state.outcomes[sid].status == "succeeded":
-                    completed.append(sid)
-                settle(sid)
-                continue
-            if task.cancelled():
-                continue
-            task.result()  # a bug in rb surfaces here, not silently
-            outcome = state.outcomes[sid]
-            if outcome.status == "waiting":
-                assert outcome.waiting_for is not None
-                end.status = "waiting"
-                end.waiting_for.append(outcome.waiting_for)
-                continue
-            if outcome.status == "failed" and steps[sid].on_failure != "log_and_continue":
-                stop = steps[sid]
-                break
+    def done(sid: str) -> Step | None:
+        """A step that ran has ended: decide what follows from its outcome.
+
+        Returns the step to run next in the same task: the only one this made
+        ready (a chain's next link, a fan-in) needs no task of its own.
+        """
+        if closed[0]:
+            return None  # the run is stopping; the step counts as cancelled
+        del running[sid]
+        outcome = state.outcomes[sid]
+        ready: list[Step] = []
+        if outcome.status == "waiting":
+            assert outcome.waiting_for is not None
+            end.status = "waiting"
+            end.waiting_for.append(outcome.waiting_for)
+        elif outcome.status == "failed" and steps[sid].on_failure != "log_and_continue":
+            stopped.append(steps[sid])
+            closed[0] = True
+            wake.put_nowait(_GRAPH_DONE)
+            return None
+        else:
             if outcome.status == "succeeded":
                 completed.append(sid)
-            settle(sid)
+            settle(sid, ready)
+        follow = None
+        if len(ready) == 1:
+            follow = ready.pop()
+            task = asyncio.current_task()
+            assert task is not None
+            running[follow.id] = task
+        launch(ready)
+        if not running and not restoring[0]:
+            wake.put_nowait(_GRAPH_DONE)
+        return follow
+
+    roots: list[Step] = []
+    for sid in graph:  # file order
+        if waiting[sid] == 0:
+            start(sid, roots)
+    launch(roots)
+    with watchers(wake, state.world, options.control, runbook.timeout_seconds):
+        while running or restoring[0]:
+            item = await wake.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item == _GRAPH_DONE:
+                if closed[0]:
+                    break
+                continue  # stale: a restored step started more since
+            if item in SIGNALS:
+                if _signal(item, runbook, state, end):
+                    closed[0] = True
+                    break
+                continue
+            restoring[0] -= 1  # a restored step
+            if state.outcomes[item].status == "succeeded":
+                completed.append(item)
+            ready: list[Step] = []
+            settle(item, ready)
+            launch(ready)
+    closed[0] = True
+    stop = stopped[0] if stopped else None
     if options.cancelled is not None and end.status is None:
         end.status, end.error = "cancelled", options.cancelled
         state.bus.publish(RunControlled("cancel", end.error))
@@ -296,6 +361,11 @@ async def _run_graph(
     if stop.on_failure == "rollback":
         await _roll_back(completed, steps, state)
     return stop, end
+
+
+# Put on the scheduler's queue when no step runs any more; like the signals,
+# it cannot be a step id (those cannot start with NUL).
+_GRAPH_DONE = "\0done"
 
 
 def _signal(signal: str, runbook: Runbook, state: RunState, end: GraphEnd) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rb.engine.context import ScreenshotPolicy, StepContext
+from rb.engine.deadline import Deadline
 from rb.engine.events import (
     AttemptFailed,
     EventBus,
@@ -152,7 +152,7 @@ async def run_attempts(
             outcome.attempts += 1
         state.bus.publish(StepStarted(sid, attempt, item_index))
         try:
-            async with asyncio.timeout(step.timeout_seconds):
+            with Deadline(step.timeout_seconds):
                 return await _attempt(step, state, extra)
         except TimeoutError:
             error = StepError(f"timed out after {step.timeout_seconds:g}s", kind="timeout")
@@ -215,11 +215,15 @@ async def _attempt(step: Step, state: RunState, extra: Mapping[str, Any]) -> _At
         except ExpressionError as exc:
             raise StepError(exc.message, retryable=False, kind="expression") from None
     try:
-        outputs = extract(
-            step.outputs,
-            result,
-            state.scope.resolver(**extra, result=result),
-            step_type.query_field,
+        outputs = (
+            extract(
+                step.outputs,
+                result,
+                state.scope.resolver(**extra, result=result),
+                step_type.query_field,
+            )
+            if step.outputs
+            else {}
         )
     except (OutputError, ExpressionError) as exc:
         raise StepError(f"outputs: {exc}", retryable=False, kind="output") from None

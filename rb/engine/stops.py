@@ -1,8 +1,9 @@
 """Why a run stops before its graph is done: cancel, pause, its timeout, or a parked step.
 
-The scheduler waits on one queue for finished steps; the watchers here put a
-signal on that same queue, so a request is handled between two step
-completions and never races with the scheduler's own bookkeeping.
+The scheduler waits on one queue (for restored steps, the graph's end and
+bugs); the watchers here put a signal on that same queue, so a request is
+handled between two step completions and never races with the scheduler's
+own bookkeeping.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class GraphEnd:
 
 @contextlib.contextmanager
 def watchers(
-    queue: asyncio.Queue[str],
+    queue: asyncio.Queue[str | BaseException],
     world: World,
     control: ControlSource | None,
     timeout_seconds: float | None,

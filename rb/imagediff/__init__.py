@@ -24,6 +24,10 @@ stages that shrink:
    pixels along a row, on a second thread while the images are compared
    (rb/imagediff/background.py).
 
+The temporary arrays of all three are kept between calls (a pool of
+"scratches", rb/imagediff/scratch.py): fresh memory costs a page fault per
+page, which was a third of a 1080p comparison's time.
+
 This module holds pixelmatch() and its input checks; the public names are
 importable from here.
 """
@@ -37,7 +41,8 @@ import numpy as np
 
 from rb.imagediff.antialiasing import _detect_antialiasing
 from rb.imagediff.background import _gray, _GrayInBackground
-from rb.imagediff.color import MAX_YIQ_DELTA, Image, _color_delta
+from rb.imagediff.color import MAX_YIQ_DELTA, Image, _Bool, _color_delta, _Int
+from rb.imagediff.scratch import Scratch, borrow
 
 __all__ = [
     "MAX_YIQ_DELTA",
@@ -105,41 +110,53 @@ def pixelmatch(
     height, width = a.shape[:2]
     total = height * width
     a32 = a.reshape(-1).view(np.uint32)
-    b32 = b.reshape(-1).view(np.uint32)
 
-    background: _GrayInBackground | None = None
-    if output and not diff_mask and total >= _BACKGROUND_THREAD_MIN:
-        background = _GrayInBackground(a32, alpha)
-
-    differs = np.flatnonzero(a32 != b32)
-    if differs.size == 0:  # identical: pixelmatch's fast path, no diff or AA colours
-        candidates = np.zeros(0, np.intp)
-        darker = counted = np.zeros(0, np.bool_)
-        mismatched = 0
-    else:
-        max_delta = MAX_YIQ_DELTA * threshold * threshold
-        delta, brighter = _color_delta(a32, b32, differs, checkerboard)
-        over = delta > max_delta  # |delta| > maxDelta: `delta` is unsigned here
-        candidates = differs[over]
-        darker = brighter[over]  # pixelmatch's delta < 0: img2 is darker there
-        if include_aa or candidates.size == 0:
-            counted = np.ones(candidates.size, np.bool_)
-        else:
-            counted = ~_detect_antialiasing(a, b, candidates, checkerboard)
-        mismatched = int(np.count_nonzero(counted))
-    if not output:
-        return DiffResult(mismatched, total, None)
-
-    if diff_mask:
-        out = np.zeros(total, np.uint32)
-    else:
-        out = background.result() if background is not None else _gray(a32, alpha)
+    with borrow() as work:
+        background: _GrayInBackground | None = None
+        if output and not diff_mask and total >= _BACKGROUND_THREAD_MIN:
+            background = _GrayInBackground(a32, alpha, work)
+        try:
+            mismatched, candidates, counted, darker = _classify(
+                a, b, work, threshold, include_aa, checkerboard
+            )
+            if not output:
+                return DiffResult(mismatched, total, None)
+            if diff_mask:
+                out = np.zeros(total, np.uint32)
+            else:
+                out = background.result() if background is not None else _gray(a32, alpha, work)
+        finally:
+            if background is not None:  # it uses the scratch: done before the pool has it back
+                background.join()
+    if not diff_mask:
         out[candidates[~counted]] = aa_word
     hits = candidates[counted]
     hits_darker = darker[counted]
     out[hits[~hits_darker]] = diff_word
     out[hits[hits_darker]] = alt_word
     return DiffResult(mismatched, total, out.view(np.uint8).reshape(height, width, 4))
+
+
+def _classify(
+    a: Image, b: Image, work: Scratch, threshold: float, include_aa: bool, checkerboard: bool
+) -> tuple[int, _Int, _Bool, _Bool]:
+    """(mismatched, candidates, counted, darker): the pixels over the colour threshold,
+    which of them count (not anti-aliasing), and where img2 is darker."""
+    a32 = a.reshape(-1).view(np.uint32)
+    b32 = b.reshape(-1).view(np.uint32)
+    differs = np.flatnonzero(np.not_equal(a32, b32, out=work.array("differs", a32.size, np.bool_)))
+    if differs.size == 0:  # identical: pixelmatch's fast path, no diff or AA colours
+        return 0, np.zeros(0, np.intp), np.zeros(0, np.bool_), np.zeros(0, np.bool_)
+    max_delta = MAX_YIQ_DELTA * threshold * threshold
+    # |delta| > maxDelta: the delta is computed unsigned, with its sign in `brighter`
+    over, brighter = _color_delta(a32, b32, differs, max_delta, checkerboard, work)
+    candidates = differs[over]
+    darker = brighter[over]  # pixelmatch's delta < 0: img2 is darker there
+    if include_aa or candidates.size == 0:
+        counted = np.ones(candidates.size, np.bool_)
+    else:
+        counted = ~_detect_antialiasing(a, b, candidates, differs, checkerboard, work)
+    return int(np.count_nonzero(counted)), candidates, counted, darker
 
 
 # --- input checks --------------------------------------------------------------------

@@ -12,13 +12,22 @@ rows around those pixels.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from rb.imagediff.color import Image, _Bool, _channel_deltas, _Int, _luma
+from rb.imagediff.color import (
+    _U32,
+    Image,
+    _all_opaque,
+    _Bool,
+    _bytes,
+    _channel_deltas,
+    _Int,
+    _luma,
+)
+from rb.imagediff.scratch import Scratch
 
 # The eight neighbours as (dx, dy) in pixelmatch's visiting order (x outer, y
 # inner). The order matters: the first of equally dark / bright neighbours wins.
@@ -59,20 +68,30 @@ class _Maps:
 
     key: npt.NDArray[np.int64]  # the integer luma key K
     equal: npt.NDArray[np.uint8]  # identical neighbours, + 1 on the image border
-    transparent: _Bool | None  # alpha < 255; None when the image is opaque
+    transparent: _Bool | None  # alpha < 255; None when the rows read are opaque
 
 
-def _detect_antialiasing(a: Image, b: Image, points: _Int, checkerboard: bool) -> _Bool:
-    """Is each pixel of `points` anti-aliasing, in img1 or else in img2?"""
+def _detect_antialiasing(
+    a: Image, b: Image, points: _Int, differs: _Int, checkerboard: bool, scratch: Scratch
+) -> _Bool:
+    """Is each pixel of `points` anti-aliasing, in img1 or else in img2?
+
+    `differs`: every pixel where the images differ (`points` is a subset).
+    """
     height, width = a.shape[:2]
     bands = _bands(points, height, width)
-    maps_a, maps_b = _maps(a, bands), _maps(b, bands)
+    maps_a = _maps(a, bands, scratch, "a")
+    band_pixels = sum(stop - start for start, stop in bands) * width
+    # img2's keys are img1's but where the images differ: copying and patching
+    # those is cheaper, unless most pixels differ
+    like_a = (maps_a.key, differs) if differs.size * 4 < band_pixels else None
+    maps_b = _maps(b, bands, scratch, "b", like_a)
     found = np.zeros(points.size, np.bool_)
     for start in range(0, points.size, _CHUNK):
         part = points[start : start + _CHUNK]
-        hit = _antialiased(a, maps_a, maps_b, part, checkerboard)
+        hit = _antialiased(a, maps_a, maps_b, part, checkerboard, scratch)
         rest = np.flatnonzero(~hit)
-        hit[rest] = _antialiased(b, maps_b, maps_a, part[rest], checkerboard)
+        hit[rest] = _antialiased(b, maps_b, maps_a, part[rest], checkerboard, scratch)
         found[start : start + part.size] = hit
     return found
 
@@ -92,55 +111,99 @@ def _bands(points: _Int, height: int, width: int) -> list[tuple[int, int]]:
     return bands
 
 
-def _maps(img: Image, bands: list[tuple[int, int]]) -> _Maps:
+def _maps(
+    img: Image,
+    bands: list[tuple[int, int]],
+    scratch: Scratch,
+    name: str,
+    like: tuple[npt.NDArray[np.int64], _Int] | None = None,
+) -> _Maps:
+    """The maps of `img` on the rows of `bands` (elsewhere they hold garbage).
+
+    Only band rows are ever read: the points' rows and one row each side.
+    like: the keys of an image that equals this one except at the given
+    pixels, to copy and patch instead of computing every key.
+    """
     height, width = img.shape[:2]
     words = img.reshape(height, width * 4).view(np.uint32)
-    key = np.empty((height, width), np.int64)
-    equal = np.empty((height, width), np.uint8)
+    key = scratch.array(f"{name}.key", (height, width), np.int64)
+    equal = scratch.array(f"{name}.equal", (height, width), np.uint8)
     for start, stop in bands:
-        channels = img[start:stop]
-        band = key[start:stop]
-        band[...] = channels[..., 0]
-        band *= _KEY[0]
-        scratch = channels[..., 1].astype(np.int64)
-        scratch *= _KEY[1]
-        band += scratch
-        scratch[...] = channels[..., 2]
-        scratch *= _KEY[2]
-        band += scratch
-        # identical neighbours: each of the 4 pair directions counts for both pixels
-        top, bottom = max(start - 1, 0), min(stop + 1, height)
-        w = words[top:bottom]
-        count = np.zeros(w.shape, np.uint8)
-        for same, first, second in (
-            (w[:, 1:] == w[:, :-1], count[:, 1:], count[:, :-1]),
-            (w[1:] == w[:-1], count[1:], count[:-1]),
-            (w[1:, 1:] == w[:-1, :-1], count[1:, 1:], count[:-1, :-1]),
-            (w[1:, :-1] == w[:-1, 1:], count[1:, :-1], count[:-1, 1:]),
-        ):
-            first += same
-            second += same
-        count[:, 0] += 1  # the border counts as one identical neighbour
-        if width > 1:
-            count[:, -1] += 1
-        if top == 0:
-            count[0, 1:-1] += 1
-        if bottom == height and height > 1:
-            count[-1, 1:-1] += 1
-        equal[start:stop] = count[start - top : stop - top]
-    transparent = None if _opaque(img) else (img[..., 3] < 255).reshape(-1)
-    return _Maps(key.reshape(-1), equal.reshape(-1), transparent)
+        if like is None:
+            _fill_key(img[start:stop], key[start:stop], scratch)
+        else:
+            np.copyto(key[start:stop], like[0].reshape(height, width)[start:stop])
+        _fill_equal(words, equal, start, stop, scratch)
+    if like is not None:  # outside the bands too: harmless, those rows are never read
+        differs = like[1]
+        changed = np.take(
+            words.reshape(-1),
+            differs,
+            mode="clip",
+            out=scratch.array("patch.words", differs.size, np.uint32),
+        )
+        patch = scratch.array("patch.key", (1, differs.size), np.int64)
+        _fill_key(_bytes(changed)[None], patch, scratch)
+        key.reshape(-1)[differs] = patch[0]
+    transparent: _Bool | None = None
+    if not all(_all_opaque(words[start:stop].reshape(-1)) for start, stop in bands):
+        transparent = scratch.array(f"{name}.transparent", (height, width), np.bool_)
+        for start, stop in bands:
+            np.less(img[start:stop, :, 3], 255, out=transparent[start:stop])
+    return _Maps(
+        key.reshape(-1), equal.reshape(-1), None if transparent is None else transparent.reshape(-1)
+    )
 
 
-def _opaque(img: Image) -> bool:
-    """Is every pixel's alpha 255?"""
-    if sys.byteorder == "little":  # alpha is the high byte of the word
-        words = img.reshape(-1).view(np.uint32)
-        return bool(words.min(initial=0xFFFFFFFF) >= 0xFF000000)
-    return bool(img[..., 3].min(initial=255) == 255)
+def _fill_key(channels: Image, key: npt.NDArray[np.int64], scratch: Scratch) -> None:
+    """key = K of each pixel of `channels` (the uint8 channels widened first: exact)."""
+    step = max(1, _CHUNK // max(channels.shape[1], 1))  # rows at a time: the term stays small
+    for row in range(0, channels.shape[0], step):
+        pixels, out = channels[row : row + step], key[row : row + step]
+        np.multiply(pixels[..., 0], _KEY[0], out=out, dtype=np.int64)
+        term = scratch.array("key.term", out.shape, np.int64)
+        for channel in (1, 2):
+            np.multiply(pixels[..., channel], _KEY[channel], out=term, dtype=np.int64)
+            out += term
 
 
-def _neighbourhood(points: _Int, width: int, height: int) -> tuple[_Int, _Int | None]:
+def _fill_equal(
+    words: _U32, equal: npt.NDArray[np.uint8], start: int, stop: int, scratch: Scratch
+) -> None:
+    """equal[start:stop] = identical neighbours of each pixel, the border counting as one.
+
+    Rows start - 1 and stop are written too (with partial counts): they are
+    outside every band, so never read.
+    """
+    height, width = words.shape
+    top, bottom = max(start - 1, 0), min(stop + 1, height)
+    w = words[top:bottom]
+    count = equal[top:bottom]
+    count.fill(0)
+    # each of the 4 pair directions counts for both pixels of the pair
+    whole, head, tail = slice(None), slice(1, None), slice(None, -1)
+    for first, second in (
+        ((whole, head), (whole, tail)),  # left and right
+        ((head, whole), (tail, whole)),  # up and down
+        ((head, head), (tail, tail)),  # the diagonals
+        ((head, tail), (tail, head)),
+    ):
+        shape = w[first].shape
+        same = np.equal(w[first], w[second], out=scratch.array("equal.same", shape, np.bool_))
+        count[first] += same
+        count[second] += same
+    count[:, 0] += 1  # the border counts as one identical neighbour
+    if width > 1:
+        count[:, -1] += 1
+    if top == 0:
+        count[0, 1:-1] += 1
+    if bottom == height and height > 1:
+        count[-1, 1:-1] += 1
+
+
+def _neighbourhood(
+    points: _Int, width: int, height: int, scratch: Scratch
+) -> tuple[_Int, _Int | None]:
     """The 8 neighbours of flat pixel indices, shape (8, n), in pixelmatch's order.
 
     A neighbour outside the image is replaced by the pixel itself (whose delta
@@ -148,7 +211,8 @@ def _neighbourhood(points: _Int, width: int, height: int) -> tuple[_Int, _Int | 
     on the border (pixelmatch's rule) minus the replaced neighbours; None when
     no pixel is on the border.
     """
-    neighbours: _Int = (_DY * width + _DX)[:, None] + points[None, :]
+    neighbours = scratch.array("neighbours", (8, points.size), np.intp)
+    np.add((_DY * width + _DX)[:, None], points[None, :], out=neighbours)
     ys = points // width
     xs = points - ys * width
     edge = np.flatnonzero((xs == 0) | (xs == width - 1) | (ys == 0) | (ys == height - 1))
@@ -168,11 +232,16 @@ _LOWEST_BIT = np.array([(i & -i).bit_length() - 1 if i else 8 for i in range(256
 
 def _first(mask: _Bool) -> _Int:
     """The first row that is True in each column of an (8, n) mask (8 if none)."""
-    bits = mask[0].view(np.uint8).copy()
+    first: _Int = _LOWEST_BIT.take(_row_bits(mask))
+    return first
+
+
+def _row_bits(mask: _Bool) -> npt.NDArray[np.uint8]:
+    """Each column of an (8, n) mask as a byte: bit r is row r (faster than np.packbits)."""
+    bits: npt.NDArray[np.uint8] = mask[0].view(np.uint8).copy()
     for row in range(1, 8):
         np.bitwise_or(bits, mask[row].view(np.uint8) << np.uint8(row), out=bits)
-    first: _Int = _LOWEST_BIT.take(bits)
-    return first
+    return bits
 
 
 def _at_first(neighbours: _Int, mask: _Bool) -> _Int:
@@ -181,32 +250,42 @@ def _at_first(neighbours: _Int, mask: _Bool) -> _Int:
     return picked
 
 
-def _antialiased(img: Image, own: _Maps, other: _Maps, points: _Int, checkerboard: bool) -> _Bool:
+def _antialiased(
+    img: Image, own: _Maps, other: _Maps, points: _Int, checkerboard: bool, scratch: Scratch
+) -> _Bool:
     """pixelmatch's antialiased(img, x, y, ...) for each pixel of `points`."""
     height, width = img.shape[:2]
     result = np.zeros(points.size, np.bool_)
     # 3+ identical neighbours (the border counting as one) are 3+ zero deltas
-    keep = np.flatnonzero(own.equal[points] <= 2)
+    keep = np.flatnonzero(np.take(own.equal, points) <= 2)
     if keep.size == 0:
         return result
     centres = points[keep]
-    neighbours, correction = _neighbourhood(centres, width, height)
+    k = centres.size
+    neighbours, correction = _neighbourhood(centres, width, height, scratch)
     blended = None
     if own.transparent is not None:
         blended = own.transparent[neighbours].any(axis=0) | own.transparent[centres]
     # opaque windows: the integer keys decide (see above)
-    keys = own.key[neighbours]
-    centre_keys = own.key[centres]
-    highest = keys.max(axis=0)  # the lowest y: the darkest in pixelmatch's words
-    lowest = keys.min(axis=0)
-    possible = (highest > centre_keys) & (lowest < centre_keys)
+    keys = np.take(own.key, neighbours, out=scratch.array("keys", (8, k), np.int64), mode="clip")
+    centre_keys = np.take(
+        own.key, centres, out=scratch.array("centre_keys", k, np.int64), mode="clip"
+    )
+    highest = keys.max(axis=0, out=scratch.array("highest", k, np.int64))
+    lowest = keys.min(axis=0, out=scratch.array("lowest", k, np.int64))
+    # the lowest y (the darkest, in pixelmatch's words) is at the highest key
+    possible = np.greater(highest, centre_keys, out=scratch.array("possible", k, np.bool_))
+    possible &= np.less(lowest, centre_keys, out=scratch.array("below", k, np.bool_))
     if blended is not None:
         possible &= ~blended
     at = np.flatnonzero(possible)
     if at.size:
-        columns, near = keys[:, at], neighbours[:, at]
-        darkest = _at_first(near, columns == highest[at])
-        brightest = _at_first(near, columns == lowest[at])
+        # An extreme neighbour differs from the centre, so it is never a
+        # replaced one (outside the image): it is the centre plus its offset.
+        offsets = (_DY * width + _DX).take(_first_of(keys, highest, at, scratch))
+        darkest = centres[at] + offsets
+        offsets = (_DY * width + _DX).take(_first_of(keys, lowest, at, scratch))
+        brightest = centres[at] + offsets
         result[keep[at]] = _extremes_have_siblings(own, other, darkest, brightest)
     if blended is not None and blended.any():
         slow = np.flatnonzero(blended)
@@ -220,6 +299,15 @@ def _antialiased(img: Image, own: _Maps, other: _Maps, points: _Int, checkerboar
             checkerboard,
         )
     return result
+
+
+def _first_of(
+    keys: npt.NDArray[np.int64], extreme: npt.NDArray[np.int64], at: _Int, scratch: Scratch
+) -> _Int:
+    """For the columns `at`: the first of the 8 rows whose key equals `extreme`."""
+    mask = np.equal(keys, extreme, out=scratch.array("extreme", keys.shape, np.bool_))
+    first: _Int = _LOWEST_BIT.take(_row_bits(mask).take(at))
+    return first
 
 
 def _antialiased_blended(

@@ -11,10 +11,13 @@ It also defines the array types that the other modules of rb.imagediff share.
 
 from __future__ import annotations
 
+import sys
 from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+
+from rb.imagediff.scratch import Scratch
 
 Image: TypeAlias = npt.NDArray[np.uint8]  # (height, width, 4) RGBA
 _Int: TypeAlias = npt.NDArray[np.intp]
@@ -29,7 +32,7 @@ _Y = (0.29889531, 0.58662247, 0.11448223)
 _I = (0.59597799, 0.27417610, 0.32180189)
 _Q = (0.21147017, 0.52261711, 0.31114694)
 
-_BATCH = 1 << 18  # pixels per vectorised batch of colour deltas
+_BATCH = 1 << 16  # pixels per vectorised batch of colour deltas (bounds the scratch)
 
 
 def _bytes(words: _U32) -> Image:
@@ -58,20 +61,13 @@ def _channel_deltas(
 ) -> tuple[_Float, _Float, _Float]:
     """pixelmatch's dr, dg, db for pixel pairs given as RGBA words (broadcast).
 
-    Opaque pairs differ by whole channels; a pair where either pixel is
-    semi-transparent is blended over the background colour of byte offset `k`.
+    Each pair is blended over the background colour of byte offset `k`:
+    pixelmatch blends only pairs with a semi-transparent pixel, but for an
+    opaque pair (c1 * 255 - c2 * 255 - bg * 0) / 255 is exactly c1 - c2, the
+    same. All-opaque batches take _opaque_deltas, which is faster.
     """
     pb, qb = _bytes(p), _bytes(q)
     a1, a2 = pb[..., 3], qb[..., 3]
-    if a1.min(initial=255) == 255 and a2.min(initial=255) == 255:
-        d = pb.astype(np.int16) - qb
-        return (
-            d[..., 0].astype(np.float64),
-            d[..., 1].astype(np.float64),
-            d[..., 2].astype(np.float64),
-        )
-    # Blend every pair: for an opaque pair (c1 * 255 - c2 * 255 - bg * 0) / 255
-    # is exactly c1 - c2, so this equals pixelmatch's choice per pair.
     alpha1 = a1.astype(np.float64)
     alpha2 = a2.astype(np.float64)
     da = alpha1 - alpha2
@@ -90,29 +86,85 @@ def _luma(dr: _Float, dg: _Float, db: _Float) -> _Float:
     return y
 
 
-def _color_delta(a32: _U32, b32: _U32, index: _Int, checkerboard: bool) -> tuple[_Float, _Bool]:
-    """pixelmatch's colorDelta at pixels that differ: (|delta|, y > 0).
+def _color_delta(
+    a32: _U32, b32: _U32, index: _Int, max_delta: float, checkerboard: bool, scratch: Scratch
+) -> tuple[_Bool, _Bool]:
+    """pixelmatch's colorDelta at pixels that differ: (|delta| > max_delta, y > 0).
 
     pixelmatch returns the delta negated when y > 0 (img2 darker); the
-    magnitude and that flag say the same.
+    magnitude and that flag say the same. Both arrays are the scratch's.
     """
-    delta = np.empty(index.size, np.float64)
-    brighter = np.empty(index.size, np.bool_)
+    over = scratch.array("over", index.size, np.bool_)
+    brighter = scratch.array("brighter", index.size, np.bool_)
     for start in range(0, index.size, _BATCH):
         part = index[start : start + _BATCH]
-        dr, dg, db = _channel_deltas(a32[part], b32[part], part * 4, checkerboard)
-        y = _luma(dr, dg, db)
-        i = dr * _I[0] - dg * _I[1] - db * _I[2]
-        q = dr * _Q[0] - dg * _Q[1] + db * _Q[2]
-        # 0.5053 * y * y + 0.299 * i * i + 0.1957 * q * q, in JavaScript's order
-        d = 0.5053 * y
-        d *= y
-        i2 = 0.299 * i
-        i2 *= i
-        d += i2
-        q2 = 0.1957 * q
-        q2 *= q
-        d += q2
-        delta[start : start + part.size] = d
-        brighter[start : start + part.size] = y > 0
-    return delta, brighter
+        n = part.size
+        p = np.take(a32, part, out=scratch.array("delta.p", n, np.uint32), mode="clip")
+        q = np.take(b32, part, out=scratch.array("delta.q", n, np.uint32), mode="clip")
+        if _all_opaque(p) and _all_opaque(q):
+            dr, dg, db = _opaque_deltas(p, q, scratch)
+        else:
+            dr, dg, db = _channel_deltas(p, q, part * 4, checkerboard)
+        delta = scratch.array("delta", n, np.float64)
+        y = _yiq_delta(dr, dg, db, scratch, delta)
+        np.greater(delta, max_delta, out=over[start : start + n])
+        np.greater(y, 0, out=brighter[start : start + n])
+    return over, brighter
+
+
+def _all_opaque(words: _U32) -> bool:
+    """Is the alpha of every pixel word 255?"""
+    if sys.byteorder == "little":  # alpha is the high byte of the word
+        return bool(words.min(initial=0xFFFFFFFF) >= 0xFF000000)
+    return bool(_bytes(words)[..., 3].min(initial=255) == 255)
+
+
+def _opaque_deltas(p: _U32, q: _U32, scratch: Scratch) -> tuple[_Float, _Float, _Float]:
+    """dr, dg, db of opaque pixel pairs: whole channel differences, as float64."""
+    pb, qb = _bytes(p), _bytes(q)
+    deltas = scratch.array("delta.channels", (3, p.size), np.float64)
+    for channel in range(3):  # the uint8 channels are cast to float64 first: exact
+        np.subtract(pb[:, channel], qb[:, channel], out=deltas[channel], dtype=np.float64)
+    return deltas[0], deltas[1], deltas[2]
+
+
+def _yiq_delta(dr: _Float, dg: _Float, db: _Float, scratch: Scratch, out: _Float) -> _Float:
+    """Writes pixelmatch's squared YIQ distance to `out`; returns y, the luma delta.
+
+    0.5053 * y * y + 0.299 * i * i + 0.1957 * q * q, each term in JavaScript's
+    order (left to right), so the float64 results are equal bit for bit.
+    """
+    rows = scratch.array("delta.yiq", (4, dr.size), np.float64)
+    y: _Float = rows[0]
+    i, q, term = rows[1], rows[2], rows[3]
+    _dot(dr, dg, db, _Y, (1, 1), y, term)
+    _dot(dr, dg, db, _I, (-1, -1), i, term)
+    _dot(dr, dg, db, _Q, (-1, 1), q, term)
+    np.multiply(y, 0.5053, out=out)
+    out *= y
+    np.multiply(i, 0.299, out=term)
+    term *= i
+    out += term
+    np.multiply(q, 0.1957, out=term)
+    term *= q
+    out += term
+    return y
+
+
+def _dot(
+    dr: _Float,
+    dg: _Float,
+    db: _Float,
+    weights: tuple[float, float, float],
+    signs: tuple[int, int],
+    out: _Float,
+    term: _Float,
+) -> None:
+    """out = dr * w0 +/- dg * w1 +/- db * w2, left to right as JavaScript does."""
+    np.multiply(dr, weights[0], out=out)
+    for channel, weight, sign in ((dg, weights[1], signs[0]), (db, weights[2], signs[1])):
+        np.multiply(channel, weight, out=term)
+        if sign > 0:
+            out += term
+        else:
+            out -= term

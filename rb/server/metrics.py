@@ -97,8 +97,6 @@ class Metrics:
 class _RunMetrics:
     """Observes one run's events (on its recorder's threads)."""
 
-    prompt = False  # counted at the run's end just as well (rb.store.writer)
-
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
         self._runbook = ""

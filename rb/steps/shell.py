@@ -64,10 +64,8 @@ SHELL = StepType(
             "cwd": {"type": "string", "description": "Working directory (default: the runbook's)."},
             "stdin": {"type": "string"},
             "expect_exit": {
-                "oneOf": [
-                    {"type": "integer"},
-                    {"type": "array", "items": {"type": "integer"}},
-                ],
+                "type": ["integer", "array"],  # not `oneOf`: see EXPECT_STATUS
+                "items": {"type": "integer"},
                 "description": "Exit code(s) that count as success (default 0).",
             },
         },

@@ -60,6 +60,8 @@ def _summary(result: Any) -> str:
     return f"waited {seconds(result['waited_seconds'])}"
 
 
+_EITHER = "give either `seconds`, or `until` (with interval_seconds and timeout_seconds)"
+
 WAIT = StepType(
     name="wait",
     summary="Wait a number of seconds, or poll a condition until it is true.",
@@ -87,11 +89,12 @@ WAIT = StepType(
             "interval_seconds": {"type": "number", "exclusiveMinimum": 0},
             "timeout_seconds": {"type": "number", "exclusiveMinimum": 0},
         },
-        "oneOf": [
-            {"required": ["seconds"], "not": {"required": ["until"]}},
-            {"required": ["until"], "not": {"required": ["seconds"]}},
-        ],
-        "x-hint": "give either `seconds`, or `until` (with interval_seconds and timeout_seconds)",
+        # Exactly one of `seconds` and `until`, said without `oneOf` or `not`
+        # on the common path: the fast validator raises and catches an
+        # exception for every failing branch of those (10 % of a no-op step).
+        "anyOf": [{"required": ["seconds"]}, {"required": ["until"]}],
+        "dependencies": {"until": {"properties": {"seconds": {"not": {}, "x-hint": _EITHER}}}},
+        "x-hint": _EITHER,
     },
     result="`waited_seconds`, `polls` (number of evaluations) and `result` (last poll answer).",
     result_fields=("waited_seconds", "polls", "result"),

@@ -15,75 +15,66 @@ through the tables exactly as if SQLAlchemy had written them.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table
-from sqlalchemy.engine import Connection, Dialect
-
 from rb.store import json_text
+from rb.store.row_specs import Spec, derive, row_spec
 
-_PYFORMAT = re.compile(r"%\((\w+)\)s")
 _CACHE: dict[tuple[str, str, str], BulkInsert] = {}
 
 
-def bulk_insert(table: Table, dialect: Dialect) -> BulkInsert:
-    """The compiled insert for `table` on `dialect` (compiled once per process)."""
-    key = (table.name, dialect.name, dialect.driver)
+def _sqlite_time(value: datetime) -> str:
+    """A time as SQLAlchemy's SQLite DATETIME stores it (its zone dropped)."""
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+# Each conversion a spec names (rb/store/row_specs.py), as SQLAlchemy's bind
+# processor for that column would convert (tests/test_store_bulk.py).
+CONVERSIONS: dict[str, Callable[[Any], Any]] = {
+    "json": json_text.dumps,
+    "iso": datetime.isoformat,
+    "sqlite_time": _sqlite_time,
+    "float": float,
+}
+
+
+def bulk_insert(table: str, dialect: str, driver: str) -> BulkInsert:
+    """The insert for `table` on `dialect`/`driver` (once per process, cached on disk)."""
+    key = (table, dialect, driver)
     found = _CACHE.get(key)
     if found is None:
-        found = _CACHE[key] = BulkInsert(table, dialect)
+        found = _CACHE[key] = BulkInsert(row_spec(table, dialect, driver))
     return found
-
-
-def _scalar_default(column: Any) -> Any:
-    """A column's Python-side constant default (`Column(default=1)`), else None."""
-    default = column.default
-    return default.arg if default is not None and default.is_scalar else None
 
 
 class BulkInsert:
     """One table's INSERT for one dialect, and its rows as the driver takes them."""
 
-    def __init__(self, table: Table, dialect: Dialect) -> None:
-        self.columns = tuple(c.name for c in table.columns if not _generated(c))
-        by_name = {c.name: c for c in table.columns}
-        self._defaults = tuple(_scalar_default(by_name[name]) for name in self.columns)
-        self._copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
-        self._copy_sql = f"COPY {table.name} ({', '.join(self.columns)}) FROM STDIN"
-        compiled = table.insert().compile(
-            dialect=dialect, column_keys=list(self.columns), for_executemany=True
-        )
-        sql = compiled.string
-        if dialect.paramstyle == "pyformat":
-            order = _PYFORMAT.findall(sql)
-            sql = _PYFORMAT.sub("%s", sql)
-        else:
-            order = list(compiled.positiontup or ())
-        head, sep, group = sql.partition(" VALUES ")
-        if not sep or sorted(order) != sorted(self.columns):  # pragma: no cover - a bug
-            raise AssertionError(f"cannot bind {table.name} positionally: {sql}")
-        if self._copy and order != list(self.columns):  # pragma: no cover - a bug
-            raise AssertionError(f"COPY and INSERT order differ for {table.name}")
-        self._head, self._group = head + sep, group
-        processors: list[Callable[[Any], Any] | None]
-        if self._copy:
-            # JSON as text: COPY takes it as is, and the INSERT casts it (::JSONB).
-            # Times as ISO 8601 text too: psycopg's own formatting costs four
-            # times as much, and the server parses either.
-            processors = [_copy_text(by_name[name].type) for name in order]
-        else:
-            processors = [
-                by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
-            ]
-        self._order = tuple(self.columns.index(name) for name in order)
-        self._in_order = self._order == tuple(range(len(self.columns)))
+    def __init__(self, spec: Spec) -> None:
+        columns, head, group, copy_sql, order, kinds, defaults = spec
+        self.columns = columns
+        self._defaults = defaults
+        self._copy_sql = copy_sql
+        self._head, self._group = head, group
+        self._order = tuple(columns.index(name) for name in order)
+        self._in_order = self._order == tuple(range(len(columns)))
         self._getter = operator.itemgetter(*order)
         self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
-            (i, p) for i, p in enumerate(processors) if p is not None
+            (i, CONVERSIONS[kind]) for i, kind in enumerate(kinds) if kind is not None
         )
+        # Each column's bind ("?", "%s::JSONB"), for updates of the same table.
+        binds = group.strip("()").split(", ")
+        self._binds = dict(zip(order, binds, strict=True))
+        self._json = frozenset(
+            name for name, kind in zip(order, kinds, strict=True) if kind == "json"
+        )
+
+    @classmethod
+    def of(cls, table: Any, dialect: Any) -> BulkInsert:
+        """The insert for a SQLAlchemy `table` on a SQLAlchemy `dialect` (uncached)."""
+        return cls(derive(table.name, dialect.name, dialect.driver))
 
     def rows(self, rows: Sequence[Mapping[str, Any] | tuple[Any, ...]]) -> list[list[Any]]:
         """Rows as the driver takes them: its column order, each value converted.
@@ -115,22 +106,37 @@ class BulkInsert:
         except KeyError:  # a column left out takes its default, else NULL
             return [row.get(self.columns[i], self._defaults[i]) for i in self._order]
 
-    def run(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert `rows` (from `rows`) on a connection of this process."""
-        conn.exec_driver_sql(self._head + self._group, [tuple(row) for row in rows])
+    def run(self, conn: Any, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert `rows` (from `rows`) on a connection of this process.
+
+        `conn` is a SQLAlchemy connection or a `Store.write` transaction.
+        """
+        statement, params = self._head + self._group, [tuple(row) for row in rows]
+        if hasattr(conn, "exec_driver_sql"):
+            conn.exec_driver_sql(statement, params)
+        else:
+            conn.executemany(statement, params)
+
+    def update(self, values: Mapping[str, Any], key: str, keyed: Any) -> tuple[str, list[Any]]:
+        """An UPDATE of `values` where column `key` is `keyed`, as statement and parameters.
+
+        Values are converted and bound as the INSERT binds them; None in a
+        JSON column is JSON's null, as SQLAlchemy's update writes it.
+        """
+        names = list(values)
+        row = self.rows([{**dict.fromkeys(self.columns), **values, key: keyed}])[0]
+        converted = dict(zip((self.columns[i] for i in self._order), row, strict=True))
+        for name in self._json.intersection(names):
+            if converted[name] is None:
+                converted[name] = json_text.dumps(None)
+        table = self._head.split()[2]
+        sets = ", ".join(f"{name} = {self._binds[name]}" for name in names)
+        statement = f"UPDATE {table} SET {sets} WHERE {key} = {self._binds[key]}"
+        return statement, [*(converted[name] for name in names), converted[key]]
 
     def statements(self) -> tuple[str, str | None]:
         """The one-row INSERT, and the COPY where the driver has one."""
-        return self._head + self._group, self._copy_sql if self._copy else None
-
-
-def _copy_text(kind: Any) -> Callable[[Any], Any] | None:
-    """How a value of column type `kind` goes into COPY's text (None: as it is)."""
-    if isinstance(kind, JSON):
-        return json_text.dumps
-    if isinstance(kind, DateTime):
-        return datetime.isoformat
-    return None
+        return self._head + self._group, self._copy_sql
 
 
 def _same(value: Any, above: Any) -> bool:
@@ -153,8 +159,3 @@ def _same(value: Any, above: Any) -> bool:
 
 
 _NOTHING = object()
-
-
-def _generated(column: Any) -> bool:
-    """An integer primary key the database numbers itself."""
-    return bool(column.primary_key and column.autoincrement is True)

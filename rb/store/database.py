@@ -7,10 +7,12 @@ Every command that writes migrates an empty or older database first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,36 +40,69 @@ class Store:
 
     `pool_size` sizes the pool for a long-lived process that records many
     runs at once (`rb serve`), whose connections are checked before use;
-    commands keep SQLAlchemy's default.
+    commands keep SQLAlchemy's default. A command's SQLAlchemy engine is made
+    only when first used: recording a run goes through the driver (`write`),
+    so a recording command never imports SQLAlchemy unless it migrates.
     """
 
     def __init__(self, url: str, *, pool_size: int | None = None) -> None:
-        import sqlalchemy
-
         self.url = url
         self.shown = safe_url(url)
-        full = driver_url(url)
-        if full.startswith("sqlite:///") and not full.startswith("sqlite:////:memory:"):
-            path = Path(full.removeprefix("sqlite:///").split("?", 1)[0])
-            if str(path) not in ("", ":memory:"):
-                _folder_for(path)
+        self._full = full = driver_url(url)
+        scheme = full.split("://", 1)[0] if "://" in full else full
+        self.dialect, _, driver = scheme.partition("+")
+        self.driver = driver or _DEFAULT_DRIVERS.get(self.dialect, "")
+        self.is_sqlite = self.dialect == "sqlite"
+        self.sqlite_path: str | None = None
+        if self.is_sqlite:
+            self.sqlite_path = full.split("://", 1)[-1].removeprefix("/").split("?", 1)[0]
+            if self.sqlite_path not in ("", ":memory:"):
+                _folder_for(Path(self.sqlite_path))
+        self._pool_size = pool_size
+        self._engine: Any = None
+        self._engine_lock = threading.Lock()
+        self._raw: Any = None  # the driver's own connection, while there is no engine
+        self._raw_lock = threading.Lock()
+        # Whether this process has marked the runs of dead processes interrupted.
+        self.reaped = False
+        if pool_size is not None:
+            _ = self.engine  # a server's pool, made (and its URL checked) at once
+
+    @property
+    def engine(self) -> Any:
+        """The SQLAlchemy engine (made, and SQLAlchemy imported, on first use)."""
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    self._engine = self._make_engine()
+        return self._engine
+
+    def _make_engine(self) -> Any:
+        import sqlalchemy
+
         from rb.store import json_text
 
+        full = self._full
         options: dict[str, Any] = {"json_serializer": json_text.dumps}
-        if pool_size is not None and ":memory:" not in full:
-            options.update(pool_size=pool_size, max_overflow=pool_size)
+        if self._pool_size is not None and ":memory:" not in full:
+            options.update(pool_size=self._pool_size, max_overflow=self._pool_size)
             # A long-lived process's connections can outlive a database
             # restart; a command's are fresh, and a ping is a round trip.
             options.update(pool_pre_ping=not full.startswith("sqlite"))
         try:
-            self.engine = sqlalchemy.create_engine(full, **options)
+            engine = sqlalchemy.create_engine(full, **options)
         except Exception as exc:  # bad URL, missing driver
             raise StoreError(f"cannot use database {self.shown}: {exc}") from None
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
-        # Whether this process has marked the runs of dead processes interrupted.
-        self.reaped = False
+        if engine.dialect.name == "sqlite":
+            sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+
+    def target(self) -> str:
+        """What the driver connects to: a SQLite file's path, or a libpq URL."""
         if self.is_sqlite:
-            sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
+            return self.sqlite_path or ""
+        scheme, _, rest = self._full.partition("://")
+        return f"{scheme.partition('+')[0]}://{rest}"
 
     @contextmanager
     def begin(self) -> Iterator[Any]:
@@ -82,6 +117,51 @@ class Store:
             yield conn
 
     @contextmanager
+    def write(self) -> Iterator[DriverWrite]:
+        """A transaction for statements in the driver's own terms (rb/store/bulk.py).
+
+        On the engine's pool once there is an engine; until then on a
+        connection of the driver's own, so that recording needs no SQLAlchemy.
+        """
+        if self._engine is not None:
+            with self.begin() as conn:
+                yield DriverWrite(
+                    lambda sql, rows: conn.exec_driver_sql(sql, rows),
+                    lambda sql: list(conn.exec_driver_sql(sql).all()),
+                )
+            return
+        with self._raw_lock, self._driver_errors_named():
+            raw = self._raw_connection()
+            if self.is_sqlite:
+                raw.execute("BEGIN")
+                try:
+                    yield DriverWrite(raw.executemany, lambda sql: raw.execute(sql).fetchall())
+                except BaseException:
+                    raw.execute("ROLLBACK")
+                    raise
+                raw.execute("COMMIT")
+            else:
+                with raw.transaction(), raw.cursor() as cursor:
+                    yield DriverWrite(
+                        cursor.executemany, lambda sql: cursor.execute(sql).fetchall()
+                    )
+
+    def _raw_connection(self) -> Any:
+        if self._raw is not None and not _lost(self._raw):
+            return self._raw
+        if self.is_sqlite:
+            import sqlite3
+
+            self._raw = sqlite3.connect(self.target(), isolation_level=None)
+            for pragma in SQLITE_PRAGMAS:
+                self._raw.execute(pragma)
+        else:
+            import psycopg
+
+            self._raw = psycopg.connect(self.target(), autocommit=True)
+        return self._raw
+
+    @contextmanager
     def _errors_named(self) -> Iterator[None]:
         import sqlalchemy
 
@@ -92,8 +172,31 @@ class Store:
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise StoreError(f"database {self.shown}: {_reason(exc)}") from None
 
+    @contextmanager
+    def _driver_errors_named(self) -> Iterator[None]:
+        """As `_errors_named`, for the driver's own exceptions."""
+        error, operational = self._driver_errors()
+        try:
+            yield
+        except operational as exc:
+            raise StoreError(f"cannot reach database {self.shown}: {_reason(exc)}") from None
+        except error as exc:
+            raise StoreError(f"database {self.shown}: {_reason(exc)}") from None
+
+    def _driver_errors(self) -> tuple[type[Exception], type[Exception]]:
+        """The driver's base error class and its OperationalError (PEP 249)."""
+        if self.is_sqlite:
+            import sqlite3
+
+            return sqlite3.Error, sqlite3.OperationalError
+        import psycopg
+
+        return psycopg.Error, psycopg.OperationalError
+
     def revision(self) -> str | None:
         """The migration the database is at (None when empty)."""
+        if self._engine is None:
+            return self._driver_revision()
         import sqlalchemy
 
         with self.connect() as conn:
@@ -105,6 +208,16 @@ class Store:
             except sqlalchemy.exc.DBAPIError:  # no such table: an empty database
                 return None
             return str(value) if value else None
+
+    def _driver_revision(self) -> str | None:
+        error, _ = self._driver_errors()
+        with self._raw_lock, self._driver_errors_named():
+            raw = self._raw_connection()
+            try:
+                row = raw.execute("SELECT version_num FROM alembic_version").fetchone()
+            except error:  # no such table: an empty database
+                return None
+            return str(row[0]) if row and row[0] else None
 
     def upgrade(self) -> str:
         """Migrate to the newest schema; safe when several processes start at once."""
@@ -124,7 +237,33 @@ class Store:
         return self.revision() or ""
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        with self._raw_lock:
+            raw, self._raw = self._raw, None
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+@dataclass(frozen=True)
+class DriverWrite:
+    """Statements in a driver's paramstyle, inside `Store.write`'s transaction."""
+
+    executemany: Callable[[str, Sequence[Sequence[Any]]], Any]
+    query: Callable[[str], list[Any]]  # rows of a statement without parameters
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        """One statement with its parameters."""
+        self.executemany(statement, [tuple(params)])
+
+
+_DEFAULT_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+
+
+def _lost(raw: Any) -> bool:
+    """Whether a driver connection is gone (a PostgreSQL restart; SQLite's never is)."""
+    return bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
 
 
 def _folder_for(path: Path) -> None:
@@ -152,7 +291,7 @@ def _migration_lock(store: Store) -> Iterator[None]:
 
     (PostgreSQL takes an advisory lock in the migration's own transaction.)
     """
-    database = store.engine.url.database
+    database = store.sqlite_path
     if not store.is_sqlite or not database or database == ":memory:":
         yield
         return

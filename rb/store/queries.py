@@ -9,29 +9,12 @@ from typing import Any
 from sqlalchemy import bindparam
 
 from rb.errors import UsageError
-from rb.store import lease
 from rb.store.database import Store
-from rb.store.records import Execution, aware
+from rb.store.reaper import reap_interrupted
+from rb.store.records import Execution
 from rb.store.tables import exchanges, executions, step_logs
 
-
-def reap_interrupted(store: Store) -> list[str]:
-    """Mark runs whose process is gone as `interrupted`; returns their ids."""
-    now = datetime.now(UTC)
-    with store.begin() as conn:
-        running = conn.execute(
-            executions.select()
-            .with_only_columns(executions.c.id, executions.c.lease, executions.c.heartbeat_at)
-            .where(executions.c.status == "running")
-        ).all()
-        dead = [r.id for r in running if lease.is_dead(r.lease, aware(r.heartbeat_at), now)]
-        if dead:
-            conn.execute(
-                executions.update()
-                .where(executions.c.id.in_(dead), executions.c.status == "running")
-                .values(status="interrupted", completed_at=now)
-            )
-    return dead
+__all__ = ["reap_interrupted"]  # where the commands have always found it
 
 
 def list_runs(

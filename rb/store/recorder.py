@@ -40,14 +40,17 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.continuation import Continuation
 from rb.store.database import Store, StoreError
-from rb.store.tables import exchanges, executions, step_logs
 from rb.store.writer import INSERT_EXECUTION, Item, RecordingFailed, Writer
 
 # The hot inserts go straight to the driver (rb/store/bulk.py), in the
 # writer process; consecutive rows of one table are sent together.
 _INSERT_STEP = "step"
 _INSERT_EXCHANGE = "exchange"
-_TABLES = {INSERT_EXECUTION: executions, _INSERT_STEP: step_logs, _INSERT_EXCHANGE: exchanges}
+_TABLES = {
+    INSERT_EXECUTION: "runbook_executions",
+    _INSERT_STEP: "runbook_step_logs",
+    _INSERT_EXCHANGE: "runbook_exchanges",
+}
 # A step's row is built as a tuple in this order (the table's), not as a dict.
 _STEP_COLUMNS = (
     "execution_id",
@@ -98,14 +101,16 @@ class Recorder:
         self._assumptions: list[dict[str, Any]] = []
         self._kpis: list[dict[str, Any]] = []
         self._metadata: dict[str, Any] = {}
+        self._last_wall: tuple[datetime | None, datetime] = (None, datetime.now(UTC))
         self.continuing = continuing
         if continuing is not None:
             self.run_attempt = continuing.run_attempt
             self._seq, self._step_seq = continuing.exchange_seq, continuing.step_seq
             # A resume does not check them again: the verdicts of the first start stand.
             self._assumptions = list(continuing.metadata.get("assumptions") or [])
-        dialect = store.engine.dialect
-        inserts = {kind: bulk_insert(table, dialect) for kind, table in _TABLES.items()}
+        inserts = {
+            kind: bulk_insert(table, store.dialect, store.driver) for kind, table in _TABLES.items()
+        }
         if inserts[_INSERT_STEP].columns != _STEP_COLUMNS:  # pragma: no cover - a bug
             raise AssertionError("step rows are built in another order than the table's")
         # A live run's steps change the world: each starts only once all
@@ -206,7 +211,13 @@ class Recorder:
         completed = self._wall()
         # A step's duration runs from its start to now: no clock read when it starts.
         duration = row[2]
-        started = None if duration is None else completed - timedelta(seconds=duration)
+        started = (
+            None
+            if duration is None
+            else completed - timedelta(seconds=duration)
+            if duration
+            else completed  # a no-op, or virtual time that stood still
+        )
         # In the table's column order (checked in __init__).
         values = (self.execution_id, step_id, self._step_seq, started, completed)
         return _INSERT_STEP, (*values, *row, self.run_attempt), event
@@ -249,20 +260,16 @@ class Recorder:
                 "reason": c.reason,
             }
             self._metadata = {**c.metadata, "attempts": [*c.attempts, this]}
-        update = (
-            executions.update()
-            .where(executions.c.id == c.execution_id)
-            .values(
-                status="running",
-                completed_at=None,
-                lease=lease.current(),
-                heartbeat_at=datetime.now(UTC),
-                run_attempt=c.run_attempt,
-                waiting_for=None,
-                metadata=self._metadata,
-                **values,
-            )
-        )
+        update = {
+            "status": "running",
+            "completed_at": None,
+            "lease": lease.current(),
+            "heartbeat_at": datetime.now(UTC),
+            "run_attempt": c.run_attempt,
+            "waiting_for": None,
+            "metadata": self._metadata,
+            **values,
+        }
         self._writer.execution_id = c.execution_id
         self._writer.start()
         self._writer.reopen(c.execution_id, update)
@@ -292,7 +299,8 @@ class Recorder:
 
     def _final(
         self, status: str, error: str, duration: float | None, event: RunFinished | None = None
-    ) -> Any:
+    ) -> dict[str, Any]:
+        """The execution's row as the run ends (the columns to update)."""
         metadata = {
             **self._metadata,
             **self._attempt_ended(status),
@@ -313,7 +321,7 @@ class Recorder:
         }
         if waiting:
             values["lease"] = None  # parked: no process holds it, and the reaper leaves it
-        return executions.update().where(executions.c.id == self.execution_id).values(**values)
+        return values
 
     def _attempt_ended(self, status: str) -> dict[str, Any]:
         """A continued execution's attempts list, with how this start ended."""
@@ -324,7 +332,14 @@ class Recorder:
 
     def _wall(self) -> datetime:
         value = self.now()
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value.tzinfo:
+            return value
+        # A frozen or virtual clock hands back the same time over and over:
+        # the same aware time then, which the writer converts only once.
+        last = self._last_wall
+        if last[0] is not value:
+            last = self._last_wall = (value, value.replace(tzinfo=UTC))
+        return last[1]
 
     def _execution_row(self, event: RunStarted) -> dict[str, Any]:
         # A live run is stored under the id it saw. Fixture and replay runs see
@@ -385,9 +400,11 @@ class Recorder:
             return False
         with contextlib.suppress(Exception):  # already being reported
             self._writer.close()
+        insert = self._writer.inserts[INSERT_EXECUTION]
+        statement, params = insert.update(self._final(status, error, None), "id", self.execution_id)
         try:
-            with self.store.begin() as conn:
-                conn.execute(self._final(status, error, None))
+            with self.store.write() as conn:
+                conn.execute(statement, params)
         except StoreError:
             return False
         return True

@@ -11,11 +11,11 @@ lost if this process is killed, since the child commits all it has read.
 The execution's own row is inserted here, before the run goes on (the rows
 sent later refer to it), and its final update is made here once the child
 has acknowledged every row before it. Listeners hear of an event only once
-what came with it is committed: with listeners, every event is followed by
-a sync, and the child's acknowledgement delivers it (on this module's reader
-thread); without listeners rows go in batches and the end waits for one
-acknowledgement. A listener can say it is in no hurry (`prompt` false, see
-`Writer._prompt`): in a fixture run its events then wait for the next sync.
+what came with it is committed: a sync follows the event (in a live run
+each one; in a fixture or replay run, which takes no real time, every 64
+events or 50 ms), and the child's acknowledgement delivers it (on this
+module's reader thread); without listeners rows go in batches and the end
+waits for one acknowledgement.
 
 When the store cannot take a row (the writer died, the database went away
 for longer than RECONNECT_SECONDS, a locked or full SQLite file), events not
@@ -34,24 +34,27 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
 from rb.engine.events import Event, Listener
 from rb.store import lease, writer_process
 from rb.store.bulk import BulkInsert
-from rb.store.database import SQLITE_PRAGMAS, Store, StoreError
-from rb.store.queries import reap_interrupted
-from rb.store.tables import executions
+from rb.store.database import SQLITE_PRAGMAS, DriverWrite, Store, StoreError
+from rb.store.reaper import reap_interrupted
 
 # What the run's thread queues: a statement (or the name of a bulk insert, or
 # None when there is nothing to write), its row, and the event to pass on.
 Item = tuple[Any, Any, Event | None]
 
 _ROWS_PER_FRAME = 64
+# How long a fixture or replay run's events may wait to be told, at most
+# (while the run goes on; its end tells the rest).
+_BATCH_SECONDS = 0.05
 # The execution's own row: inserted by this process, not the child.
 INSERT_EXECUTION = "execution"
+_EXECUTIONS = "runbook_executions"
 _tokens = itertools.count(1)
 # How long a lost PostgreSQL connection is made again before a write fails
 # (the writer process's and this process's own): a restart or a failover
@@ -91,6 +94,7 @@ class Writer:
         self._rows: list[Any] = []  # rows of `_table`, as the recorder made them
         self._table = ""
         self._events: list[Event] = []  # to pass on after the next sync
+        self._since = 0.0  # when the oldest of them came
         self._seq = 0
         self._unsynced = False  # rows sent since the last sync
         self._unacked: deque[tuple[int, list[Event]]] = deque()
@@ -138,20 +142,23 @@ class Writer:
             self._wait_acknowledged()
             # Made even when recording failed: it then says so, if the store can be reached.
             failed = self.error
-            self._execute(statement(failed))
+            self._update(statement(failed))
             if event is not None and failed is None and self.error is None:
                 self.deliver([event])
             return
         if event is not None and self.downstream:
+            if not self._events:
+                self._since = time.monotonic()
             self._events.append(event)
-            if self.strict or self._prompt():
+            # A live run's listeners hear of each event once it is committed;
+            # a fixture or replay run takes no real time, and its events are
+            # told in batches (one commit and one acknowledgement for many).
+            if (
+                self.strict
+                or len(self._events) >= _ROWS_PER_FRAME
+                or time.monotonic() - self._since >= _BATCH_SECONDS
+            ):
                 self._sync()
-
-    def _prompt(self) -> bool:
-        """Whether a listener wants each event once committed. One whose `prompt`
-        is false now (the server's metrics, an unread feed) takes a fixture
-        run's events in bursts, at the next sync, not a round trip each."""
-        return any(getattr(listener, "prompt", True) for listener in self.downstream)
 
     def close(self) -> None:
         """Wait until everything sent is committed and delivered (once is enough)."""
@@ -222,28 +229,30 @@ class Writer:
         except StoreError as exc:
             self.error = self.error or str(exc)
 
-    def reopen(self, execution_id: str, statement: Any) -> None:
-        """Continue an execution already in the store (a resume): `statement`
-        updates its row where a new run would insert one."""
+    def reopen(self, execution_id: str, values: Mapping[str, Any]) -> None:
+        """Continue an execution already in the store (a resume): its row is
+        updated with `values` where a new run's would be inserted."""
         self.execution_id = execution_id
         if self._child is not None:
             self._child.send(("open", self._token, execution_id))
-        self._execute(statement)
+        self._update(values)
 
-    def _execute(self, statement: Any) -> None:
+    def _update(self, values: Mapping[str, Any]) -> None:
+        """Update the execution's row (through the driver, in this process)."""
+        statement, params = self.inserts[INSERT_EXECUTION].update(values, "id", self.execution_id)
         try:
-            self._retrying(lambda conn: conn.execute(statement))
+            self._retrying(lambda conn: conn.execute(statement, params))
         except StoreError as exc:
             self.error = self.error or str(exc)
 
-    def _retrying(self, write: Any) -> None:
+    def _retrying(self, write: Callable[[DriverWrite], None]) -> None:
         """`write(conn)` in a transaction of this process's own; a PostgreSQL
         connection that was lost is made again for up to RECONNECT_SECONDS."""
         deadline = time.monotonic() + RECONNECT_SECONDS
         delay = 0.05
         while True:
             try:
-                with self.store.begin() as conn:
+                with self.store.write() as conn:
                     write(conn)
                 return
             except StoreError as exc:
@@ -373,16 +382,22 @@ def _connection(
     """What the child needs: driver, target, setup, the statements of the tables
     it writes (all but the execution's own), the heartbeat and its interval,
     and how long to make a lost connection again."""
-    url = store.engine.url
     tables = {kind: i.statements() for kind, i in inserts.items() if kind != INSERT_EXECUTION}
     if store.is_sqlite:
-        beat = f"UPDATE {executions.name} SET heartbeat_at = ? WHERE id = ?"
+        beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = ? WHERE id = ?"
         setup = list(SQLITE_PRAGMAS)
         every = lease.HEARTBEAT_SECONDS
-        return "sqlite", url.database or "", setup, tables, beat, every, RECONNECT_SECONDS
-    target = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    beat = f"UPDATE {executions.name} SET heartbeat_at = %s WHERE id = %s"
-    return "postgresql", target, [], tables, beat, lease.HEARTBEAT_SECONDS, RECONNECT_SECONDS
+        return "sqlite", store.target(), setup, tables, beat, every, RECONNECT_SECONDS
+    beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = %s WHERE id = %s"
+    return (
+        "postgresql",
+        store.target(),
+        [],
+        tables,
+        beat,
+        lease.HEARTBEAT_SECONDS,
+        RECONNECT_SECONDS,
+    )
 
 
 _CHILDREN: dict[str, _Child] = {}

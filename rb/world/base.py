@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from rb.world.inbox import Inbox
@@ -184,5 +184,27 @@ def run_on(
     main: Callable[[], Coroutine[Any, Any, T]],
 ) -> T:
     """The one `asyncio` entry point: run `main()` on a fresh loop."""
+
+    async def boxed() -> _Box[T]:
+        return _Box(await main())
+
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(main())
+        return runner.run(boxed()).value
+
+
+class _Box(Generic[T]):
+    """A result with a constant repr.
+
+    On the way out, `asyncio.Runner` restores the SIGINT handler, and
+    `signal.signal` builds the repr of the handler it replaces: a partial
+    holding the main task and so the task's result. For a 10,000-step
+    `ExecutionResult` that is a 2.8 MB string, built and thrown away.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<result>"

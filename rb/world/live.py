@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
@@ -204,13 +205,21 @@ def driver_url(url: str) -> str:
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    try:
-        from sqlalchemy.engine import make_url
+    """The URL with any password replaced by ***.
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1] if "@" in url else url
+    By hand, as SQLAlchemy's URL shows it: a command that shows a store's
+    name should not import SQLAlchemy for it.
+    """
+    found = _CREDENTIALS.match(url)
+    if found is None:
+        return url
+    return f"{found['head']}{found['user']}:***@{found['rest']}"
+
+
+# scheme://user:password@rest (SQLAlchemy's own pattern: no '@' in the password).
+_CREDENTIALS = re.compile(
+    r"(?P<head>[\w+.-]+://)(?P<user>[^:/@]*):(?P<password>[^@]*)@(?P<rest>.*)", re.S
+)
 
 
 # SQLSTATEs worth another attempt: serialization failure, deadlock, lock timeout.

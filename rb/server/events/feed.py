@@ -76,12 +76,6 @@ class Feed:
             published.append(Published(len(published) + 1, str(data["type"]), data))
         return published
 
-    @property
-    def prompt(self) -> bool:
-        """Whether the recorder should pass each event on at once: while a
-        reader waits (rb.store.writer); otherwise events may come in bursts."""
-        return self._readers > 0
-
     def __call__(self, event: Event) -> None:
         """A run listener (recorder's downstream): keep the event, and tell the
         loop when it matters (a start, an end, a reader waiting)."""
