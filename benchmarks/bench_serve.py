@@ -10,7 +10,10 @@ error rates and how many executions the store recorded.
 
 Run: .venv/bin/python -m benchmarks.bench_serve [--vus 50] [--duration 60s]
      [--runbook rb-002-database-failover-check] [--backend sqlite --backend postgres]
-A trial: --vus 5 --duration 5s.
+     [--serve-arg=--workers=2] [--tree DIR --tree DIR]
+A trial: --vus 5 --duration 5s. Each --tree (a source folder, e.g. a worktree
+of an older commit) serves in turn, first on PYTHONPATH, so old and new are
+measured side by side in one run.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import resource
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy
@@ -32,7 +36,8 @@ from rb.world.live import driver_url
 from tests.services import POSTGRES_URL, postgres_schema, rb_serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
-GOAL_P95_MS = 100.0
+GOAL_P95_MS = 100.0  # the queue's 202 (issue 15, bench_serve_queue)
+GOAL_WAITED_P95_MS = 150.0  # a waited execution, answered with its record (issue 16)
 
 
 @contextlib.contextmanager
@@ -72,13 +77,17 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(backend: str, script: Path, runbook_id: str, scratch: Path) -> LoadSummary:
+def measure(
+    backend: str, script: Path, runbook_id: str, scratch: Path, serve: Serve
+) -> LoadSummary:
     with STORES[backend]() as db:
         # Stopped with SIGTERM (killed 30 s later); a failed start shows its log.
         # In-process executions (the thread pool), as before the queue: with
         # PostgreSQL rb serve would queue them for workers (bench_serve_queue.py).
+        env = {"RB_DATABASE_URL": db, "NO_COLOR": "1", **serve.env}
+        # In the tree: `python -m` puts the working folder first on the path.
         with rb_serve_process(
-            "--no-queue", cwd=ROOT, env={"RB_DATABASE_URL": db, "NO_COLOR": "1"}, stop_timeout=30
+            "--no-queue", *serve.args, cwd=serve.tree or ROOT, env=env, stop_timeout=30
         ) as served:
             summary = scratch / f"summary-{backend}.json"
             before_k6 = children_cpu()
@@ -99,18 +108,38 @@ def measure(backend: str, script: Path, runbook_id: str, scratch: Path) -> LoadS
     return report
 
 
+@dataclass(frozen=True)
+class Serve:
+    """How rb serve is started: its extra options, and a source tree to run."""
+
+    args: tuple[str, ...] = ()
+    tree: Path | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {} if self.tree is None else {"PYTHONPATH": str(self.tree)}
+
+    def label(self, backend: str) -> str:
+        return " ".join([backend, *([self.tree.name] if self.tree else []), *self.args])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vus", type=int, default=50)
     parser.add_argument("--duration", default="60s")
     parser.add_argument("--runbook", default="rb-002-database-failover-check")
     parser.add_argument("--backend", action="append", choices=sorted(STORES))
+    parser.add_argument("--serve-arg", action="append", default=[], help="an rb serve option")
+    parser.add_argument("--tree", action="append", type=Path, help="a source folder to serve")
     args = parser.parse_args()
+    serves = [Serve(tuple(args.serve_arg), t.resolve()) for t in args.tree or []] or [
+        Serve(tuple(args.serve_arg))
+    ]
     backends = args.backend or ["sqlite", "postgres"]
     os.chdir(ROOT)  # packs and fixtures are found relative to the project
     rendered = render_script(
         args.runbook,
-        GenerateOptions(vus=args.vus, duration=args.duration, p95_ms=GOAL_P95_MS),
+        GenerateOptions(vus=args.vus, duration=args.duration, p95_ms=GOAL_WAITED_P95_MS),
         output="-",
     )
     print(
@@ -123,22 +152,29 @@ def main() -> None:
         script = scratch / "bench.js"
         script.write_text(rendered.text, encoding="utf-8")
         for backend in backends:
-            print(f"{backend}:")
-            results[backend] = measure(backend, script, args.runbook, scratch)
+            for serve in serves:
+                label = serve.label(backend)
+                print(f"{label}:")
+                results[label] = measure(backend, script, args.runbook, scratch, serve)
     print()
     print(
-        f"{'backend':<10}{'requests':>9}{'req/s':>8}{'p50':>10}{'p95':>10}{'p99':>10}{'errors':>9}"
+        f"{'backend':<24}{'requests':>9}{'req/s':>8}{'p50':>10}{'p95':>10}{'p99':>10}{'errors':>9}"
     )
     for backend, r in results.items():
         errors = error_share(r)
         print(
-            f"{backend:<10}{r.requests:>9}{r.request_rate:>8.1f}{latencies(r)}{errors * 100:>8.2f}%"
+            f"{backend:<24}{r.requests:>9}{r.request_rate:>8.1f}{latencies(r)}{errors * 100:>8.2f}%"
         )
     for backend, r in results.items():
         errors = error_share(r)
-        met = r.requests > 0 and r.p95_ms is not None and r.p95_ms < GOAL_P95_MS and errors == 0
+        met = (
+            r.requests > 0
+            and r.p95_ms is not None
+            and r.p95_ms <= GOAL_WAITED_P95_MS
+            and errors == 0
+        )
         print(
-            f"goal p95 < {GOAL_P95_MS:g} ms with no errors, {backend}: "
+            f"goal p95 <= {GOAL_WAITED_P95_MS:g} ms with no errors, {backend}: "
             + ("met" if met else "NOT met")
         )
 

@@ -108,6 +108,16 @@ def serve(
     no_access_log: Annotated[
         bool, typer.Option("--no-access-log", help="do not log each request")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            metavar="N",
+            help="server processes sharing the port (one core each); live event streams "
+            "and --max-concurrent are per process (docs/serve.md)",
+        ),
+    ] = 1,
 ) -> int:
     """Serve until interrupted (Ctrl-C or SIGTERM stop it gracefully)."""
     import os
@@ -132,6 +142,7 @@ def serve(
         queue_name=queue_name,
         log_level=log_level,
         access_log=not no_access_log,
+        workers=workers,
     )
 
 

@@ -50,7 +50,7 @@ def create_app(config: ServerConfig) -> Starlette:
     if not store.store.is_sqlite:  # the queue lives in PostgreSQL stores only
         from rb.server.queue_metrics import QueueCollector
 
-        metrics_.registry.register(QueueCollector(store.ready))
+        metrics_.add_collector(QueueCollector(store.ready))
     server = Server(config, store, metrics_, ExecutionService(config, store, metrics_))
 
     @asynccontextmanager

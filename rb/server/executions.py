@@ -153,8 +153,7 @@ class ExecutionService:
                 raise ApiError(400, "facts come from the fixture; leave out facts or fixture")
             fixture = self.fixtures.load(request.fixture)
         try:
-            # Checked here so a bad input is a 400 before a worker is taken (a
-            # fixture run checks again in fixture_request: microseconds).
+            # Checked here so a bad input is a 400 before a worker is taken.
             given = {**fixture.params, **request.inputs} if fixture else request.inputs
             params = resolve_params(runbook, given, from_text=False)
         except RbError as exc:
@@ -170,6 +169,7 @@ class ExecutionService:
                     recording=Recording(store=store),
                     actor=request.actor,
                     baselines=False,
+                    resolved=params,
                 )
             else:
                 recording = Recording(store=store)
@@ -264,7 +264,7 @@ class ExecutionService:
     def _run(self, job: Job[T], feed: Feed) -> T:
         with self.metrics.tracking() as observe:
             try:
-                return job(feed, (feed.listener, observe))
+                return job(feed, (feed, observe))
             except (ApiError, AlreadyTriggered):  # the route answers with the first run
                 raise
             except RbError as exc:

@@ -2,10 +2,15 @@
 
 Durations are the run's own: under a fixture they are virtual seconds (what
 the fixture's latencies add up to), so every series carries the world.
+
+With several server processes (`rb serve --workers N`, rb.server.processes)
+each keeps its values in files prometheus_client sums at scrape time; the
+`process_*` series then describe the process that answered the scrape.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +23,7 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.registry import Collector
 
 from rb.engine.events import Event, Listener, RunFinished, RunStarted, StepFailed, StepSucceeded
 
@@ -31,7 +37,12 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
+        # Read at scrape time, never summed over processes: the process's own
+        # figures, and what add_collector adds (the queue's).
+        self._read_now = CollectorRegistry()
+        ProcessCollector(registry=self._read_now)
+        # Several processes (rb.server.processes): their values are summed when read.
+        self._shared = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.executions = Counter(
             "rb_executions",
             "Executions this server finished, by runbook, world and status.",
@@ -42,6 +53,7 @@ class Metrics:
             "rb_executions_in_progress",
             "Executions running or waiting for a worker now.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.execution_seconds = Histogram(
             "rb_execution_duration_seconds",
@@ -69,7 +81,17 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The Prometheus text format."""
-        return generate_latest(self.registry)
+        executions = self.registry
+        if self._shared:
+            from prometheus_client import multiprocess
+
+            executions = CollectorRegistry()
+            multiprocess.MultiProcessCollector(executions)  # type: ignore[no-untyped-call]
+        return generate_latest(self._read_now) + generate_latest(executions)
+
+    def add_collector(self, collector: Collector) -> None:
+        """Another source of metrics, read at each scrape."""
+        self._read_now.register(collector)
 
 
 class _RunMetrics:

@@ -209,6 +209,7 @@ def fixture_request(
     actor: str | None = None,
     update_snapshots: bool = False,
     baselines: bool = True,
+    resolved: Mapping[str, Any] | None = None,
 ) -> RunRequest:
     """A run of `runbook` with the outside world served from `fixture`, as `rb test` does.
 
@@ -216,6 +217,8 @@ def fixture_request(
     UI steps compare with their baselines in screenshots/<runbook-id>/ (a
     missing one fails under CI); without `baselines` they only keep the shot,
     as in `rb run` (the server never writes baselines into the project).
+    `resolved` is the parameters a caller has already checked (the fixture's
+    with `params` over them, resolved): they are not checked again.
     """
     from rb.engine.params import resolve_params
     from rb.world.fixture import FixtureWorld
@@ -229,7 +232,9 @@ def fixture_request(
     return RunRequest(
         runbook,
         FixtureWorld(fixture),
-        params=resolve_params(runbook, {**fixture.params, **(params or {})}, from_text=False),
+        params=resolved
+        if resolved is not None
+        else resolve_params(runbook, {**fixture.params, **(params or {})}, from_text=False),
         recording=recording,
         actor=actor,
         screenshots=shots,

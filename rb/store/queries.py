@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam
+
 from rb.errors import UsageError
 from rb.store.database import Store
 from rb.store.reaper import reap_interrupted
@@ -70,26 +72,36 @@ def load_run(store: Store, ref: str) -> Execution:
     return run
 
 
+# Built once: a statement built per call costs more than SQLite takes to run it
+# (the server reads every run it answers with; SQLAlchemy caches the compiled SQL).
+_RUN_BY_ID = executions.select().where(executions.c.id == bindparam("run_id"))
+_STEPS_OF_RUN = (
+    step_logs.select()
+    .where(step_logs.c.execution_id == bindparam("run_id"))
+    .order_by(step_logs.c.seq)
+)
+_EXCHANGES_OF_RUN = (
+    exchanges.select()
+    .where(exchanges.c.execution_id == bindparam("run_id"))
+    .order_by(exchanges.c.seq)
+)
+
+
 def get_run(store: Store, run_id: str, *, with_exchanges: bool = True) -> Execution | None:
     """The run with exactly this id (None if there is none), its steps in order.
 
     Without `with_exchanges` its exchanges are left out: enough to show the run,
     and much less to read for a run that fetched large documents.
     """
+    which = {"run_id": run_id}
     with store.begin() as conn:
-        row = conn.execute(executions.select().where(executions.c.id == run_id)).one_or_none()
+        row = conn.execute(_RUN_BY_ID, which).one_or_none()
         if row is None:
             return None
-        steps = conn.execute(
-            step_logs.select().where(step_logs.c.execution_id == run_id).order_by(step_logs.c.seq)
-        ).all()
+        steps = conn.execute(_STEPS_OF_RUN, which).all()
         calls: Sequence[Any] | None = None
         if with_exchanges:
-            calls = conn.execute(
-                exchanges.select()
-                .where(exchanges.c.execution_id == run_id)
-                .order_by(exchanges.c.seq)
-            ).all()
+            calls = conn.execute(_EXCHANGES_OF_RUN, which).all()
     return Execution.from_rows(
         row._mapping,
         latest_logs(tuple(s._mapping for s in steps)),

@@ -11,11 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from rb.server import connections
 from rb.server.logs import RateLimit
 
 from ..rb_server import Served, config_for, serving
 
 SAFETY_TIMEOUT = 60.0  # only reached when the server never closes: the test fails
+
+
+@pytest.fixture(params=["httptools", "h11"])
+def protocol(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test against both parsers: httptools's, and h11's where httptools is missing."""
+    if request.param == "h11":
+        monkeypatch.setattr(connections, "_httptools_protocol", lambda: None)
+    return str(request.param)
 
 
 def connect(api: Served) -> socket.socket:
@@ -55,6 +64,7 @@ def closed_by_server(sock: socket.socket) -> bool:
         return True
 
 
+@pytest.mark.usefixtures("protocol")
 def test_a_client_that_never_finishes_its_headers_is_disconnected(project: Path) -> None:
     with serving(config_for(project, header_timeout=0.2)) as api:
         sock = connect(api)
@@ -64,6 +74,7 @@ def test_a_client_that_never_finishes_its_headers_is_disconnected(project: Path)
         assert api.client.get("/health/live").status_code == 200
 
 
+@pytest.mark.usefixtures("protocol")
 def test_a_client_idle_after_a_response_is_disconnected(project: Path) -> None:
     with serving(config_for(project, header_timeout=0.2, keep_alive_timeout=300)) as api:
         sock = connect(api)
@@ -75,12 +86,14 @@ def test_a_client_idle_after_a_response_is_disconnected(project: Path) -> None:
         sock.close()
 
 
+@pytest.mark.usefixtures("protocol")
 def test_health_answers_while_1000_idle_connections_are_held(project: Path) -> None:
     config = config_for(project, header_timeout=600)
     with serving(config, backlog=2048) as api, idle_connections(api, 1000):
         assert api.client.get("/health/live").json() == {"status": "live"}
 
 
+@pytest.mark.usefixtures("protocol")
 def test_past_the_connection_limit_the_longest_idle_connections_are_closed(
     project: Path,
 ) -> None:

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from rb.errors import EXIT_OK, UsageError
+from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
 from rb.server.config import DEFAULT_MAX_CONNECTIONS, DEFAULT_SWEEP_INTERVAL, MIN_TOKEN_LENGTH
 from rb.service.inputs import secrets_from
 
@@ -30,6 +30,7 @@ def serve(
     queue_name: str = "runbooks",
     log_level: str = "info",
     access_log: bool = True,
+    workers: int = 1,
 ) -> int:
     """Serve the project in the current folder until stopped; 0 on a clean stop."""
     import uvicorn
@@ -37,7 +38,7 @@ def serve(
     from rb.server.app import create_app
     from rb.server.config import ServerConfig
     from rb.server.connections import uvicorn_options
-    from rb.store.database import resolve_url
+    from rb.store.database import Store, resolve_url
 
     if not runbooks.is_dir():
         raise UsageError(f"no runbooks folder {runbooks}/ (give --runbooks DIR)")
@@ -72,16 +73,22 @@ def serve(
         sweep_interval=sweep_interval,
     )
     _raise_file_limit(max_connections)
-    app = create_app(config)
+    # The app (one process) or a store (several, each making its app): a bad URL fails here.
+    app = create_app(config) if workers == 1 else None
+    checked = app.state.rb.store.store if app is not None else Store(url)
+    shown = checked.shown
+    if app is None:
+        checked.dispose()
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     log = logging.getLogger("rb.server")
     log.info(
         "serving %s/ with store %s, %s, %s",
         runbooks,
-        app.state.rb.store.shown,
+        shown,
         f"executions on queue {config.queue!r} for rb worker processes"
         if config.queue
-        else f"{max_concurrent} executions at once in this process",
+        else f"{max_concurrent} executions at once in "
+        + ("this process" if workers == 1 else f"each of {workers} processes"),
         "bearer token required"
         if token
         else "no token (RB_API_TOKEN is not set): "
@@ -92,17 +99,31 @@ def serve(
             "listening on %s without RB_API_TOKEN: anyone who can reach it can run runbooks",
             host,
         )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=access_log,
-        **uvicorn_options(config),
-        # One process (uvicorn's default): runs share the store's pool, the
-        # runbook cache and the event streams.
+    options = {"log_level": log_level, "access_log": access_log, **uvicorn_options(config)}
+    if app is not None:
+        # One process: runs share the store's pool, the runbook cache and the event streams.
+        uvicorn.run(app, host=host, port=port, **options)
+        return EXIT_OK
+    from rb.server.processes import bind, multiprocess_metrics, serve_forked
+
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    # What uvicorn logs when it binds (its processes, given the socket, do not).
+    shown_host = f"[{host}]" if ":" in host else host
+    log.info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown_host, sock.getsockname()[1]
     )
-    return EXIT_OK
+
+    def serve_one() -> None:
+        # In the child: a whole server of its own on the shared socket.
+        server = uvicorn.Server(uvicorn.Config(create_app(config), host=host, port=port, **options))
+        server.run(sockets=[sock])
+
+    with multiprocess_metrics():
+        code = serve_forked(workers, sock, serve_one)
+    return EXIT_OK if code == 0 else EXIT_FAILED
 
 
 def _loopback(host: str) -> bool:

@@ -19,10 +19,16 @@ from typing import Any
 
 from rb.engine.events import Event, RunFinished, RunStarted
 
+_TYPES: dict[type, str] = {}
+
 
 def event_type(event: Event) -> str:
     """`StepSucceeded` -> `step_succeeded`: the SSE event name and JSON `type`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(event).__name__).lower()
+    cls = type(event)
+    name = _TYPES.get(cls)
+    if name is None:
+        name = _TYPES[cls] = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    return name
 
 
 def event_json(event: Event) -> dict[str, Any]:
@@ -40,13 +46,20 @@ class Published:
 
 
 class Feed:
-    """The events of one execution. `listener` is called on the recorder's threads;
-    everything else runs on the server's event loop."""
+    """The events of one execution. It is a run listener, called on the recorder's
+    threads; everything else runs on the server's event loop.
+
+    Most runs are never streamed: an event only wakes the loop while a reader
+    waits (and for the run's start and end), and becomes JSON when read.
+    """
 
     def __init__(self, registry: FeedRegistry, loop: asyncio.AbstractEventLoop) -> None:
         self._registry = registry
         self._loop = loop
-        self.events: list[Published] = []
+        # Appended on the recorder's threads (list.append is atomic), read on the loop.
+        self._received: list[Event] = []
+        self._published: list[Published] = []
+        self._readers = 0  # readers waiting in wait_beyond
         self.finished = False
         # Set by the recorder as soon as the run is recorded, so the
         # worker that ran it can read it back without waiting for the loop.
@@ -54,17 +67,30 @@ class Feed:
         self.started: asyncio.Future[str] = loop.create_future()
         self._changed = asyncio.Event()
 
-    def listener(self, event: Event) -> None:
-        """A run listener (recorder's downstream): hand the event to the loop."""
+    @property
+    def events(self) -> list[Published]:
+        """The events received so far, numbered (on the loop)."""
+        published = self._published
+        for event in self._received[len(published) :]:
+            data = event_json(event)
+            published.append(Published(len(published) + 1, str(data["type"]), data))
+        return published
+
+    def __call__(self, event: Event) -> None:
+        """A run listener (recorder's downstream): keep the event, and tell the
+        loop when it matters (a start, an end, a reader waiting)."""
+        cls = type(event)
         if isinstance(event, RunStarted):
             self.execution_id = event.execution_id
-        published = event_json(event)
-        # RuntimeError: the server's loop has closed (shutdown); nobody listens.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._publish, event, published)
+        self._received.append(event)
+        # A reader that starts waiting after this read has seen the event
+        # (it counts itself before it looks; both sides hold the GIL).
+        if cls is RunStarted or cls is RunFinished or self._readers:
+            # RuntimeError: the server's loop has closed (shutdown); nobody listens.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._publish, event)
 
-    def _publish(self, event: Event, data: dict[str, Any]) -> None:
-        self.events.append(Published(len(self.events) + 1, str(data["type"]), data))
+    def _publish(self, event: Event) -> None:
         if isinstance(event, RunStarted) and not self.started.done():
             self._registry.started(event.execution_id, self)
             self.started.set_result(event.execution_id)
@@ -87,8 +113,12 @@ class Feed:
 
     async def wait_beyond(self, count: int) -> None:
         """Return once there are more than `count` events, or the feed is finished."""
-        while len(self.events) <= count and not self.finished:
-            await self._changed.wait()
+        self._readers += 1
+        try:
+            while len(self._received) <= count and not self.finished:
+                await self._changed.wait()
+        finally:
+            self._readers -= 1
 
 
 class FeedRegistry:

@@ -40,10 +40,12 @@ async def follow(feed: Feed, after: int = 0) -> AsyncIterator[bytes]:
     """Every event of `feed` after number `after`, as they come, then `end`."""
     sent = after
     while True:
-        for published in feed.events[sent:]:
+        # A snapshot: more events may arrive while each one is sent.
+        batch = feed.events[sent:]
+        for published in batch:
             yield message(published.type, published.data, published.number)
-        sent = max(sent, len(feed.events))
-        if feed.finished:
+        sent += len(batch)
+        if feed.finished and sent >= len(feed.events):
             break
         try:
             await asyncio.wait_for(feed.wait_beyond(sent), KEEPALIVE_SECONDS)
