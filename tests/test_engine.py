@@ -375,3 +375,29 @@ steps:
         "GET http://api.test/hang: timed out (fault injected by the fixture)"
     )
     assert result.duration_seconds == 30.0
+
+
+def test_a_run_collects_garbage_less_often_and_gives_the_thresholds_back() -> None:
+    """The collector's passes over a run's live objects free nothing (issue 16);
+    a process that goes on after the run keeps its own settings."""
+    import gc
+
+    from rb.engine.events import EventBus, StepStarted
+    from rb.engine.scheduler import execute
+    from rb.plugins import step_types
+    from rb.world.fixture import FixtureWorld
+    from rb.world.fixture_format import from_data
+
+    from .engine_helpers import runbook
+
+    before = gc.get_threshold()
+    during: list[tuple[int, ...]] = []
+    book = runbook(HEAD + "steps:\n  - {id: a, type: wait, inputs: {seconds: 1}}\n")
+    world = FixtureWorld(from_data({}))
+    bus = EventBus(
+        [lambda e: during.append(gc.get_threshold()) if isinstance(e, StepStarted) else None]
+    )
+    result = world.run(lambda: execute(book, world, params={}, step_types=step_types(), bus=bus))
+    assert result.status == "success"
+    assert during and during[0][0] >= 10_000
+    assert gc.get_threshold() == before
