@@ -57,7 +57,18 @@ def test_a_recorded_rb_test_does_not_load_sqlalchemy(tmp_path: Path) -> None:
     fixture = tmp_path / "chain.fixture.yaml"
     fixture.write_text("runbook: chain.yaml\n")
     db = f"sqlite:///{tmp_path}/rb.db"
-    command = ["test", str(book), "--fixture", str(fixture), "--db", db, "--update"]
+    golden = str(tmp_path / "golden.json")
+    command = [
+        "test",
+        str(book),
+        "--fixture",
+        str(fixture),
+        "--db",
+        db,
+        "--expect",
+        golden,
+        "--update",
+    ]
     imported_modules(*command)  # creates the store (a migration does load it) and the cache
     modules = imported_modules(*command)
     assert not {m for m in modules if m.split(".")[0] in ("sqlalchemy", "alembic")}
