@@ -65,8 +65,10 @@ class Store:
         self._raw_lock = threading.Lock()
         # Whether this process has marked the runs of dead processes interrupted.
         self.reaped = False
-        if pool_size is not None:
-            _ = self.engine  # a server's pool, made (and its URL checked) at once
+        if pool_size is not None or (self.dialect, self.driver) not in _DRIVER_PATHS:
+            # A server's pool, made (and its URL checked) at once; and any other
+            # database than rb's two, which is used through SQLAlchemy only.
+            _ = self.engine
 
     @property
     def engine(self) -> Any:
@@ -136,10 +138,11 @@ class Store:
                 raw.execute("BEGIN")
                 try:
                     yield DriverWrite(raw.executemany, lambda sql: raw.execute(sql).fetchall())
+                    raw.execute("COMMIT")
                 except BaseException:
-                    raw.execute("ROLLBACK")
+                    if raw.in_transaction:  # the next write begins afresh
+                        raw.execute("ROLLBACK")
                     raise
-                raw.execute("COMMIT")
             else:
                 with raw.transaction(), raw.cursor() as cursor:
                     yield DriverWrite(
@@ -152,7 +155,10 @@ class Store:
         if self.is_sqlite:
             import sqlite3
 
-            self._raw = sqlite3.connect(self.target(), isolation_level=None)
+            # Used under `_raw_lock` only, from whichever thread records.
+            self._raw = sqlite3.connect(
+                self.target(), isolation_level=None, check_same_thread=False
+            )
             for pragma in SQLITE_PRAGMAS:
                 self._raw.execute(pragma)
         else:
@@ -259,6 +265,8 @@ class DriverWrite:
 
 
 _DEFAULT_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+# The databases `write` and `revision` reach through their driver, without SQLAlchemy.
+_DRIVER_PATHS = frozenset(_DEFAULT_DRIVERS.items())
 
 
 def _lost(raw: Any) -> bool:

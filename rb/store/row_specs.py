@@ -113,15 +113,9 @@ def derive(table_name: str, dialect_name: str, driver: str) -> Spec:
 
 
 def _dialect(name: str, driver: str) -> Any:
-    if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import pysqlite
+    from sqlalchemy.engine import make_url
 
-        return pysqlite.dialect()
-    if driver == "psycopg":
-        from sqlalchemy.dialects.postgresql import psycopg
-
-        return psycopg.dialect()  # type: ignore[no-untyped-call]
-    raise AssertionError(f"no recording path for {name}+{driver}")  # pragma: no cover
+    return make_url(f"{name}+{driver}://").get_dialect()()
 
 
 def _scalar_default(column: Any) -> Any:
