@@ -13,14 +13,15 @@ if TYPE_CHECKING:
 
 
 async def _run(ctx: StepContext, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    from rb.errors import StepError
-    from rb.world.base import HttpRequest, WorldError
-
     world = ctx.world
     start = world.monotonic()
     if "seconds" in inputs:
         await world.sleep(float(inputs["seconds"]))
         return {"waited_seconds": world.monotonic() - start, "polls": 0, "result": None}
+    # Only polling needs these (an import statement costs even when loaded).
+    from rb.errors import StepError
+    from rb.world.base import HttpRequest, WorldError
+
     interval = float(inputs.get("interval_seconds", 5))
     deadline = float(inputs.get("timeout_seconds", 300))
     poll = inputs.get("poll")
