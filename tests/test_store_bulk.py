@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rb.store import json_text, writer, writer_process
+from rb.store import json_text, writer_child, writer_process
 from rb.store.bulk import CONVERSIONS, BulkInsert, bulk_insert
 from rb.store.database import open_store
 from rb.store.tables import exchanges, executions, step_logs
@@ -69,7 +69,7 @@ def test_bulk_rows_read_back_as_sqlalchemy_rows_do(store_url: str, count: int) -
         insert = BulkInsert.of(executions, dialect)
         insert.run(conn, insert.rows([execution]))
     # Steps and exchanges: by the writer process's code, on its own connection.
-    driver, target, setup, *_ = writer._connection(store, {})
+    driver, target, setup, *_ = writer_child._connection(store, {})
     database = writer_process._Database(driver, target, setup)
     try:
         for table, rows in ((step_logs, steps), (exchanges, [exchange])):

@@ -7,7 +7,7 @@ import pytest
 from rb.engine.events import Event, StepSucceeded
 from rb.service.request import Recording, RunRequest
 from rb.service.runner import execute, live_world
-from rb.store import writer, writer_process
+from rb.store import writer_child, writer_process
 from rb.store.database import StoreError, open_store
 from rb.store.queries import load_run, reap_interrupted
 from rb.world.fixture import FixtureWorld
@@ -50,7 +50,7 @@ def test_a_writer_process_that_dies_fails_the_recording_clearly(
         # Told once step one is committed, while step two is held: the
         # writer goes away, then step two may finish.
         if isinstance(event, StepSucceeded) and not killed:
-            process = writer._CHILDREN[store.url].process
+            process = writer_child._CHILDREN[store.url].process
             process.kill()
             killed.append(process.wait())
             http_server.state.release.set()

@@ -40,7 +40,8 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.continuation import Continuation
 from rb.store.database import Store, StoreError
-from rb.store.writer import INSERT_EXECUTION, Item, RecordingFailed, Writer
+from rb.store.writer import Item, RecordingFailed, Writer
+from rb.store.writer_child import INSERT_EXECUTION
 
 # The hot inserts go straight to the driver (rb/store/bulk.py), in the
 # writer process; consecutive rows of one table are sent together.

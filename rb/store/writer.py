@@ -28,9 +28,7 @@ run stops as soon as the failure is known.
 
 from __future__ import annotations
 
-import atexit
 import itertools
-import os
 import threading
 import time
 from collections import deque
@@ -39,10 +37,11 @@ from contextlib import suppress
 from typing import Any
 
 from rb.engine.events import Event, Listener
-from rb.store import lease, writer_process
+from rb.store import writer_child
 from rb.store.bulk import BulkInsert
-from rb.store.database import SQLITE_PRAGMAS, DriverWrite, Store, StoreError
+from rb.store.database import DriverWrite, Store, StoreError
 from rb.store.reaper import reap_interrupted
+from rb.store.writer_child import INSERT_EXECUTION, _Child, _child_for
 
 # What the run's thread queues: a statement (or the name of a bulk insert, or
 # None when there is nothing to write), its row, and the event to pass on.
@@ -52,14 +51,7 @@ _ROWS_PER_FRAME = 64
 # How long a fixture or replay run's events may wait to be told, at most
 # (while the run goes on; its end tells the rest).
 _BATCH_SECONDS = 0.05
-# The execution's own row: inserted by this process, not the child.
-INSERT_EXECUTION = "execution"
-_EXECUTIONS = "runbook_executions"
 _tokens = itertools.count(1)
-# How long a lost PostgreSQL connection is made again before a write fails
-# (the writer process's and this process's own): a restart or a failover
-# shorter than this loses nothing.
-RECONNECT_SECONDS = 30.0
 
 
 class RecordingFailed(StoreError):
@@ -248,7 +240,7 @@ class Writer:
     def _retrying(self, write: Callable[[DriverWrite], None]) -> None:
         """`write(conn)` in a transaction of this process's own; a PostgreSQL
         connection that was lost is made again for up to RECONNECT_SECONDS."""
-        deadline = time.monotonic() + RECONNECT_SECONDS
+        deadline = time.monotonic() + writer_child.RECONNECT_SECONDS
         delay = 0.05
         while True:
             try:
@@ -285,140 +277,3 @@ class Writer:
             self.crash = self.crash or exc
         with self._acked:
             self._acked.notify_all()
-
-
-class _Child:
-    """One writer process, shared by the runs recording to one store."""
-
-    def __init__(self, store: Store, inserts: Mapping[str, BulkInsert]) -> None:
-        self.shown = store.shown
-        try:
-            self.process = writer_process.started()
-        except OSError as exc:
-            raise StoreError(f"cannot start the writer for {self.shown}: {exc}") from None
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self._in = self.process.stdin.fileno()
-        self._out = self.process.stdout.fileno()
-        self._lock = threading.Lock()  # one frame at a time
-        # A lock of its own: the reader must never wait for a write to the
-        # child, which may be waiting for the reader to take its answers.
-        self._runs_lock = threading.Lock()
-        self._runs: dict[int, Writer] = {}
-        self.failure: str | None = None
-        self.send(("init", *_connection(store, inserts)))
-        self._reader = threading.Thread(target=self._read, name="rb-writer-acks", daemon=True)
-        self._reader.start()
-
-    @property
-    def alive(self) -> bool:
-        return self.failure is None and self.process.poll() is None
-
-    def attach(self, run: Writer) -> None:
-        with self._runs_lock:
-            self._runs[run._token] = run
-        if self.failure is not None:
-            raise StoreError(self.failure)
-
-    def detach(self, run: Writer) -> None:
-        with self._runs_lock:
-            self._runs.pop(run._token, None)
-        self.send(("close", run._token))
-
-    def send(self, message: tuple[Any, ...]) -> None:
-        data = memoryview(writer_process.frame(message))
-        with self._lock:
-            try:
-                while data:
-                    data = data[os.write(self._in, data) :]
-            except OSError:
-                pass  # the child is gone: the reader fails the runs
-
-    def close(self) -> None:
-        """End the child's input: it commits what it has read, then exits.
-
-        Nothing waits for that: every run already waited for its rows.
-        """
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-
-    def discard(self) -> None:
-        """Let go of a child that failed: its pipes closed, the process reaped."""
-        self.close()
-        self._reader.join()  # it ends at the end of the child's output
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.process.wait()
-
-    def _read(self) -> None:
-        while True:
-            message = writer_process.read_frame(self._out)
-            if message is None:
-                self._fail(self.failure or f"the writer for {self.shown} stopped")
-                return
-            kind = message[0]
-            if kind == "fatal":
-                self.failure = f"cannot reach database {self.shown}: {message[1]}"
-            elif kind in ("ok", "error"):
-                with self._runs_lock:
-                    run = self._runs.get(message[1])
-                if run is None:
-                    continue
-                if kind == "ok":
-                    run._acknowledge(message[2], None)
-                else:
-                    run._acknowledge(None, f"database {self.shown}: {message[2]}", message[3])
-
-    def _fail(self, error: str) -> None:
-        self.failure = error
-        with self._runs_lock:
-            runs = list(self._runs.values())
-        for run in runs:
-            run._acknowledge(None, error)
-
-
-def _connection(
-    store: Store, inserts: Mapping[str, BulkInsert]
-) -> tuple[str, str, list[str], dict[str, Any], str, float, float]:
-    """What the child needs: driver, target, setup, the statements of the tables
-    it writes (all but the execution's own), the heartbeat and its interval,
-    and how long to make a lost connection again."""
-    tables = {kind: i.statements() for kind, i in inserts.items() if kind != INSERT_EXECUTION}
-    if store.is_sqlite:
-        beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = ? WHERE id = ?"
-        setup = list(SQLITE_PRAGMAS)
-        every = lease.HEARTBEAT_SECONDS
-        return "sqlite", store.target(), setup, tables, beat, every, RECONNECT_SECONDS
-    beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = %s WHERE id = %s"
-    return (
-        "postgresql",
-        store.target(),
-        [],
-        tables,
-        beat,
-        lease.HEARTBEAT_SECONDS,
-        RECONNECT_SECONDS,
-    )
-
-
-_CHILDREN: dict[str, _Child] = {}
-_CHILDREN_LOCK = threading.Lock()
-
-
-def _child_for(store: Store, inserts: Mapping[str, BulkInsert]) -> _Child:
-    with _CHILDREN_LOCK:
-        child = _CHILDREN.get(store.url)
-        if child is None or not child.alive:
-            if child is not None:
-                child.discard()
-            child = _CHILDREN[store.url] = _Child(store, inserts)
-        return child
-
-
-@atexit.register
-def _close_children() -> None:
-    # Whatever was sent is committed before this process ends.
-    with _CHILDREN_LOCK:
-        children = list(_CHILDREN.values())
-        _CHILDREN.clear()
-    for child in children:
-        child.close()

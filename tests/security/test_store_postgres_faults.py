@@ -17,7 +17,7 @@ import pytest
 from rb.engine.events import Event, StepSucceeded
 from rb.service.request import Recording, RunRequest
 from rb.service.runner import execute, live_world
-from rb.store import writer
+from rb.store import writer_child
 from rb.store.database import StoreError, open_store
 from rb.store.queries import load_run
 
@@ -42,7 +42,7 @@ def own_database() -> Iterator[str]:
 
 
 def _end_the_writers_session(url: str, *, refuse: str | None = None) -> None:
-    pid = writer._CHILDREN[url].process.pid
+    pid = writer_child._CHILDREN[url].process.pid
     with psycopg.connect(postgres_url(), autocommit=True) as conn:
         if refuse is not None:
             conn.execute(f"ALTER DATABASE {refuse} WITH ALLOW_CONNECTIONS false")
@@ -87,7 +87,7 @@ def test_a_lost_session_is_made_again_and_nothing_is_lost(
 def test_an_outage_longer_than_the_bound_stops_the_run(
     own_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer, "RECONNECT_SECONDS", 0.5)
+    monkeypatch.setattr(writer_child, "RECONNECT_SECONDS", 0.5)
     store = open_store(own_database)
     name = own_database.rsplit("/", 1)[1]
     with pytest.raises(StoreError, match="recording failed") as failed:
