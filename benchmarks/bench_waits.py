@@ -129,7 +129,7 @@ def main() -> None:
                 print(f"{name:<11} decision -> approval step decided: {approval:6.1f} ms")
                 print(f"{name:<11} event sent -> wait_event step took it: {event:6.1f} ms")
                 print(f"{name:<11} rb approve -> the next step starts (resumed): {onward:6.1f} ms")
-                store.engine.dispose()
+                store.dispose()
     finally:
         with admin.begin() as conn:
             conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))

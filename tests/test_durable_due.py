@@ -67,7 +67,7 @@ steps:
 def store(store_url: str) -> Iterator[Store]:
     opened = open_store(store_url)
     yield opened
-    opened.engine.dispose()
+    opened.dispose()
 
 
 def _park(

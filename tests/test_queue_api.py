@@ -58,7 +58,7 @@ steps:
 def store(queue_url: str) -> Iterator[Store]:
     opened = open_store(queue_url)
     yield opened
-    opened.engine.dispose()
+    opened.dispose()
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ TWO_OF_THREE = {
 def store(store_url: str) -> Iterator[Store]:
     opened = open_store(store_url)
     yield opened
-    opened.engine.dispose()
+    opened.dispose()
 
 
 def _parked_approval(store: Store, inputs: dict[str, Any] = TWO_OF_THREE) -> str:

@@ -21,7 +21,7 @@ def served(project: Path, store_url: str) -> Iterator[tuple[Served, Store]]:
     store = open_store(store_url)
     with serving(config_for(project, db=store_url, token=API_TOKEN), headers=BEARER) as api:
         yield api, store
-    store.engine.dispose()
+    store.dispose()
 
 
 def _parked(store: Store) -> str:

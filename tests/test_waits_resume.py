@@ -74,7 +74,7 @@ steps:
 def store(store_url: str) -> Iterator[Store]:
     opened = open_store(store_url)
     yield opened
-    opened.engine.dispose()
+    opened.dispose()
 
 
 def _start(tmp_path: Path, text: str, store_url: str, *params: str) -> str:

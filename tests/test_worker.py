@@ -119,7 +119,7 @@ steps:
 def store(queue_url: str) -> Iterator[Store]:
     opened = open_store(queue_url)
     yield opened
-    opened.engine.dispose()
+    opened.dispose()
 
 
 @pytest.fixture
@@ -420,6 +420,6 @@ def test_a_worker_reconnects_after_postgresql_restarts(project: Path, http_serve
             try:
                 assert status_of(store, execution_id) == "success"
             finally:
-                store.engine.dispose()
+                store.dispose()
             assert request_count(http_server, "/echo/after-restart") == 1
             assert worker.process.poll() is None

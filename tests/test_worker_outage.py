@@ -43,7 +43,7 @@ def test_a_run_cut_off_by_a_postgresql_outage_finishes_once_it_is_back(
             try:
                 run = load_run(store, execution_id)
             finally:
-                store.engine.dispose()
+                store.dispose()
     assert run.status == "success"
     # The recorded steps were not sent again; the one cut off was, once more.
     assert request_count(http_server, "/echo/first") == 1

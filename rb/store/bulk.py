@@ -70,6 +70,7 @@ class BulkInsert:
             (i, CONVERSIONS[kind], _UNCHANGED.get(kind)) for i, kind in enumerate(kinds) if kind
         )
         # Each column's bind ("?", "%s::JSONB"), for updates of the same table.
+        self._table = head.split()[2]  # "INSERT INTO <table> (…) VALUES "
         binds = group.strip("()").split(", ")
         self._binds = dict(zip(order, binds, strict=True))
         self._json = frozenset(
@@ -137,9 +138,8 @@ class BulkInsert:
         for name in self._json.intersection(names):
             if converted[name] is None:
                 converted[name] = json_text.dumps(None)
-        table = self._head.split()[2]
         sets = ", ".join(f"{name} = {self._binds[name]}" for name in names)
-        statement = f"UPDATE {table} SET {sets} WHERE {key} = {self._binds[key]}"
+        statement = f"UPDATE {self._table} SET {sets} WHERE {key} = {self._binds[key]}"
         return statement, [*(converted[name] for name in names), converted[key]]
 
     def statements(self) -> tuple[str, str | None]:

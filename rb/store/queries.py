@@ -10,11 +10,9 @@ from sqlalchemy import bindparam
 
 from rb.errors import UsageError
 from rb.store.database import Store
-from rb.store.reaper import reap_interrupted
+from rb.store.reaper import reap_interrupted as reap_interrupted  # where commands find it
 from rb.store.records import Execution
 from rb.store.tables import exchanges, executions, step_logs
-
-__all__ = ["reap_interrupted"]  # where the commands have always found it
 
 
 def list_runs(

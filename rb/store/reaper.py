@@ -12,17 +12,16 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.database import Store
 from rb.store.records import aware
-
-_EXECUTIONS = "runbook_executions"
+from rb.store.row_specs import EXECUTIONS
 
 
 def reap_interrupted(store: Store) -> list[str]:
     """Mark runs whose process is gone as `interrupted`; returns their ids."""
     now = datetime.now(UTC)
-    insert = bulk_insert(_EXECUTIONS, store.dialect, store.driver)
+    insert = bulk_insert(EXECUTIONS, store.dialect, store.driver)
     with store.write() as conn:
         running = conn.query(
-            f"SELECT id, lease, heartbeat_at FROM {_EXECUTIONS} WHERE status = 'running'"
+            f"SELECT id, lease, heartbeat_at FROM {EXECUTIONS} WHERE status = 'running'"
         )
         dead = [
             str(run_id)

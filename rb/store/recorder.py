@@ -40,6 +40,7 @@ from rb.store import lease
 from rb.store.bulk import bulk_insert
 from rb.store.continuation import Continuation
 from rb.store.database import Store, StoreError
+from rb.store.row_specs import EXCHANGES, EXECUTIONS, STEP_LOGS
 from rb.store.writer import Item, RecordingFailed, Writer
 from rb.store.writer_child import INSERT_EXECUTION
 
@@ -48,9 +49,9 @@ from rb.store.writer_child import INSERT_EXECUTION
 _INSERT_STEP = "step"
 _INSERT_EXCHANGE = "exchange"
 _TABLES = {
-    INSERT_EXECUTION: "runbook_executions",
-    _INSERT_STEP: "runbook_step_logs",
-    _INSERT_EXCHANGE: "runbook_exchanges",
+    INSERT_EXECUTION: EXECUTIONS,
+    _INSERT_STEP: STEP_LOGS,
+    _INSERT_EXCHANGE: EXCHANGES,
 }
 # A step's row is built as a tuple in this order (the table's), not as a dict.
 _STEP_COLUMNS = (
@@ -218,13 +219,12 @@ class Recorder:
         completed = self._wall()
         # A step's duration runs from its start to now: no clock read when it starts.
         duration = row[2]
-        started = (
-            None
-            if duration is None
-            else completed - timedelta(seconds=duration)
-            if duration
-            else completed  # a no-op, or virtual time that stood still
-        )
+        if duration is None:
+            started = None
+        elif duration:
+            started = completed - timedelta(seconds=duration)
+        else:
+            started = completed  # a no-op, or virtual time that stood still
         # In the table's column order (checked in __init__).
         values = (self.execution_id, step_id, self._step_seq, started, completed)
         return _INSERT_STEP, (*values, *row, self.run_attempt), event

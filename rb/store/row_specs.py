@@ -26,6 +26,11 @@ from typing import Any
 
 from rb.cache import cache_file, write_atomic
 
+# The tables the recorder writes (their names as in rb/store/tables.py).
+EXECUTIONS = "runbook_executions"
+STEP_LOGS = "runbook_step_logs"
+EXCHANGES = "runbook_exchanges"
+
 # Bumped when the spec's layout changes.
 _FORMAT = 1
 _PYFORMAT = re.compile(r"%\((\w+)\)s")

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from rb.store import lease, writer_process
 from rb.store.bulk import BulkInsert
 from rb.store.database import SQLITE_PRAGMAS, Store, StoreError
+from rb.store.row_specs import EXECUTIONS
 
 if TYPE_CHECKING:
     from rb.store.writer import Writer
 
 # The execution's own row: inserted by the recording process, not the child.
 INSERT_EXECUTION = "execution"
-_EXECUTIONS = "runbook_executions"
 # How long a lost PostgreSQL connection is made again before a write fails
 # (the writer process's and the recording process's own): a restart or a
 # failover shorter than this loses nothing.
@@ -128,11 +128,11 @@ def _connection(
     and how long to make a lost connection again."""
     tables = {kind: i.statements() for kind, i in inserts.items() if kind != INSERT_EXECUTION}
     if store.is_sqlite:
-        beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = ? WHERE id = ?"
+        beat = f"UPDATE {EXECUTIONS} SET heartbeat_at = ? WHERE id = ?"
         setup = list(SQLITE_PRAGMAS)
         every = lease.HEARTBEAT_SECONDS
         return "sqlite", store.target(), setup, tables, beat, every, RECONNECT_SECONDS
-    beat = f"UPDATE {_EXECUTIONS} SET heartbeat_at = %s WHERE id = %s"
+    beat = f"UPDATE {EXECUTIONS} SET heartbeat_at = %s WHERE id = %s"
     return (
         "postgresql",
         store.target(),

@@ -62,7 +62,7 @@ def resume_due(
     try:
         done = resume_runs(store, actor=actor or "rb")
     finally:
-        store.engine.dispose()
+        store.dispose()
     if output_format == "json":
         out.write(
             dumps(
