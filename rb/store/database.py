@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rb.errors import RbError
+from rb.store.sqlite_setup import apply_pragmas
 from rb.world.live import driver_url, safe_url
 
 DEFAULT_URL = "sqlite:///.rb/rb.db"
@@ -159,8 +160,7 @@ class Store:
             self._raw = sqlite3.connect(
                 self.target(), isolation_level=None, check_same_thread=False
             )
-            for pragma in SQLITE_PRAGMAS:
-                self._raw.execute(pragma)
+            apply_pragmas(self._raw)
         else:
             import psycopg
 
@@ -310,20 +310,9 @@ def _migration_lock(store: Store) -> Iterator[None]:
         yield
 
 
-# Every SQLite connection's settings (the writer process's too). WAL with
-# synchronous=NORMAL: a commit survives the process being killed.
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA foreign_keys=ON",
-)
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        cursor.execute(pragma)
+    apply_pragmas(cursor)
     cursor.close()
 
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from rb.store import lease, writer_process
 from rb.store.bulk import BulkInsert
-from rb.store.database import SQLITE_PRAGMAS, Store, StoreError
+from rb.store.database import Store, StoreError
 from rb.store.row_specs import EXECUTIONS
+from rb.store.sqlite_setup import SQLITE_PRAGMAS
 
 if TYPE_CHECKING:
     from rb.store.writer import Writer
