@@ -224,12 +224,12 @@ def test_a_killed_run_keeps_its_finished_steps_and_shows_interrupted(
 
 def test_db_upgrade_and_last_and_prefixes(store_url: str) -> None:
     first = rb("db", "upgrade", db=store_url)
-    assert first.returncode == 0 and "upgraded from empty to revision 0003" in first.stdout
+    assert first.returncode == 0 and "upgraded from empty to revision 0004" in first.stdout
     # With PostgreSQL, the queue rb worker serves is created beside rb's tables, once.
     queue = "created the procrastinate queue for rb worker"
     assert (queue in first.stdout) == store_url.startswith("postgresql")
     again = rb("db", "upgrade", db=store_url).stdout
-    assert "already at revision 0003" in again and queue not in again
+    assert "already at revision 0004" in again and queue not in again
     missing = rb("runs", "show", "last", db=store_url)
     assert missing.returncode == 2 and "no runs recorded yet" in missing.stderr
     assert "no run 'zzz'" in rb("runs", "show", "zzz", db=store_url).stderr

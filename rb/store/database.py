@@ -24,7 +24,7 @@ DEFAULT_URL = "sqlite:///.rb/rb.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. A store already there skips Alembic (and its import);
 # tests/test_store.py checks this matches the migrations folder.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 class StoreError(RbError):
@@ -314,6 +314,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     apply_pragmas(cursor)
     cursor.close()
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) is a constraint the database refused."""
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlalchemy.exc.IntegrityError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _reason(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rb.errors import UsageError
-from rb.store.database import Store
+from rb.store.database import Store, is_integrity_error
 from rb.world.inbox import Decision, InboxEvent
 
 EVENT_KEEP_SECONDS = 86_400.0  # how long an event waits for a step (rb event send --keep)
@@ -149,7 +149,7 @@ def record_decision(
         with store.begin() as conn:
             conn.execute(sqlalchemy.insert(t).values(**row))
     except Exception as exc:
-        if _is_integrity(exc):
+        if is_integrity_error(exc):
             raise DecisionRefused(
                 f"{actor} has already decided step {step_id!r} of {execution_id}"
             ) from None
@@ -217,14 +217,3 @@ def execution_info(store: Store, execution_id: str) -> tuple[str, str, str] | No
 def _json(value: Any) -> Any:
     """JSON columns come back parsed on PostgreSQL, and may be text on SQLite."""
     return json.loads(value) if isinstance(value, str) else (value or {})
-
-
-def _is_integrity(exc: BaseException) -> bool:
-    import sqlalchemy.exc
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlalchemy.exc.IntegrityError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -195,4 +196,79 @@ workers = Table(
     Column("queues", Json),
     Column("concurrency", Integer, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who may do what (migration 0004, docs/security.md).
+
+# An API token: its secret is shown once and kept only as a SHA-256 hash.
+tokens = Table(
+    "runbook_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),  # the token's public part
+    Column("name", Text, nullable=False),  # the identity actions are recorded under
+    Column("role", Text, nullable=False),  # viewer | operator | approver | admin
+    Column("groups", Json),  # names a runbook's `access:` may list
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", Text),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Index("ix_runbook_tokens_name", "name"),
+)
+
+# A published version of a runbook: draft -> approved -> deprecated.
+definitions = Table(
+    "runbook_definitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("runbook_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, ... per runbook
+    Column("content_hash", String(64), nullable=False),  # SHA-256 of the file's bytes
+    Column("content", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),  # draft | approved | deprecated
+    Column("approved_by", Text),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("deprecated_by", Text),
+    Column("deprecated_at", DateTime(timezone=True)),
+    UniqueConstraint("runbook_id", "version", name="uq_runbook_definitions_version"),
+    Index("ix_runbook_definitions_hash", "runbook_id", "content_hash"),
+)
+
+# The audit trail: append-only, each record holding the hash of the one before.
+audit = Table(
+    "runbook_audit",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("verified", Boolean, nullable=False),  # from a token, not a claim
+    Column("action", Text, nullable=False),  # trigger | approve | cancel | publish ...
+    Column("subject", Text, nullable=False),  # an execution id, runbook@version, token name
+    Column("origin", Text, nullable=False),  # where from: an address, or cli@host
+    Column("legal_basis", Text),
+    Column("evidence", Json),  # links: the execution, its outputs, screenshots
+    Column("details", Json),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# A notification a run sent (or, under a fixture, would have sent).
+notifications = Table(
+    "runbook_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _execution_id(),
+    Column("event", Text, nullable=False),  # failure | success | approval_needed | waiting_too_long
+    Column("channel", Text, nullable=False),  # the target as written, secrets masked
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", Text, nullable=False),  # sent | failed | recorded
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_runbook_notifications_execution", "execution_id"),
 )
