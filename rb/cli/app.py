@@ -369,8 +369,9 @@ def _register() -> None:
 
     for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
         module.register(app)
-    from rb.cli import schedules_cli, waits_cli, worker_cli, workers_cli
+    from rb.cli import schedules_cli, tokens_cli, waits_cli, worker_cli, workers_cli
 
+    tokens_cli.register(app)
     waits_cli.register(app)
     worker_cli.register(app)
     workers_cli.register(app)
