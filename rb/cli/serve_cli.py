@@ -54,14 +54,6 @@ def serve(
             "the address bound, or one of these. Repeatable; '*' allows any",
         ),
     ] = None,
-    allow_live_without_token: Annotated[
-        bool,
-        typer.Option(
-            "--allow-live-without-token",
-            help=f"run live runbooks without {TOKEN_VARIABLE} (on a machine only you use); "
-            "by default only fixture runs need no token",
-        ),
-    ] = False,
     graphiql: Annotated[
         bool,
         typer.Option(
@@ -134,7 +126,6 @@ def serve(
         secrets_file=path_text(secrets_file),
         max_concurrent=max_concurrent,
         allowed_hosts=tuple(allowed_host or ()),
-        allow_live_without_token=allow_live_without_token,
         graphiql=graphiql,
         max_connections=max_connections,
         sweep_interval=sweep_interval,
@@ -154,6 +145,7 @@ def register(app: typer.Typer) -> None:
         help="Serve the project's runbooks over HTTP: list and run them (live, or against a "
         "fixture), read and replay executions, stream their events, GraphQL at /graphql, "
         "/health/live, /health/ready and /metrics. Every execution is recorded as from the "
-        f"CLI. With {TOKEN_VARIABLE} set, every endpoint but /health/* needs "
-        "'Authorization: Bearer <token>'. See docs/serve.md.",
+        "CLI. Every endpoint but /health/* needs 'Authorization: Bearer <token>': a token "
+        f"from rb tokens create, or {TOKEN_VARIABLE} (identity api-token, role admin). "
+        "See docs/serve.md and docs/security.md.",
     )(serve)

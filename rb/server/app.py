@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rb.server import control_routes, health, rest, waits
-from rb.server.auth import BearerAuth
+from rb.server.auth import Authenticator, TokenAuth
 from rb.server.config import ServerConfig
 from rb.server.database import ServerStore
 from rb.server.executions import ExecutionService
@@ -23,6 +23,7 @@ from rb.server.graphql import graphql_app
 from rb.server.guard import RequestGuard
 from rb.server.logs import limit_noisy_logs
 from rb.server.metrics import CONTENT_TYPE, Metrics
+from rb.server.permissions import permitted
 from rb.server.state import Server, server_of
 from rb.server.sweep import sweeping
 from rb.store.database import StoreError
@@ -30,14 +31,34 @@ from rb.store.database import StoreError
 log = logging.getLogger("rb.server")
 
 
+@permitted("view")
 async def metrics(request: Request) -> Response:
     """GET /metrics: Prometheus text format (in a thread: the queue's metrics query the store)."""
     body = await run_in_threadpool(server_of(request).metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE)
 
 
+def _warn_without_tokens(config: ServerConfig, store: ServerStore) -> None:
+    """Say so at start when no request could be authenticated."""
+    from rb.store.tokens import any_active
+
+    try:
+        if config.token or any_active(store.ready()):
+            return
+    except StoreError:
+        return  # the store's own warning was given
+    log.warning(
+        "no API token: RB_API_TOKEN is not set and the store has no active token, so every "
+        "request but /health/* is refused (401); make one with "
+        "rb tokens create --name NAME --role operator"
+    )
+
+
 def create_app(config: ServerConfig) -> Starlette:
     """The application: REST under /api, /graphql, /health/*, /metrics.
+
+    Every request but /health/* needs a bearer token (rb/server/auth.py);
+    each route checks the token's role (rb/server/permissions.py).
 
     The store is opened here (a bad URL fails at once) and reached on start;
     a database that is down then only makes /health/ready answer 503 until
@@ -51,7 +72,8 @@ def create_app(config: ServerConfig) -> Starlette:
         from rb.server.queue_metrics import QueueCollector
 
         metrics_.add_collector(QueueCollector(store.ready))
-    server = Server(config, store, metrics_, ExecutionService(config, store, metrics_))
+    auth = Authenticator(store, config.token, config.token_cache_seconds)
+    server = Server(config, store, metrics_, ExecutionService(config, store, metrics_), auth)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -69,6 +91,8 @@ def create_app(config: ServerConfig) -> Starlette:
                 store.shown,
                 exc or "no answer",
             )
+        else:
+            await loop.run_in_executor(None, _warn_without_tokens, config, store)
         try:
             async with sweeping(server):  # parked runs past their deadline (rb.server.sweep)
                 yield
@@ -88,10 +112,9 @@ def create_app(config: ServerConfig) -> Starlette:
     ]
     # The guard first: a forged browser request is refused before anything else.
     middleware = [
-        Middleware(RequestGuard, bound_host=config.host, allowed_hosts=config.allowed_hosts)
+        Middleware(RequestGuard, bound_host=config.host, allowed_hosts=config.allowed_hosts),
+        Middleware(TokenAuth, authenticator=auth),
     ]
-    if config.token:
-        middleware.append(Middleware(BearerAuth, token=config.token))
     app = Starlette(
         routes=routes,
         middleware=middleware,

@@ -10,6 +10,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080  # where the seed's k6 script sends its requests
 DEFAULT_MAX_CONCURRENT = 8
 DEFAULT_ACTOR = "api"
+DEFAULT_TOKEN_CACHE_SECONDS = 5.0
 MIN_TOKEN_LENGTH = 32  # what secrets.token_urlsafe(32) gives is 43
 # A client has this long to send a request's headers (from connecting, or from
 # the end of the previous response); then the connection is closed.
@@ -32,15 +33,13 @@ class ServerConfig:
     project: Path
     runbooks: Path
     db: str
-    token: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # RB_API_TOKEN: identity api-token, admin
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_concurrent: int = DEFAULT_MAX_CONCURRENT
     # The address bound, and other names the server may be reached by (the Host
     # header is checked against them: DNS rebinding). "*" allows any.
     host: str = DEFAULT_HOST
     allowed_hosts: tuple[str, ...] = ()
-    # Without a token a live run is refused unless this is set (local use).
-    allow_live_without_token: bool = False
     graphiql: bool = False  # the explorer loads its scripts from a CDN
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     keep_alive_timeout: int = DEFAULT_KEEP_ALIVE_TIMEOUT
@@ -48,16 +47,9 @@ class ServerConfig:
     # Finished executions whose full event history stays in memory for late
     # stream readers; older ones are streamed from their record.
     retained_streams: int = 64
-
-    @property
-    def live_allowed(self) -> bool:
-        """Whether live runs may start here: with a token, or when allowed without.
-
-        Without a token any local process (or a forged browser request that got
-        past the guard) could reach systems with the server's secrets: live
-        execution, and what resumes a live run (control, approvals, events).
-        """
-        return bool(self.token) or self.allow_live_without_token
+    # How long a store token, once looked up, is believed without asking the
+    # store again (rb/server/auth.py): a revocation elsewhere waits this long.
+    token_cache_seconds: float = DEFAULT_TOKEN_CACHE_SECONDS
 
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL
     # Queue mode (PostgreSQL): executions go to this procrastinate queue and

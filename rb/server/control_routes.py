@@ -17,10 +17,12 @@ from starlette.routing import Route
 
 from rb.engine.events import Listener
 from rb.errors import RbError, UsageError
+from rb.server.audit_trail import audit
 from rb.server.errors import ApiError, ApiJSON, from_rb_error
 from rb.server.events.feed import Feed
 from rb.server.executions import Launched
-from rb.server.rest import actor, execution_links, json_object, known_fields, wait_flag
+from rb.server.permissions import actor_of, permitted
+from rb.server.rest import execution_links, json_object, known_fields, wait_flag
 from rb.server.state import Server, server_of
 from rb.server.views import execution_json
 from rb.store.database import Store
@@ -39,15 +41,12 @@ async def control(request: Request, action: str) -> Response:
     known_fields(body, ("wait",))
     wait = wait_flag(body, default=False)
     server = server_of(request)
-    # Control reaches live runs (a resume runs steps, a cancel its rollbacks),
-    # so it needs a token as live execution does.
-    if not server.config.live_allowed:
-        raise ApiError(403, f"{action} of a run needs a token: start rb serve with RB_API_TOKEN")
     try:
         store = await run_in_threadpool(server.store.ready)
     except RbError as exc:
         raise from_rb_error(exc) from None
-    who = actor(request)
+    caller = actor_of(request)
+    who = caller.name
     try:
         done = await run_in_threadpool(
             # A cancel of a parked run may run its rollbacks here, with the server's secrets.
@@ -62,6 +61,14 @@ async def control(request: Request, action: str) -> Response:
     except UsageError as exc:
         message = str(exc)
         raise ApiError(404 if message.startswith("no run") else 409, message) from None
+    await audit(
+        server,
+        caller,
+        action,
+        done.execution_id,
+        execution_id=done.execution_id,
+        details={"outcome": done.outcome},
+    )
     if action == "resume":
         went_on = await continue_run(server, done.execution_id, who, store)
         if wait:
@@ -123,6 +130,7 @@ def start_resume(
 
 
 def _route(action: str) -> Route:
+    @permitted("run")
     async def endpoint(request: Request) -> Response:
         return await control(request, action)
 

@@ -52,6 +52,7 @@ class ExecuteRequest:
     facts: Mapping[str, Any] = field(default_factory=dict)
     actor: str = DEFAULT_ACTOR
     idempotency_key: str | None = None  # the Idempotency-Key header
+    environment: str | None = None  # which of the runbook's environments (its access: rules)
 
 
 @dataclass(frozen=True)
@@ -101,13 +102,6 @@ class ExecutionService:
     async def execute(self, request: ExecuteRequest) -> Launched[Execution | None] | Enqueued:
         """Check the request, then start the run (or, in queue mode, queue it);
         4xx ApiError for a bad request."""
-        if request.fixture is None and not self.config.live_allowed:
-            raise ApiError(
-                403,
-                "live runs need a token: start rb serve with RB_API_TOKEN set (and send "
-                "'Authorization: Bearer <token>'), or with --allow-live-without-token on a "
-                "machine only you use; runs with a fixture need no token",
-            )
         if self.queue is not None:
             return await run_in_threadpool(self._enqueue, self.queue, request)
         job = await run_in_threadpool(self._prepare, request)

@@ -3,8 +3,10 @@ executions as REST, schema-first with Ariadne.
 
 Field names are converted between GraphQL's camelCase and the snake_case of
 rb's JSON views, so a RunbookExecution is exactly the REST record.
-Errors carry `extensions.code` (BAD_REQUEST, NOT_FOUND, CONFLICT,
+Errors carry `extensions.code` (BAD_REQUEST, FORBIDDEN, NOT_FOUND, CONFLICT,
 INVALID_RUNBOOK, UNAVAILABLE, INTERNAL) and the HTTP status REST would use.
+Each field checks the caller's role itself (queries need view, mutations
+run or approve), so one request cannot reach more than its token allows.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from rb.server.errors import ApiError, from_rb_error, log_bug
 from rb.server.executions import ExecuteRequest
 from rb.server.graphql_limits import QueryLimits
 from rb.server.keys import idempotency_key
-from rb.server.rest import actor, json_type
+from rb.server.permissions import require
+from rb.server.rest import json_type, replay_for, trigger
 from rb.server.sdl import SDL
 from rb.server.state import Server, server_of
 from rb.server.views import GRAPHQL_STATUS, execution_json, runbook_json
@@ -91,6 +94,7 @@ def _server(info: Info) -> Server:
 @query.field("runbook")
 @_errors_as_graphql
 async def resolve_runbook(_: Any, info: Info, id: str) -> dict[str, Any] | None:
+    require(info.context["request"], "view")
     server = _server(info)
     entry = await run_in_threadpool(server.executions.catalog.get, id)
     if entry is None:
@@ -103,6 +107,7 @@ async def resolve_runbook(_: Any, info: Info, id: str) -> dict[str, Any] | None:
 @query.field("runbookExecution")
 @_errors_as_graphql
 async def resolve_execution(_: Any, info: Info, id: str) -> dict[str, Any] | None:
+    require(info.context["request"], "view")
     run = await _server(info).executions.get(id)
     return None if run is None else execution_json(run)
 
@@ -115,16 +120,25 @@ async def resolve_execute(
     id: str,
     inputs: Any = None,
     fixture: str | None = None,
+    environment: str | None = None,
 ) -> dict[str, Any]:
+    who = require(info.context["request"], "run")
     if inputs is not None and not isinstance(inputs, dict):
         raise ApiError(400, f"inputs must be a JSON object, not {json_type(inputs)}")
     asked = info.context["request"]
     request = ExecuteRequest(
-        id, inputs or {}, fixture, {}, actor(asked), idempotency_key=idempotency_key(asked)
+        id,
+        inputs or {},
+        fixture,
+        {},
+        who.name,
+        idempotency_key=idempotency_key(asked),
+        environment=environment,
     )
-    executions = _server(info).executions
+    server = _server(info)
+    executions = server.executions
     try:
-        run = await executions.finished(await executions.execute(request))
+        run = await executions.finished((await trigger(server, who, request))[0])
     except AlreadyTriggered as first:  # the Idempotency-Key header was used: its first run
         run = await executions.get(first.execution_id)
     if run is None:
@@ -135,12 +149,9 @@ async def resolve_execute(
 @mutation.field("replayExecution")
 @_errors_as_graphql
 async def resolve_replay(_: Any, info: Info, execution_id: str) -> dict[str, Any]:
-    server = _server(info)
-    launched = await server.executions.replay(execution_id, actor(info.context["request"]))
-    replayed = await launched.done
-    if replayed.run is None:
-        raise ApiError(500, "the replay was not recorded")
-    return execution_json(replayed.run)
+    who = require(info.context["request"], "run")
+    run, _verified = await replay_for(_server(info), who, execution_id)
+    return execution_json(run)
 
 
 @execution.field("status")

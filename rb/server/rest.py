@@ -12,23 +12,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rb.server.config import DEFAULT_ACTOR
+from rb.server.audit_trail import audit
 from rb.server.errors import ApiError, ApiJSON
 from rb.server.events import sse
 from rb.server.executions import ExecuteRequest, ExecutionService, Launched
 from rb.server.guard import MAX_BODY_BYTES
 from rb.server.keys import first_trigger, idempotency_key
-from rb.server.state import server_of
+from rb.server.permissions import actor_of, check_access, permitted
+from rb.server.state import Server, server_of
 from rb.server.views import execution_json, runbook_json, runbook_summary
 from rb.service.enqueue import Enqueued
+from rb.service.identity import Actor
 from rb.service.keys import AlreadyTriggered
 from rb.store.records import Execution
 
-ACTOR_HEADER = "x-rb-actor"
-MAX_ACTOR_LENGTH = 200
-EXECUTE_FIELDS = ("runbook_id", "inputs", "fixture", "facts", "wait")
+EXECUTE_FIELDS = ("runbook_id", "inputs", "fixture", "facts", "wait", "environment")
 
 
+@permitted("view")
 async def list_runbooks(request: Request) -> Response:
     """GET /api/runbooks: every runbook under the runbooks folder."""
     server = server_of(request)
@@ -37,6 +38,7 @@ async def list_runbooks(request: Request) -> Response:
     return ApiJSON({"runbooks": [runbook_summary(e, project) for e in entries]})
 
 
+@permitted("view")
 async def get_runbook(request: Request) -> Response:
     """GET /api/runbooks/{id}: one runbook in full."""
     server = server_of(request)
@@ -47,28 +49,54 @@ async def get_runbook(request: Request) -> Response:
     return ApiJSON(runbook_json(entry, server.config.project))
 
 
+@permitted("run")
 async def execute(request: Request) -> Response:
     """POST /api/runbooks/execute: run a runbook; 200 with its record when it ends,
     or 202 with its id at once when the body says `"wait": false`."""
     body = await json_object(request)
     known_fields(body, EXECUTE_FIELDS)
     wait = wait_flag(body, default=True)
-    executions = server_of(request).executions
-    asked = replace(execute_request(body, actor(request)), idempotency_key=idempotency_key(request))
+    server = server_of(request)
+    who = actor_of(request)
+    asked = replace(execute_request(body, who.name), idempotency_key=idempotency_key(request))
     try:
-        return await _executed(executions, await executions.execute(asked), wait)
+        started, execution_id = await trigger(server, who, asked)
     except AlreadyTriggered as first:
-        return await first_trigger(executions, first)
+        return await first_trigger(server.executions, first)
+    return await _executed(server.executions, started, execution_id, wait)
+
+
+Started = Launched[Execution | None] | Enqueued
+
+
+async def trigger(server: Server, who: Actor, asked: ExecuteRequest) -> tuple[Started, str]:
+    """Start (or queue) a run for `who` if the runbook's `access:` lets them, and
+    record the trigger in the audit trail; the run and its execution id."""
+    await check_access(server, who, "run", asked.runbook_id, asked.environment)
+    started = await server.executions.execute(asked)
+    execution_id = (
+        started.execution_id if isinstance(started, Enqueued) else await started.execution_id()
+    )
+    details = {"runbook": asked.runbook_id, "world": "live" if asked.fixture is None else "fixture"}
+    if asked.environment is not None:
+        details["environment"] = asked.environment
+    await audit(
+        server,
+        who,
+        "trigger",
+        execution_id,
+        execution_id=execution_id,
+        runbook_id=asked.runbook_id,
+        details=details,
+    )
+    return started, execution_id
 
 
 async def _executed(
-    executions: ExecutionService, started: Launched[Execution | None] | Enqueued, wait: bool
+    executions: ExecutionService, started: Started, execution_id: str, wait: bool
 ) -> Response:
     if not wait:
-        if isinstance(started, Enqueued):
-            execution_id, status = started.execution_id, "queued"
-        else:
-            execution_id, status = await started.execution_id(), "running"
+        status = "queued" if isinstance(started, Enqueued) else "running"
         links = execution_links(execution_id)
         return ApiJSON(
             {"id": execution_id, "status": status, "links": links},
@@ -93,7 +121,10 @@ def execute_request(body: dict[str, Any], actor: str) -> ExecuteRequest:
     fixture = body.get("fixture")
     if fixture is not None and not isinstance(fixture, str):
         raise ApiError(400, f"fixture must be a path (a string), not {json_type(fixture)}")
-    return ExecuteRequest(runbook_id, inputs, fixture, facts, actor)
+    environment = body.get("environment")
+    if environment is not None and (not isinstance(environment, str) or not environment):
+        raise ApiError(400, "environment must be the name of one of the runbook's environments")
+    return ExecuteRequest(runbook_id, inputs, fixture, facts, actor, environment=environment)
 
 
 def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -105,6 +136,7 @@ def _object(body: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+@permitted("view")
 async def get_execution(request: Request) -> Response:
     """GET /api/executions/{id}: an execution with its step logs."""
     execution_id = request.path_params["execution_id"]
@@ -114,6 +146,7 @@ async def get_execution(request: Request) -> Response:
     return ApiJSON(execution_json(run))
 
 
+@permitted("view")
 async def execution_events(request: Request) -> Response:
     """GET /api/executions/{id}/events: its events as Server-Sent Events."""
     executions = server_of(request).executions
@@ -128,17 +161,24 @@ async def execution_events(request: Request) -> Response:
     return sse.event_stream(sse.snapshot(execution_json(run)))
 
 
+@permitted("run")
 async def replay(request: Request) -> Response:
     """POST /api/executions/{id}/replay: run a recording again and compare."""
-    launched = await server_of(request).executions.replay(
-        request.path_params["execution_id"], actor(request)
-    )
+    execution_id = request.path_params["execution_id"]
+    run, verified = await replay_for(server_of(request), actor_of(request), execution_id)
+    return ApiJSON({**execution_json(run), "verified": verified})
+
+
+async def replay_for(server: Server, who: Actor, execution_id: str) -> tuple[Execution, bool]:
+    """Replay an execution for `who` and record it in the audit trail (REST and GraphQL);
+    the replay's record and whether it matched."""
+    launched = await server.executions.replay(execution_id, who.name)
     replayed = await launched.done
     if replayed.run is None:
         raise ApiError(500, "the replay was not recorded")
-    return ApiJSON(
-        {**execution_json(replayed.run), "verified": replayed.report.verified},
-    )
+    details = {"replay": replayed.run.id, "verified": replayed.report.verified}
+    await audit(server, who, "replay", execution_id, execution_id=execution_id, details=details)
+    return replayed.run, replayed.report.verified
 
 
 # Helpers ---------------------------------------------------------------------------
@@ -176,17 +216,6 @@ async def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, f"request body must be a JSON object, not {json_type(body)}")
     return body
-
-
-def actor(request: Request) -> str:
-    """Who asks: the `X-RB-Actor` header, else "api" (recorded as the actor)."""
-    value = request.headers.get(ACTOR_HEADER)
-    if value is None:
-        return DEFAULT_ACTOR
-    value = value.strip()
-    if not value or len(value) > MAX_ACTOR_LENGTH or not value.isprintable():
-        raise ApiError(400, f"X-RB-Actor must be 1 to {MAX_ACTOR_LENGTH} printable characters")
-    return value
 
 
 def execution_links(execution_id: str) -> dict[str, str]:

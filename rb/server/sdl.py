@@ -3,9 +3,10 @@
 The seed gives Runbook, RunbookExecution, ExecutionStatus and the Query and
 Mutation extensions below, verbatim except that `executeRunbook` takes an
 optional `fixture` (a fixture file in the project, as in REST; without it
-the run is live). rb adds the base Query and Mutation types, the scalars,
-the two types the seed names but does not define (RunbookStep, StepLog), and
-a few fields of its record at the end.
+the run is live) and an optional `environment` (whose `access:` rules apply).
+rb adds the base Query and Mutation types, the scalars, the two types the
+seed names but does not define (RunbookStep, StepLog), and a few fields of
+its record at the end.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ extend type Query {
 }
 
 extend type Mutation {
-  executeRunbook(id: ID!, inputs: JSON, fixture: String): RunbookExecution!
+  executeRunbook(id: ID!, inputs: JSON, fixture: String, environment: String): RunbookExecution!
   replayExecution(executionId: ID!): RunbookExecution!
 }
 
@@ -115,7 +116,7 @@ type WaitAnswer {
   "The run it was for; null for an event no run waits for yet (it is kept)."
   executionId: ID
   step: String
-  "Who answered: the X-RB-Actor header, else api."
+  "Who answered: the name of the request's token."
   by: String!
   "Whether it completes what the run waits for."
   complete: Boolean!

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
+from rb.server.auth import Authenticator
 from rb.server.config import ServerConfig
 from rb.server.database import ServerStore
 from rb.server.executions import ExecutionService
@@ -18,6 +19,7 @@ class Server:
     store: ServerStore
     metrics: Metrics
     executions: ExecutionService
+    auth: Authenticator  # bearer tokens to identities (rb/server/auth.py)
 
 
 def server_of(connection: HTTPConnection) -> Server:

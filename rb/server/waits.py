@@ -3,9 +3,11 @@
     POST /api/executions/{id}/approvals   {step?, decision: approve|reject, comment?, wait?}
     POST /api/events                      {name, key, data?, keep_seconds?, wait?}
 
-The decider is who the request says it is (`X-RB-Actor`, else "api"), behind
-the same bearer token as every other endpoint; a server without a token
-refuses (403), since an answer resumes a live run. A decision that completes
+The decider is the identity of the request's token (an `X-RB-Actor` header
+is ignored): approving needs role approver and a place in the runbook's
+`access: approve` list when it has one; sending an event needs operator.
+The approval step's own rules (its approvers, and that whoever triggered
+the run may not approve it) apply to that name. A decision that completes
 an approval, or an event a parked run waits for, resumes the run in the
 server's worker pool (its events on the execution's stream, as any run): the
 answer is 202 at once, or with `"wait": true` once the run has gone on to its
@@ -22,9 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rb.errors import UsageError
+from rb.server.audit_trail import audit
 from rb.server.errors import ApiError, ApiJSON
-from rb.server.rest import actor, json_object, known_fields, wait_flag
+from rb.server.permissions import actor_of, check_access, permitted
+from rb.server.rest import json_object, known_fields, wait_flag
 from rb.server.state import Server, server_of
+from rb.service.identity import Actor
 from rb.service.waits import Answered, decide, send_event
 from rb.store.database import Store
 
@@ -32,6 +37,7 @@ DECISION_FIELDS = ("step", "decision", "comment", "wait")
 EVENT_FIELDS = ("name", "key", "data", "keep_seconds", "wait")
 
 
+@permitted("approve")
 async def post_approval(request: Request) -> Response:
     """POST /api/executions/{id}/approvals: approve or reject an approval step."""
     body = await json_object(request)
@@ -39,7 +45,7 @@ async def post_approval(request: Request) -> Response:
     answer = await answer_approval(
         server_of(request),
         request.path_params["execution_id"],
-        actor(request),
+        actor_of(request),
         decision=body.get("decision"),
         step=body.get("step"),
         comment=body.get("comment"),
@@ -48,13 +54,14 @@ async def post_approval(request: Request) -> Response:
     return ApiJSON(answer, status_code=202)
 
 
+@permitted("run")
 async def post_event(request: Request) -> Response:
     """POST /api/events: an event; a run parked waiting for it goes on."""
     body = await json_object(request)
     known_fields(body, EVENT_FIELDS)
     answer = await answer_event(
         server_of(request),
-        actor(request),
+        actor_of(request),
         name=body.get("name"),
         key=body.get("key"),
         data=body.get("data"),
@@ -67,36 +74,56 @@ async def post_event(request: Request) -> Response:
 async def answer_approval(
     server: Server,
     execution_id: str,
-    who: str,
+    who: Actor,
     *,
     decision: Any,
     step: Any,
     comment: Any,
     wait: bool = False,
 ) -> dict[str, Any]:
-    """A decision from the API (REST or GraphQL); ApiError 400/403/404/409 when refused."""
-    store = _live_store(server)
+    """A decision from the API (REST or GraphQL); ApiError 400/403/404/409 when refused.
+
+    The caller's role was checked (approve); here the runbook's `access:`.
+    """
+    from rb.store.queries import runbook_of
+
+    store = _store(server)
     if decision not in ("approve", "reject"):
         raise ApiError(400, "decision must be 'approve' or 'reject'")
     step_id = _text("step", step, required=False)
     said = _text("comment", comment, required=False)
+    runbook_id = await run_in_threadpool(runbook_of, store, execution_id)
+    if runbook_id is not None:
+        await check_access(server, who, "approve", runbook_id)
     answered = await _answer(
         lambda: decide(
             store,
             execution_id,
             str(decision),
-            actor=who,
+            actor=who.name,
             step_id=step_id,
             comment=said,
             resume=None,
         )
     )
-    return await _go_on(server, store, answered, who, wait)
+    details = {"step": answered.step_id, "complete": answered.complete}
+    if said:
+        details["comment"] = said
+    await audit(
+        server,
+        who,
+        str(decision),
+        execution_id,
+        execution_id=execution_id,
+        runbook_id=runbook_id,
+        details=details,
+    )
+    return await _go_on(server, store, answered, who.name, wait)
 
 
 async def answer_event(
     server: Server,
-    who: str,
+    who: Actor,
     *,
     name: Any,
     key: Any,
@@ -105,7 +132,7 @@ async def answer_event(
     wait: bool = False,
 ) -> dict[str, Any]:
     """An event from the API (REST or GraphQL); ApiError 400 when malformed."""
-    store = _live_store(server)
+    store = _store(server)
     event = _text("name", name)
     if not isinstance(key, str | int) or isinstance(key, bool) or key == "":
         raise ApiError(400, "key must be a non-empty string or a number")
@@ -114,19 +141,27 @@ async def answer_event(
         raise ApiError(400, "keep_seconds must be a number of seconds, 0 or more")
     answered = await _answer(
         lambda: send_event(
-            store, str(event), str(key), data, actor=who, keep_seconds=keep_seconds, resume=None
+            store,
+            str(event),
+            str(key),
+            data,
+            actor=who.name,
+            keep_seconds=keep_seconds,
+            resume=None,
         )
     )
-    return await _go_on(server, store, answered, who, wait)
+    await audit(
+        server,
+        who,
+        "event",
+        f"{event}/{key}",
+        execution_id=answered.execution_id,
+        details={"name": event, "key": str(key), "complete": answered.complete},
+    )
+    return await _go_on(server, store, answered, who.name, wait)
 
 
-def _live_store(server: Server) -> Store:
-    # Answers resume parked runs, and only live runs park: a token is needed
-    # as for live execution.
-    if not server.config.live_allowed:
-        raise ApiError(
-            403, "answering a waiting run needs a token: start rb serve with RB_API_TOKEN"
-        )
+def _store(server: Server) -> Store:
     store: Store = server.store.ready()
     return store
 

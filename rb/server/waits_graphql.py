@@ -10,7 +10,7 @@ from typing import Any
 from ariadne import MutationType
 
 from rb.server.graphql import Info, _errors_as_graphql, _server
-from rb.server.rest import actor
+from rb.server.permissions import require
 from rb.server.waits import answer_approval, answer_event
 
 waits_mutation = MutationType()
@@ -26,7 +26,7 @@ async def resolve_decide(
     step: str | None = None,
     comment: str | None = None,
 ) -> dict[str, Any]:
-    who = actor(info.context["request"])
+    who = require(info.context["request"], "approve")
     return await answer_approval(
         _server(info), execution_id, who, decision=decision, step=step, comment=comment
     )
@@ -42,7 +42,7 @@ async def resolve_send_event(
     data: Any = None,
     keep_seconds: float | None = None,
 ) -> dict[str, Any]:
-    who = actor(info.context["request"])
+    who = require(info.context["request"], "run")
     return await answer_event(
         _server(info), who, name=name, key=key, data=data, keep_seconds=keep_seconds
     )

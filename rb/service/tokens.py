@@ -44,9 +44,8 @@ def create_token(
 def revoke_token(store: Store, name_or_id: str, *, actor: Actor) -> Token:
     """Revoke the active token with this name or id; UsageError when there is none."""
     token = revoke(store, name_or_id, revoked_by=actor.name)
-    record_action(
-        store, actor, "token.revoke", subject=token.name, details={"role": token.role, "id": token.id}
-    )
+    details = {"role": token.role, "id": token.id}
+    record_action(store, actor, "token.revoke", subject=token.name, details=details)
     return token
 
 

@@ -139,6 +139,17 @@ def metadata_of(store: Store, run_id: str) -> dict[str, Any] | None:
         return _metadata(conn, run_id)
 
 
+def runbook_of(store: Store, run_id: str) -> str | None:
+    """The id of the runbook a recorded run ran (None: no such run)."""
+    with store.connect() as conn:
+        found = conn.execute(
+            executions.select()
+            .with_only_columns(executions.c.runbook_id)
+            .where(executions.c.id == run_id)
+        ).scalar()
+    return None if found is None else str(found)
+
+
 def fail_queued(store: Store, run_id: str, error: str) -> bool:
     """End a `queued` run that cannot start as a failure saying why; False if it
     was no longer queued (a worker took it, or it was cancelled)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from pathlib import Path
@@ -22,7 +21,6 @@ def serve(
     secrets_file: str | None,
     max_concurrent: int,
     allowed_hosts: tuple[str, ...] = (),
-    allow_live_without_token: bool = False,
     graphiql: bool = False,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL,
@@ -67,7 +65,6 @@ def serve(
         max_concurrent=max_concurrent,
         host=host,
         allowed_hosts=allowed_hosts,
-        allow_live_without_token=allow_live_without_token,
         graphiql=graphiql,
         max_connections=max_connections,
         sweep_interval=sweep_interval,
@@ -89,16 +86,10 @@ def serve(
         if config.queue
         else f"{max_concurrent} executions at once in "
         + ("this process" if workers == 1 else f"each of {workers} processes"),
-        "bearer token required"
+        "a bearer token required (RB_API_TOKEN is identity api-token, role admin)"
         if token
-        else "no token (RB_API_TOKEN is not set): "
-        + ("live runs allowed" if allow_live_without_token else "fixture runs only"),
+        else "a bearer token required (rb tokens list)",
     )
-    if not token and not _loopback(host):
-        log.warning(
-            "listening on %s without RB_API_TOKEN: anyone who can reach it can run runbooks",
-            host,
-        )
     options = {"log_level": log_level, "access_log": access_log, **uvicorn_options(config)}
     if app is not None:
         # One process: runs share the store's pool, the runbook cache and the event streams.
@@ -124,15 +115,6 @@ def serve(
     with multiprocess_metrics():
         code = serve_forked(workers, sock, serve_one)
     return EXIT_OK if code == 0 else EXIT_FAILED
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _raise_file_limit(max_connections: int) -> None:
