@@ -81,7 +81,8 @@ steps:
 
 FIXTURE = "fixtures/greet.yaml"
 LIVE_SECRET = "live-secret-9c41"
-# Live runs need a token (tests/security/test_server_guard.py checks the refusal).
+# Every request needs a token: servers here are started with this one as
+# RB_API_TOKEN (identity api-token, role admin), and clients send it.
 API_TOKEN = "test-token-0123456789abcdefghijklmnopqrstuv"
 BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -97,13 +98,16 @@ def make_project(root: Path) -> Path:
 
 
 def config_for(project: Path, db: str | None = None, **changes: Any) -> ServerConfig:
-    """The configuration `rb serve` would build in `project`."""
+    """The configuration `rb serve` would build in `project`, with RB_API_TOKEN set
+    to API_TOKEN and no token cache (a revocation is seen at the next request)."""
     base = ServerConfig(
         project=project,
         runbooks=project / "runbooks",
         db=db or f"sqlite:///{project}/.rb/rb.db",
+        token=API_TOKEN,
         secrets={"API_TOKEN": LIVE_SECRET},
         max_concurrent=4,
+        token_cache_seconds=0,
     )
     return replace(base, **changes)
 
@@ -128,7 +132,11 @@ class Served:
 def serving(
     config: ServerConfig, *, headers: dict[str, str] | None = None, backlog: int = 128
 ) -> Iterator[Served]:
-    """Run the app under a real uvicorn on a free 127.0.0.1 port until the block ends."""
+    """Run the app under a real uvicorn on a free 127.0.0.1 port until the block ends.
+
+    The client sends `headers`; by default the bearer token of API_TOKEN
+    (pass `headers={}` for a client without one).
+    """
     app = create_app(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -146,7 +154,8 @@ def serving(
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
+        sent = BEARER if headers is None else headers
+        with httpx.Client(base_url=url, timeout=60, headers=sent) as client:
             yield Served(url, client)
     finally:
         server.should_exit = True

@@ -327,12 +327,18 @@ SERVE_WAIT = 60.0  # seconds to wait for "Uvicorn running on"
 LIVE_TRIES = 50  # GET /health/live attempts once it says it runs
 
 
+# RB_API_TOKEN of the `rb serve` processes tests start (identity api-token, role admin).
+SERVE_TOKEN = "serve-token-7d3c0b9a1e5f4a2b8c6d0e9f1a3b5c7d"
+SERVE_BEARER = {"Authorization": f"Bearer {SERVE_TOKEN}"}
+
+
 @dataclass
 class RbServe:
-    """A running `rb serve` process and its base URL."""
+    """A running `rb serve` process and its base URL; clients send `headers`."""
 
     url: str
     process: LoggedProcess
+    headers: Mapping[str, str]
 
 
 @contextlib.contextmanager
@@ -344,7 +350,8 @@ def rb_serve_process(
     stop_timeout: float = 10.0,
 ) -> Iterator[RbServe]:
     """`python -m rb serve --port PORT ARGS` in `cwd` as users run it, on a free
-    127.0.0.1 port, with `env` over this process's environment; yields once it
+    127.0.0.1 port, with `env` over this process's environment (RB_API_TOKEN is
+    SERVE_TOKEN unless `env` sets it; "" for none); yields once it
     logs "Uvicorn running on" and answers GET /health/live, and stops it with
     `stop_signal` after (killed if still running `stop_timeout` s later).
 
@@ -355,7 +362,7 @@ def rb_serve_process(
     with running_process(
         argv,
         name="rb serve",
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "RB_API_TOKEN": SERVE_TOKEN, **(env or {})},
         cwd=cwd,
         merge_stdout=True,
         stop_signal=stop_signal,
@@ -364,4 +371,5 @@ def rb_serve_process(
         url = f"http://127.0.0.1:{port}"
         process.wait_for_line("Uvicorn running on", timeout=SERVE_WAIT)
         process.wait_for_http(f"{url}/health/live", tries=LIVE_TRIES, timeout=5)
-        yield RbServe(url, process)
+        token = (env or {}).get("RB_API_TOKEN", SERVE_TOKEN)
+        yield RbServe(url, process, {"Authorization": f"Bearer {token}"} if token else {})

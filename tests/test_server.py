@@ -15,7 +15,7 @@ from rb.store.database import open_store
 from rb.store.queries import get_run
 
 from .conftest import run_rb
-from .rb_server import FIXTURE, LIVE_SECRET, Served, config_for, serving
+from .rb_server import BEARER, FIXTURE, LIVE_SECRET, Served, config_for, serving
 from .servers import TestServer, closed_port
 
 
@@ -75,7 +75,7 @@ def test_executes_against_a_fixture_and_answers_with_the_record(api: Served, pro
     assert response.status_code == 200
     data = response.json()
     assert data["status"] == "success"  # what the k6 script checks
-    assert (data["runbook_id"], data["world"], data["actor"]) == ("srv-greet", "fixture", "api")
+    assert (data["runbook_id"], data["world"], data["actor"]) == ("srv-greet", "fixture", "api-token")
     assert data["legal_basis"] == "Test policy 7.1"
     (log,) = data["step_logs"]
     assert log["step_id"] == "greet" and log["status"] == "succeeded"
@@ -92,7 +92,7 @@ def test_an_execution_is_recorded_as_the_cli_records_it(api: Served, project: Pa
     shown = run_rb("runs", "show", data["id"], "--format", "json", "--db", db, cwd=project)
     assert shown.returncode == 0, shown.stderr
     record = json.loads(shown.stdout)
-    assert (record["status"], record["world"], record["actor"]) == ("success", "fixture", "api")
+    assert (record["status"], record["world"], record["actor"]) == ("success", "fixture", "api-token")
     assert record["metadata"]["params"]["times"] == 2
     assert [s["step_id"] for s in record["step_logs"]] == ["greet"]
     request = record["exchanges"][-1]["request"]
@@ -102,13 +102,16 @@ def test_an_execution_is_recorded_as_the_cli_records_it(api: Served, project: Pa
     assert rest == {k: v for k, v in record.items() if k != "exchanges"}
 
 
-def test_the_actor_header_is_recorded(api: Served) -> None:
-    response = api.client.post(
-        "/api/runbooks/execute",
-        json={"runbook_id": "srv-greet", "fixture": FIXTURE},
-        headers={"X-RB-Actor": "alice@example.org"},
-    )
-    assert response.json()["actor"] == "alice@example.org"
+def test_the_actor_header_is_not_believed(api: Served) -> None:
+    # The actor is the token's identity (RB_API_TOKEN's is api-token), whatever
+    # the header says, and a malformed header changes nothing either.
+    for claimed in ("alice@example.org", "x" * 201, ""):
+        response = api.client.post(
+            "/api/runbooks/execute",
+            json={"runbook_id": "srv-greet", "fixture": FIXTURE},
+            headers={"X-RB-Actor": claimed},
+        )
+        assert (response.status_code, response.json()["actor"]) == (200, "api-token")
 
 
 def test_a_failing_runbook_is_a_200_with_status_failure(api: Served) -> None:
@@ -212,16 +215,6 @@ def test_a_body_that_is_not_a_json_object_is_a_400(api: Served, content: bytes, 
     assert error in response.json()["error"]
 
 
-def test_a_blank_actor_header_is_a_400(api: Served) -> None:
-    response = api.client.post(
-        "/api/runbooks/execute",
-        json={"runbook_id": "srv-greet", "fixture": FIXTURE},
-        headers={"X-RB-Actor": "x" * 201},
-    )
-    assert response.status_code == 400
-    assert "X-RB-Actor" in response.json()["error"]
-
-
 def test_unknown_paths_and_methods_are_json_errors(api: Served) -> None:
     missing = api.client.get("/api/nothing")
     assert (missing.status_code, missing.json()) == (404, {"error": "Not Found"})
@@ -235,7 +228,7 @@ def test_many_concurrent_executions_all_succeed_and_are_all_recorded(
     config = config_for(project, max_concurrent=3)
 
     async def many(url: str) -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=60, headers=BEARER) as client:
             body = {"runbook_id": "srv-greet", "fixture": FIXTURE, "inputs": {}}
             return await asyncio.gather(
                 *(client.post("/api/runbooks/execute", json=body) for _ in range(24))
@@ -275,7 +268,7 @@ def test_replays_an_execution_and_records_the_verdict(api: Served) -> None:
         "replay",
         original["id"],
     )
-    assert data["actor"] == "auditor"
+    assert data["actor"] == "api-token"  # the token's identity, not the header's claim
     assert data["replay"]["verified"] is True
     assert [s["matches"] for s in data["replay"]["steps"]] == [True]
     # The verdict stays with the replay's record.
@@ -287,7 +280,7 @@ def test_replays_an_execution_and_records_the_verdict(api: Served) -> None:
 
 def test_with_a_token_every_endpoint_but_health_needs_it(project: Path) -> None:
     token = "t0ken-a81f"
-    with serving(config_for(project, token=token)) as api:
+    with serving(config_for(project, token=token), headers={}) as api:
         for method, path in [
             ("GET", "/api/runbooks"),
             ("GET", "/api/runbooks/srv-greet"),

@@ -76,7 +76,7 @@ def test_executes_against_a_fixture_and_queries_the_execution_back(api: Served) 
     )
     assert execution["startedAt"] == "2000-01-01T00:00:00+00:00"  # the fixture's clock
     assert execution["completedAt"] == "2000-01-01T00:00:00+00:00"
-    assert execution["actor"] == "api"
+    assert execution["actor"] == "api-token"
     (log,) = execution["stepLogs"]
     assert (log["stepId"], log["status"], log["attempts"]) == ("greet", "succeeded", 1)
     assert log["outputs"] == {"said": {"message": "hello hello"}}

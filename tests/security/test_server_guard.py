@@ -1,5 +1,5 @@
 """`rb serve` refuses what a web page could make a browser send: a body that is not
-JSON, a foreign Origin, a foreign Host (DNS rebinding), and live runs without a token."""
+JSON, a foreign Origin, a foreign Host (DNS rebinding), and any request without a token."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ GREET_BODY = '{"runbook_id": "srv-greet", "inputs": {}, "fixture": "fixtures/gre
 
 @pytest.fixture
 def open_api(project: Path):
-    """A default server: no token."""
+    """A default server (RB_API_TOKEN set, and sent by the client)."""
     with serving(config_for(project)) as served:
         yield served
 
@@ -101,33 +101,21 @@ def test_an_allowed_host_is_accepted_behind_a_proxy(project: Path) -> None:
         assert evil.status_code == 403
 
 
-def test_without_a_token_a_live_run_is_refused_and_a_fixture_run_is_not(
-    open_api: Served, http_server: TestServer
-) -> None:
-    live = open_api.execute(runbook_id="srv-greet", inputs={"base_url": http_server.base_url})
-    assert live.status_code == 403
-    error = live.json()["error"]
-    assert "RB_API_TOKEN" in error and "--allow-live-without-token" in error
-    assert "fixture" in error
-    assert http_server.requests == []
-    fixture = open_api.execute(runbook_id="srv-greet", fixture=FIXTURE)
-    assert (fixture.status_code, fixture.json()["status"]) == (200, "success")
-    data = open_api.graphql(
-        'mutation($inputs: JSON) { executeRunbook(id: "srv-greet", inputs: $inputs) { id } }',
-        inputs={"base_url": http_server.base_url},
-    )
-    assert data["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert http_server.requests == []
-
-
-def test_live_runs_without_a_token_when_the_operator_opts_in(
+def test_a_server_without_any_token_refuses_every_run(
     project: Path, http_server: TestServer
 ) -> None:
-    with serving(config_for(project, allow_live_without_token=True)) as api:
-        response = api.execute(
-            runbook_id="srv-greet", inputs={"base_url": http_server.base_url, "path": "/echo"}
-        )
-    assert (response.status_code, response.json()["world"]) == (200, "live")
+    # No RB_API_TOKEN and no token in the store: nobody can be authenticated,
+    # so live runs, fixture runs and GraphQL are all refused; probes answer.
+    with serving(config_for(project, token=None), headers={}) as api:
+        live = api.execute(runbook_id="srv-greet", inputs={"base_url": http_server.base_url})
+        fixture = api.execute(runbook_id="srv-greet", fixture=FIXTURE)
+        graphql = api.client.post("/graphql", json={"query": "{ __typename }"})
+        ready = api.client.get("/health/ready")
+    for refused in (live, fixture, graphql):
+        assert refused.status_code == 401
+        assert "rb tokens create" in refused.json()["error"]
+    assert http_server.requests == []
+    assert ready.status_code == 200
 
 
 def _json(headers: dict[str, str]) -> dict[str, str]:
