@@ -22,6 +22,7 @@ import uvicorn
 from rb.server.app import create_app
 from rb.server.config import ServerConfig
 from rb.server.connections import uvicorn_options
+from rb.store.database import Store
 
 GREET = """\
 id: srv-greet
@@ -85,6 +86,16 @@ LIVE_SECRET = "live-secret-9c41"
 # RB_API_TOKEN (identity api-token, role admin), and clients send it.
 API_TOKEN = "test-token-0123456789abcdefghijklmnopqrstuv"
 BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
+def bearer_for(
+    store: Store, name: str, role: str = "approver", groups: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Make a token named `name` in `store`; the header that sends it."""
+    from rb.store.tokens import create
+
+    _, text = create(store, name, role, groups, created_by="tests")
+    return {"Authorization": f"Bearer {text}"}
 
 
 def make_project(root: Path) -> Path:

@@ -392,13 +392,8 @@ def test_pause_resume_and_cancel_through_the_api(
         assert not_json.status_code == 415  # the guard: JSON bodies only
         not_object = api.client.post(f"/api/executions/{run_id}/cancel", json=[1])
         assert not_object.status_code == 400
-    with serving(config_for(project, token=API_TOKEN)) as anonymous:
+    with serving(config_for(project, token=API_TOKEN), headers={}) as anonymous:
         assert anonymous.client.post(f"/api/executions/{run_id}/cancel").status_code == 401
-    # A server without a token runs nothing live: no control of runs either.
-    with serving(config_for(project)) as tokenless:
-        for action in ("cancel", "pause", "resume"):
-            refused = tokenless.client.post(f"/api/executions/{run_id}/{action}")
-            assert refused.status_code == 403 and "needs a token" in refused.text
 
 
 def test_a_live_runs_timeout_ends_its_shell_steps_process_group(tmp_path: Path) -> None:

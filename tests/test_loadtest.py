@@ -27,7 +27,7 @@ from rb.loadtest.script import DEFAULT_STAGES, Load, Thresholds, parse_stages
 from rb.loadtest.summary import parse_summary, text_lines
 
 from .conftest import ROOT, run_rb
-from .services import rb_serve_process
+from .services import SERVE_TOKEN, rb_serve_process
 
 EXAMPLES = sorted((ROOT / "runbooks").glob("*.yaml"))
 
@@ -582,7 +582,11 @@ def test_k6_against_rb_serve_end_to_end(tmp_path: Path) -> None:
     assert generated.returncode == 0, generated.stderr
     store = {"RB_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db"}
     with rb_serve_process(cwd=ROOT, env=store) as served:
-        result = run_rb("loadtest", "run", str(script), "--url", served.url, "--format", "json")
+        # k6 sends RB_API_TOKEN as the bearer token.
+        result = run_rb(
+            *("loadtest", "run", str(script), "--url", served.url, "--format", "json"),
+            env={"RB_API_TOKEN": SERVE_TOKEN},
+        )
     assert result.returncode == 0, result.stdout + result.stderr
     doc = json.loads(result.stdout)
     assert doc["passed"] is True

@@ -17,7 +17,7 @@ from rb.store.database import Store, open_store
 from rb.store.queries import list_runs
 
 from .conftest import run_rb
-from .rb_server import BEARER, FIXTURE, config_for, make_project, serving
+from .rb_server import FIXTURE, bearer_for, config_for, make_project, serving
 from .worker_helpers import WorkerPool, queue, wait_status, worker_pool, write_runbook
 
 APPROVE_THEN_GREET = """\
@@ -94,14 +94,14 @@ def test_serve_queues_an_execution_with_202_and_a_worker_runs_it(
         waited = api.execute(runbook_id="srv-greet", fixture=FIXTURE)
         assert waited.status_code == 200, waited.text
         assert waited.json()["status"] == "success"
-        assert waited.json()["actor"] == "api"
+        assert waited.json()["actor"] == "api-token"
 
 
 def test_a_bad_request_is_refused_before_anything_is_queued(
     project: Path, queue_url: str, store: Store
 ) -> None:
     with serving(config_for(project, db=queue_url, queue="runbooks")) as api:
-        assert api.execute(runbook_id="srv-greet", inputs={"times": 9}).status_code == 403
+        assert api.execute(runbook_id="srv-greet", inputs={"times": 9}).status_code == 400
         bad = api.execute(runbook_id="srv-greet", fixture=FIXTURE, inputs={"times": 9})
         assert bad.status_code == 400 and "times" in bad.text
         outside = api.execute(runbook_id="srv-greet", fixture="../escape.yaml")
@@ -133,8 +133,8 @@ def test_an_approval_through_the_api_continues_the_run_on_a_worker(
     project: Path, queue_url: str, store: Store, pool: WorkerPool
 ) -> None:
     write_runbook(project, "approve-then-greet", APPROVE_THEN_GREET)
-    config = config_for(project, db=queue_url, queue="runbooks", token=BEARER["Authorization"][7:])
-    with serving(config, headers=BEARER) as api:
+    config = config_for(project, db=queue_url, queue="runbooks")
+    with serving(config) as api:
         worker = pool.start("w1")
         started = api.execute(runbook_id="approve-then-greet", wait=False)
         execution_id = started.json()["id"]
@@ -143,7 +143,7 @@ def test_an_approval_through_the_api_continues_the_run_on_a_worker(
         answer = api.client.post(
             f"/api/executions/{execution_id}/approvals",
             json={"decision": "approve", "wait": True},
-            headers={"X-RB-Actor": "alice"},
+            headers=bearer_for(store, "alice"),
         )
         assert answer.status_code == 202, answer.text
         assert answer.json()["resumed"] is True and answer.json()["status"] == "success"

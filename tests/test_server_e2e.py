@@ -85,7 +85,7 @@ def test_executions_are_recorded_in_postgresql(tmp_path: Path, postgres_url: str
         assert (run.status, run.world, run.actor) == (
             "success",
             "fixture",
-            "api",
+            "api-token",
         )
         assert [s.step_id for s in run.steps] == ["greet"]
         assert len([e for e in run.exchanges or () if e.kind == "http"]) == 1

@@ -45,7 +45,9 @@ def test_two_processes_serve_one_port_and_metrics_count_every_execution(
         served.process.wait_for_line("2 server processes share the socket", timeout=30)
 
         def run(_: int) -> str:
-            answer = httpx.post(f"{served.url}/api/runbooks/execute", json=BODY, timeout=60)
+            answer = httpx.post(
+                f"{served.url}/api/runbooks/execute", json=BODY, headers=served.headers, timeout=60
+            )
             assert answer.status_code == 200, answer.text
             return str(answer.json()["id"])
 
@@ -53,11 +55,13 @@ def test_two_processes_serve_one_port_and_metrics_count_every_execution(
             ids = list(pool.map(run, range(RUNS)))
         # Each process reads the shared store: any of them shows any run.
         for execution_id in ids[:4]:
-            shown = httpx.get(f"{served.url}/api/executions/{execution_id}", timeout=30)
+            shown = httpx.get(
+                f"{served.url}/api/executions/{execution_id}", headers=served.headers, timeout=30
+            )
             assert shown.json()["status"] == "success"
         # Whichever process answers the scrape counts the executions of both.
         for _ in range(4):
-            metrics = httpx.get(f"{served.url}/metrics", timeout=30).text
+            metrics = httpx.get(f"{served.url}/metrics", headers=served.headers, timeout=30).text
             assert executions_total(metrics) == RUNS
             assert "rb_executions_in_progress 0.0" in metrics
     assert served.process.returncode == 0, served.process.output

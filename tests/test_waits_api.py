@@ -11,7 +11,7 @@ import pytest
 from rb.store.database import Store, open_store
 from rb.store.inbox import StoreInbox
 
-from .rb_server import API_TOKEN, BEARER, Served, config_for, serving
+from .rb_server import API_TOKEN, BEARER, Served, bearer_for, config_for, serving
 from .test_waits import EVENT_INPUTS, TWO_OF_THREE
 from .waits_helpers import new_execution, park, run_step
 
@@ -31,7 +31,7 @@ def _parked(store: Store) -> str:
     return execution_id
 
 
-def test_an_approval_over_the_api_is_recorded_as_the_actor_header_says(
+def test_an_approval_over_the_api_is_recorded_under_the_tokens_name(
     served: tuple[Served, Store],
 ) -> None:
     api, store = served
@@ -39,7 +39,7 @@ def test_an_approval_over_the_api_is_recorded_as_the_actor_header_says(
     response = api.client.post(
         f"/api/executions/{execution_id}/approvals",
         json={"decision": "approve", "comment": "ok"},
-        headers={"X-RB-Actor": "alice"},
+        headers={**bearer_for(store, "alice"), "X-RB-Actor": "mallory"},  # the header: no effect
     )
     assert response.status_code == 202, response.text
     assert response.json() == {
@@ -71,7 +71,7 @@ def test_a_refused_decision_is_a_4xx_naming_why(
     api, store = served
     execution_id = _parked(store)
     response = api.client.post(
-        f"/api/executions/{execution_id}/approvals", json=body, headers={"X-RB-Actor": actor}
+        f"/api/executions/{execution_id}/approvals", json=body, headers=bearer_for(store, actor)
     )
     assert response.status_code == status, response.text
     assert error in response.json()["error"]
@@ -141,7 +141,7 @@ def test_graphql_decides_an_approval_and_refuses_self_approval(
     execution_id = _parked(store)
     variables = {"id": execution_id, "decision": "approve", "comment": "ok"}
     data = api.client.post(
-        "/graphql", json={"query": DECIDE, "variables": variables}, headers={"X-RB-Actor": "bob"}
+        "/graphql", json={"query": DECIDE, "variables": variables}, headers=bearer_for(store, "bob")
     ).json()
     assert data["data"]["decideApproval"] == {
         "executionId": execution_id,
@@ -154,7 +154,7 @@ def test_graphql_decides_an_approval_and_refuses_self_approval(
     refused = api.client.post(
         "/graphql",
         json={"query": DECIDE, "variables": {"id": execution_id, "decision": "reject"}},
-        headers={"X-RB-Actor": "olivia"},
+        headers=bearer_for(store, "olivia"),
     ).json()
     (error,) = refused["errors"]
     assert error["extensions"]["code"] == "CONFLICT"
@@ -180,14 +180,14 @@ def test_an_approval_over_the_api_resumes_the_parked_run_in_the_worker_pool(
 ) -> None:
     from .test_waits_resume import APPROVAL_RUNBOOK, _start
 
-    api, _ = served
+    api, store = served
     marker = tmp_path / "acted"
     execution_id = _start(tmp_path, APPROVAL_RUNBOOK, store_url, f"marker={marker}")
     url = f"/api/executions/{execution_id}/approvals"
-    first = api.client.post(url, json={"decision": "approve"}, headers={"X-RB-Actor": "alice"})
+    first = api.client.post(url, json={"decision": "approve"}, headers=bearer_for(store, "alice"))
     assert first.status_code == 202 and first.json()["resumed"] is False
     second = api.client.post(
-        url, json={"decision": "approve", "wait": True}, headers={"X-RB-Actor": "bob"}
+        url, json={"decision": "approve", "wait": True}, headers=bearer_for(store, "bob")
     )
     assert second.status_code == 202, second.text
     assert (second.json()["resumed"], second.json()["status"]) == (True, "success")
@@ -196,10 +196,21 @@ def test_an_approval_over_the_api_resumes_the_parked_run_in_the_worker_pool(
     assert shown["status"] == "success" and shown["run_attempt"] == 2
 
 
-def test_answers_need_a_token_since_they_resume_live_runs(project: Path, store_url: str) -> None:
-    with serving(config_for(project, db=store_url)) as api:
-        refused = api.client.post("/api/events", json={"name": "n", "key": "k"})
-        assert refused.status_code == 403 and "needs a token" in refused.text
+def test_answers_need_a_role_that_allows_them(served: tuple[Served, Store]) -> None:
+    api, store = served
+    execution_id = _parked(store)
+    decided = api.client.post(
+        f"/api/executions/{execution_id}/approvals",
+        json={"decision": "approve"},
+        headers=bearer_for(store, "oscar", "operator"),
+    )
+    assert decided.status_code == 403
+    assert decided.json()["error"] == "oscar has role operator; this needs approver or higher"
+    sent = api.client.post(
+        "/api/events", json={"name": "n", "key": "k"}, headers=bearer_for(store, "val", "viewer")
+    )
+    assert sent.status_code == 403 and "needs operator" in sent.json()["error"]
+    assert StoreInbox(store).decisions(execution_id, "approve") == ()
 
 
 def test_without_wait_the_answer_comes_before_the_resumed_run_ends(
@@ -207,11 +218,11 @@ def test_without_wait_the_answer_comes_before_the_resumed_run_ends(
 ) -> None:
     from .test_waits_resume import APPROVAL_RUNBOOK, _start
 
-    api, _ = served
+    api, store = served
     execution_id = _start(tmp_path, APPROVAL_RUNBOOK, store_url, f"marker={tmp_path / 'm'}")
     url = f"/api/executions/{execution_id}/approvals"
     for who in ("alice", "bob"):
-        answer = api.client.post(url, json={"decision": "approve"}, headers={"X-RB-Actor": who})
+        answer = api.client.post(url, json={"decision": "approve"}, headers=bearer_for(store, who))
         assert answer.status_code == 202, answer.text
     assert answer.json()["resumed"] is True and answer.json()["status"] is None
     assert "in the background" in answer.json()["note"]
