@@ -33,7 +33,7 @@ from rb.loadtest.generate import GenerateOptions, render_script
 from rb.loadtest.k6 import run_script
 from rb.loadtest.summary import LoadSummary, load_summary
 from rb.world.live import driver_url
-from tests.services import POSTGRES_URL, postgres_schema, rb_serve_process
+from tests.services import POSTGRES_URL, SERVE_TOKEN, postgres_schema, rb_serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_P95_MS = 100.0  # the queue's 202 (issue 15, bench_serve_queue)
@@ -92,7 +92,9 @@ def measure(
             summary = scratch / f"summary-{backend}.json"
             before_k6 = children_cpu()
             with (scratch / f"k6-{backend}.log").open("w") as k6_log:
-                run = run_script(script, summary=summary, url=served.url, out=k6_log)
+                run = run_script(
+                    script, summary=summary, url=served.url, out=k6_log, token=SERVE_TOKEN
+                )
             after_k6 = children_cpu()
             print(f"  k6 exit code {run.exit_code} (99: a threshold crossed)")
         # rb serve has been waited for now: its CPU (start-up included) is counted.

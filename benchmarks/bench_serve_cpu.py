@@ -41,7 +41,7 @@ from pathlib import Path
 
 from benchmarks.bench_serve import STORES
 from rb.loadtest.generate import GenerateOptions, render_script
-from tests.services import rb_serve_process
+from tests.services import SERVE_BEARER, SERVE_TOKEN, rb_serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -87,7 +87,7 @@ def post_all(url: str, body: bytes, requests: int, clients: int) -> tuple[list[f
     def client() -> None:
         nonlocal errors
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **SERVE_BEARER}
         while True:
             with lock:
                 if next(left, None) is None:
@@ -151,7 +151,13 @@ def instructions(tree: Path, backend: str, body: bytes, args: argparse.Namespace
             *(sys.executable, "-m", "rb", "serve", "--no-queue", "--no-access-log"),
             *("--port", str(port), *args.serve_arg),
         ]
-        env = {**os.environ, "RB_DATABASE_URL": db, "NO_COLOR": "1", "PYTHONPATH": str(tree)}
+        env = {
+            **os.environ,
+            "RB_DATABASE_URL": db,
+            "NO_COLOR": "1",
+            "PYTHONPATH": str(tree),
+            "RB_API_TOKEN": SERVE_TOKEN,
+        }
         server = subprocess.Popen(
             argv, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -27,7 +27,7 @@ from rb.loadtest.generate import GenerateOptions, render_script
 from rb.loadtest.k6 import run_script
 from rb.loadtest.summary import LoadSummary, load_summary
 from rb.service.runs import upgrade_store
-from tests.services import POSTGRES_URL, postgres_schema, rb_serve_process
+from tests.services import POSTGRES_URL, SERVE_TOKEN, postgres_schema, rb_serve_process
 
 
 def measure(count: int, script: Path, runbook_id: str, scratch: Path) -> tuple[LoadSummary, float]:
@@ -44,7 +44,9 @@ def measure(count: int, script: Path, runbook_id: str, scratch: Path) -> tuple[L
             before = recorded(db, runbook_id).get("success", 0)
             start = time.perf_counter()
             with (scratch / f"k6-{count}.log").open("w") as k6_log:
-                run = run_script(script, summary=summary, url=served.url, out=k6_log)
+                run = run_script(
+                    script, summary=summary, url=served.url, out=k6_log, token=SERVE_TOKEN
+                )
             took = time.perf_counter() - start
             after = recorded(db, runbook_id)
             print(f"  k6 exit code {run.exit_code} (99: a threshold crossed)")

@@ -75,7 +75,11 @@ def test_executes_against_a_fixture_and_answers_with_the_record(api: Served, pro
     assert response.status_code == 200
     data = response.json()
     assert data["status"] == "success"  # what the k6 script checks
-    assert (data["runbook_id"], data["world"], data["actor"]) == ("srv-greet", "fixture", "api-token")
+    assert (data["runbook_id"], data["world"], data["actor"]) == (
+        "srv-greet",
+        "fixture",
+        "api-token",
+    )
     assert data["legal_basis"] == "Test policy 7.1"
     (log,) = data["step_logs"]
     assert log["step_id"] == "greet" and log["status"] == "succeeded"
@@ -92,7 +96,11 @@ def test_an_execution_is_recorded_as_the_cli_records_it(api: Served, project: Pa
     shown = run_rb("runs", "show", data["id"], "--format", "json", "--db", db, cwd=project)
     assert shown.returncode == 0, shown.stderr
     record = json.loads(shown.stdout)
-    assert (record["status"], record["world"], record["actor"]) == ("success", "fixture", "api-token")
+    assert (record["status"], record["world"], record["actor"]) == (
+        "success",
+        "fixture",
+        "api-token",
+    )
     assert record["metadata"]["params"]["times"] == 2
     assert [s["step_id"] for s in record["step_logs"]] == ["greet"]
     request = record["exchanges"][-1]["request"]

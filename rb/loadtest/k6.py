@@ -93,11 +93,14 @@ def run_script(
     extra_args: Sequence[str] = (),
     out: TextIO | None = None,
     k6: Path | None = None,
+    token: str | None = None,
 ) -> K6Run:
     """Run `k6 run` on `script`, writing k6's summary export (JSON) to `summary`.
 
     k6's own output (its summary, warnings, errors) is copied line by line to
-    `out` (default stderr) as it comes. `url` is passed as RB_URL.
+    `out` (default stderr) as it comes. `url` is passed as RB_URL; `token`
+    (else this process's RB_API_TOKEN) in k6's environment, which the
+    generated script sends as the bearer token.
     """
     binary = k6 or find_k6()
     command = [
@@ -117,7 +120,7 @@ def run_script(
         command += ["-e", f"RB_URL={url}"]
     command += [*extra_args, str(script)]
     stream = out if out is not None else sys.stderr
-    env = {**os.environ, "K6_NO_USAGE_REPORT": "true"}
+    env = {**os.environ, "K6_NO_USAGE_REPORT": "true", **({"RB_API_TOKEN": token} if token else {})}
     tail: list[str] = []
     try:
         proc = subprocess.Popen(
