@@ -1,4 +1,4 @@
-"""Every endpoint of `rb serve` × every kind of caller: no token, a bad one, a
+"""Every endpoint of `rb serve` by every kind of caller: no token, a bad one, a
 revoked one, and one token per role (docs/security.md, "Identities and roles").
 
 The routes are read from the Starlette app and the operations from the GraphQL
@@ -219,7 +219,8 @@ GRAPHQL: dict[str, tuple[str, Callable[[World], dict[str, Any]]]] = {
     "executeRunbook": (
         "run",
         lambda w: {
-            "query": f'mutation {{ executeRunbook(id: "srv-greet", fixture: "{FIXTURE}") {{ id }} }}'
+            "query": "mutation { executeRunbook("
+            f'id: "srv-greet", fixture: "{FIXTURE}") {{ id }} }}'
         },
     ),
     "replayExecution": (
