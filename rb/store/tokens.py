@@ -50,10 +50,10 @@ class Token:
             "role": self.role,
             "groups": list(self.groups),
             "created_by": self.created_by,
-            "created_at": self.created_at,
+            "created_at": _iso(self.created_at),
             "revoked_by": self.revoked_by,
-            "revoked_at": self.revoked_at,
-            "last_used_at": self.last_used_at,
+            "revoked_at": _iso(self.revoked_at),
+            "last_used_at": _iso(self.last_used_at),
         }
 
 
@@ -214,6 +214,10 @@ def _columns() -> tuple[Any, ...]:
         c.revoked_at,
         c.last_used_at,
     )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def _utc(value: datetime | None) -> datetime | None:
