@@ -162,3 +162,55 @@ def test_the_server_records_when_a_token_was_last_used(tmp_path: Path) -> None:
         assert api.client.get("/api/runbooks").status_code == 200
     (token,) = list_tokens(open_store(config.db))
     assert token.last_used_at is not None
+
+
+class Clock:
+    """A clock the test moves (the cache's expiry is compared with it)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_servers_cache_believes_a_token_for_its_time_only(store_url: str) -> None:
+    from rb.server.auth import Authenticator
+    from rb.server.database import ServerStore
+
+    server_store = ServerStore(store_url, workers=1)
+    clock = Clock()
+    auth = Authenticator(server_store, bootstrap=None, cache_seconds=5, clock=clock)
+    text = _create(store_url, "ci", "operator", "dbas")
+    actor = auth.resolve(text)
+    assert actor is not None
+    assert (actor.name, actor.role, actor.groups, actor.verified) == (
+        "ci",
+        "operator",
+        ("dbas",),
+        True,
+    )
+    tokens_revoke(db=store_url, name_or_id="ci", out=io.StringIO())
+    assert auth.resolve(text) == actor  # remembered: revoked elsewhere, not yet seen
+    clock.now = 5.0
+    assert auth.resolve(text) is None  # the cache time is over: the store says revoked
+    again = _create(store_url, "ops", "viewer")
+    assert auth.resolve(again) is not None
+    tokens_revoke(db=store_url, name_or_id="ops", out=io.StringIO())
+    auth.forget()  # what a revocation in the server's own process would do
+    assert auth.resolve(again) is None
+    server_store.close()
+
+
+def test_the_bootstrap_token_is_admin_and_needs_no_store() -> None:
+    from rb.server.auth import Authenticator
+    from rb.server.database import ServerStore
+
+    from .servers import closed_port
+
+    # A store that cannot be reached: the bootstrap token is checked in memory.
+    unreachable = ServerStore(f"postgresql://rb@127.0.0.1:{closed_port()}/rb", workers=1)
+    auth = Authenticator(unreachable, bootstrap="b" * 40, cache_seconds=0)
+    actor = auth.cached("b" * 40)
+    assert actor is not None and (actor.name, actor.role) == ("api-token", "admin")
+    assert auth.cached("b" * 39) is None
