@@ -54,6 +54,18 @@ steps:
     inputs: {seconds: 0}
 """
 
+GUARDED = """\
+id: mx-guarded
+name: Guarded approval
+version: "1.0.0"
+access:
+  approve: [leads]
+steps:
+  - id: ask
+    type: approval
+    inputs: {message: "Go?"}
+"""
+
 SLOW = """\
 id: mx-slow
 name: Slow
@@ -108,6 +120,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (project / "runbooks" / "approve.yaml").write_text(APPROVE, encoding="utf-8")
     (project / "runbooks" / "restricted.yaml").write_text(RESTRICTED, encoding="utf-8")
     (project / "runbooks" / "slow.yaml").write_text(SLOW, encoding="utf-8")
+    (project / "runbooks" / "guarded.yaml").write_text(GUARDED, encoding="utf-8")
     config = config_for(project, graphiql=True)
     store = open_store(config.db)
     headers: dict[str, dict[str, str]] = {"none": {}, "bad": _bearer(BAD_TOKEN)}
@@ -409,3 +422,22 @@ def test_the_bootstrap_token_is_admin(world: World) -> None:
         headers=BOOTSTRAP,
     )
     assert response.json()["actor"] == "api-token"
+
+
+def test_a_runbooks_approve_list_refuses_other_approvers(world: World) -> None:
+    started = world.api.client.post(
+        "/api/runbooks/execute", json={"runbook_id": "mx-guarded"}, headers=BOOTSTRAP
+    )
+    assert started.json()["status"] == "waiting", started.text
+    url = f"/api/executions/{started.json()['id']}/approvals"
+    refused = world.api.client.post(
+        url, json={"decision": "approve"}, headers=world.headers["approver"]
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"] == (
+        "runbook mx-guarded lets only leads approve; approver is not one of them"
+    )
+    lead = _bearer(create(world.store, "lena", "approver", ("leads",), created_by="tests")[1])
+    decided = world.api.client.post(url, json={"decision": "approve"}, headers=lead)
+    assert decided.status_code == 202, decided.text
+    assert (decided.json()["by"], decided.json()["complete"]) == ("lena", True)
