@@ -369,12 +369,13 @@ def _register() -> None:
 
     for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
         module.register(app)
-    from rb.cli import schedules_cli, waits_cli, worker_cli, workers_cli
+    from rb.cli import audit_cli, schedules_cli, waits_cli, worker_cli, workers_cli
 
     waits_cli.register(app)
     worker_cli.register(app)
     workers_cli.register(app)
     schedules_cli.register(app)
+    audit_cli.register(app)
 
 
 _register()

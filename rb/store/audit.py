@@ -2,10 +2,10 @@
 
 A record's hash covers every field of it and its predecessor's hash, so an
 edited, inserted or deleted record breaks the chain at that point
-(`verify`). Records are appended with the next sequence number; the primary
-key makes two appenders that read the same head collide, and the loser
-reads the new head and tries again, so the chain never forks, in SQLite or
-PostgreSQL, without a lock.
+(`rb.store.audit_verify.verify`). Records are appended with the next
+sequence number; the primary key makes two appenders that read the same
+head collide, and the loser reads the new head and tries again, so the
+chain never forks, in SQLite or PostgreSQL, without a lock.
 """
 
 from __future__ import annotations
@@ -137,6 +137,19 @@ def records(store: Store, *, since: datetime | None = None) -> Iterator[AuditRec
     query = sqlalchemy.select(audit).order_by(audit.c.seq)
     if since is not None:
         query = query.where(audit.c.at >= since.astimezone(UTC))
+    return _read(store, query)
+
+
+def latest(store: Store, limit: int) -> list[AuditRecord]:
+    """The newest `limit` records, newest first."""
+    import sqlalchemy
+
+    from rb.store.tables import audit
+
+    return list(_read(store, sqlalchemy.select(audit).order_by(audit.c.seq.desc()).limit(limit)))
+
+
+def _read(store: Store, query: Any) -> Iterator[AuditRecord]:
     with store.connect() as conn:
         for row in conn.execute(query):
             at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
