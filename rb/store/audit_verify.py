@@ -14,6 +14,7 @@ database's writers cannot reach) proves the chain still reaches that head.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,26 +71,28 @@ def verify(store: Store, *, anchor: Anchor | None = None) -> Verification:
     """Check the whole audit trail of `store`; against `anchor` when given."""
     expected, prev, head, count = 1, GENESIS, GENESIS, 0
     anchor_seen = False
-    for row in _rows(store):
-        broken = _first_problem(row, expected, prev)
-        if broken is not None:
-            return Verification(False, count, head, expected - 1, *broken)
-        assert row.record is not None
-        count += 1
-        expected, prev = row.seq + 1, row.record.hash
-        head = prev
-        if anchor is not None and anchor.head == head:
-            if anchor.count is not None and anchor.count != row.seq:
-                return Verification(
-                    False,
-                    count,
-                    head,
-                    row.seq,
-                    row.seq,
-                    f"the anchor's head {_short(head)} is record {row.seq}, "
-                    f"not record {anchor.count} as the anchor says",
-                )
-            anchor_seen = True
+    # Closed when the check stops early: the server-side cursor goes with it.
+    with contextlib.closing(_rows(store)) as rows:
+        for row in rows:
+            broken = _first_problem(row, expected, prev)
+            if broken is not None:
+                return Verification(False, count, head, expected - 1, *broken)
+            assert row.record is not None
+            count += 1
+            expected, prev = row.seq + 1, row.record.hash
+            head = prev
+            if anchor is not None and anchor.head == head:
+                if anchor.count is not None and anchor.count != row.seq:
+                    return Verification(
+                        False,
+                        count,
+                        head,
+                        row.seq,
+                        row.seq,
+                        f"the anchor's head {_short(head)} is record {row.seq}, "
+                        f"not record {anchor.count} as the anchor says",
+                    )
+                anchor_seen = True
     last = expected - 1
     if anchor is not None:
         missing = _anchor_missing(anchor, anchor_seen, last, head)
@@ -197,8 +200,8 @@ def _rows(store: Store) -> Iterator[_Row]:
 
     raw = [sqlalchemy.type_coerce(c, sqlalchemy.Text) if c.name in _RAW else c for c in audit.c]
     query = sqlalchemy.select(*raw).order_by(audit.c.seq).execution_options(yield_per=500)
-    with store.connect() as conn:
-        for row in conn.execute(query):
+    with store.connect() as conn, conn.execute(query) as result:
+        for row in result:
             yield _decode(row._mapping)
 
 

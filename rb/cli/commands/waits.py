@@ -61,7 +61,7 @@ def _decide_audited(
             done.append(True)
 
     def audited_resume(run_id: str, at: Store, name: str) -> Ran | None:
-        write(step)
+        write(step or _waiting_approval(at, run_id))
         return resume(run_id, at, name) if resume is not None else None
 
     answered = decide(
@@ -75,6 +75,19 @@ def _decide_audited(
     )
     write(answered.step_id)
     return answered
+
+
+def _waiting_approval(store: Store, execution_id: str) -> str | None:
+    """The approval step a run still waits at (the one just decided), if only one."""
+    from rb.store.inbox import waiting_runs
+
+    steps = {
+        str(w.get("step_id"))
+        for run in waiting_runs(store, execution_id)
+        for w in run.waiting_for
+        if w.get("kind") == "approval"
+    }
+    return steps.pop() if len(steps) == 1 else None
 
 
 def event_command(
