@@ -444,3 +444,85 @@ def test_approve_and_cancel_from_the_cli_are_recorded(tmp_path: Path, store_url:
     assert approval.evidence == {"execution": first}
     assert verify(store).ok
     store.dispose()
+
+
+def test_a_run_cut_short_is_still_recorded(tmp_path: Path, store_url: str) -> None:
+    from .services import running_process
+
+    path = tmp_path / "long.yaml"
+    path.write_text(LIVE_RUNBOOK.replace("seconds: 0", "seconds: 600"), encoding="utf-8")
+    argv = [sys.executable, "-m", "rb", "run", str(path), "--db", store_url, "--actor", "carol"]
+    with running_process(argv, name="rb run", cwd=tmp_path, merge_stdout=True) as run:
+        run.wait_for_line("start", "pause", timeout=60)
+        assert run.stop() == 130, run.output  # SIGTERM stops it as Ctrl-C does
+    store = open_store(store_url)
+    (trigger,) = records(store)
+    assert (trigger.entry.action, trigger.entry.actor) == ("trigger", "carol")
+    assert trigger.entry.evidence == {"execution": trigger.entry.subject}  # no outcome
+    store.dispose()
+
+
+def test_resume_retry_and_event_are_recorded(tmp_path: Path, store_url: str) -> None:
+    path = tmp_path / "event.yaml"
+    path.write_text(EVENT_RUNBOOK, encoding="utf-8")
+    started = run_rb("run", str(path), "--actor", "olivia", "--db", store_url, cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    sent = run_rb(
+        "event", "send", "go", "--key", "k1", "--data", "{}", "--as", "ed", "--db", store_url
+    )
+    assert sent.returncode == 0, sent.stderr
+    kept = run_rb("event", "send", "go", "--key", "k2", "--as", "ed", "--db", store_url)
+    assert kept.returncode == 0, kept.stderr
+    store = open_store(store_url)
+    execution_id = next(records(store)).entry.subject
+    retried = run_rb(
+        "retry", execution_id, "--step", "after", "--actor", "rita", "--db", store_url,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    trail = [(r.entry.action, r.entry.actor, r.entry.subject) for r in records(store)]
+    assert trail == [
+        ("trigger", "olivia", execution_id),
+        ("event", "ed", execution_id),
+        ("event", "ed", "event go (k2)"),
+        ("retry", "rita", execution_id),
+    ]
+    retry = list(records(store))[3].entry
+    assert retry.details == {"step": "after"} and retry.evidence["status"] == "success"
+    assert retry.legal_basis == "Change policy 2"
+    assert verify(store).ok
+    store.dispose()
+
+
+EVENT_RUNBOOK = """\
+id: audited-event
+name: Audited event
+version: "1"
+owner: platform-team
+legal_basis: Change policy 2
+description: Waits for an event, then waits for nothing.
+steps:
+  - id: wait
+    type: wait_event
+    inputs: {event: go, key: k1}
+  - {id: after, type: wait, depends_on: [wait], inputs: {seconds: 0}}
+"""
+
+
+def test_resume_is_recorded_and_a_refused_pause_is_not(tmp_path: Path, store_url: str) -> None:
+    path = tmp_path / "approval.yaml"
+    path.write_text(APPROVAL_RUNBOOK, encoding="utf-8")
+    started = run_rb("run", str(path), "--actor", "olivia", "--db", store_url, cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    store = open_store(store_url)
+    execution_id = next(records(store)).entry.subject
+    paused = run_rb("pause", execution_id, "--actor", "pat", "--db", store_url, cwd=tmp_path)
+    assert paused.returncode == 2 and "nothing runs to pause" in paused.stderr
+    done = run_rb("resume", execution_id, "--actor", "pat", "--db", store_url, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trail = [(r.entry.action, r.entry.actor) for r in records(store)]
+    assert trail == [("trigger", "olivia"), ("resume", "pat")]
+    resumed = list(records(store))[1].entry
+    assert resumed.evidence["status"] == "waiting"  # parked at its approval again
+    assert resumed.legal_basis == "Change policy 2"
+    store.dispose()

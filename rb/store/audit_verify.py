@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -187,7 +187,7 @@ def _short(digest: str | None) -> str:
     return (digest or "")[:12]
 
 
-def _rows(store: Store) -> Iterator[_Row]:
+def _rows(store: Store) -> Generator[_Row, None, None]:
     """The stored rows in sequence order, decoded one by one.
 
     Read without the columns' own types, so that one row edited into
