@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 
-from rb.store.audit import AuditEntry, append, record_hash, records
-from rb.store.audit_verify import Anchor, verify
+from rb.store.audit import AuditEntry, append, record_hash, records, verify
 from rb.store.database import Store, open_store
 from rb.store.tables import audit
 
@@ -247,10 +246,10 @@ def test_an_anchor_catches_the_last_record_deleted(store: Store, store_url: str)
     anchor = verify(store)
     _sql(store, audit.delete().where(audit.c.seq == COUNT))
     assert verify(store).ok  # from inside, a shorter chain is whole
-    cut = verify(store, anchor=Anchor(anchor.head, anchor.count))
+    cut = verify(store, head=anchor.head, count=anchor.count)
     assert (cut.ok, cut.broken_seq) == (False, COUNT)
     assert f"records after record {COUNT - 1} were deleted" in cut.reason
-    head_only = verify(store, anchor=Anchor(anchor.head))
+    head_only = verify(store, head=anchor.head)
     assert not head_only.ok and "is not in the chain" in head_only.reason
     done = run_rb("audit", "verify", "--db", store_url, "--head", anchor.head)
     assert done.returncode == 1 and "is not in the chain" in done.stdout
@@ -260,14 +259,14 @@ def test_an_anchor_still_holds_after_later_appends(store: Store, store_url: str)
     _fill(store)
     anchor = verify(store)
     append(store, _entry(7))
-    found = verify(store, anchor=Anchor(anchor.head, anchor.count))
+    found = verify(store, head=anchor.head, count=anchor.count)
     assert found.ok and found.anchored and found.count == COUNT + 1
     done = run_rb(
         "audit", "verify", "--db", store_url, "--head", anchor.head, "--count", str(anchor.count)
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "still reaches the anchor" in done.stdout
-    wrong = verify(store, anchor=Anchor(anchor.head, COUNT - 1))
+    wrong = verify(store, head=anchor.head, count=COUNT - 1)
     assert not wrong.ok and f"is record {COUNT}, not record {COUNT - 1}" in wrong.reason
 
 

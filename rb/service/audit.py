@@ -19,7 +19,7 @@ from rb.store.database import Store
 
 if TYPE_CHECKING:
     from rb.engine.outcome import ExecutionResult
-    from rb.store.audit_verify import Anchor, Verification
+    from rb.store.audit_verify import Verification
 
 ACTIONS = ("trigger", "approve", "reject", "cancel", "pause", "resume", "retry", "event")
 
@@ -118,13 +118,16 @@ def store_for_audit(db: str | None, *, recorded: bool) -> Store | None:
         return None
 
 
-def verify_trail(db: str | None, anchor: Anchor | None = None) -> tuple[str, Verification]:
-    """Check the audit trail of the store at `db`: (the store as shown, the outcome)."""
-    from rb.store.audit_verify import verify
+def verify_trail(
+    db: str | None, *, head: str | None = None, count: int | None = None
+) -> tuple[str, Verification]:
+    """Check the audit trail of the store at `db` (against an anchor's `head` and
+    `count` when given): the store as shown, and the outcome."""
+    from rb.store.audit import verify
     from rb.store.database import open_store
 
     store = open_store(db)
-    return store.shown, verify(store, anchor=anchor)
+    return store.shown, verify(store, head=head, count=count)
 
 
 def export_since(db: str | None, since: str | None) -> Iterator[AuditRecord]:

@@ -15,9 +15,12 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rb.store.database import Store, StoreError, is_integrity_error
+
+if TYPE_CHECKING:
+    from rb.store.audit_verify import Verification
 
 GENESIS = "0" * 64  # the hash before the first record
 _TRIES = 200  # appenders racing for one sequence number
@@ -126,6 +129,13 @@ def append(store: Store, entry: AuditEntry, *, at: datetime | None = None) -> Au
     raise StoreError(
         f"could not append to the audit trail of {store.shown}: too many writers at once"
     )
+
+
+def verify(store: Store, *, head: str | None = None, count: int | None = None) -> Verification:
+    """Check the chain: every hash, link and number; see `rb.store.audit_verify.verify`."""
+    from rb.store.audit_verify import verify as check
+
+    return check(store, head=head, count=count)
 
 
 def records(store: Store, *, since: datetime | None = None) -> Iterator[AuditRecord]:

@@ -67,8 +67,14 @@ class _Row:
     problem: str = ""
 
 
-def verify(store: Store, *, anchor: Anchor | None = None) -> Verification:
-    """Check the whole audit trail of `store`; against `anchor` when given."""
+def verify(store: Store, *, head: str | None = None, count: int | None = None) -> Verification:
+    """Check the whole audit trail of `store`; with `head` and/or `count` (an anchor
+    from an earlier verify), also that the chain still reaches that head."""
+    anchor = Anchor(head and head.lower(), count) if head or count is not None else None
+    return _verify(store, anchor)
+
+
+def _verify(store: Store, anchor: Anchor | None) -> Verification:
     expected, prev, head, count = 1, GENESIS, GENESIS, 0
     anchor_seen = False
     # Closed when the check stops early: the server-side cursor goes with it.

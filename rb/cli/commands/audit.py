@@ -29,7 +29,6 @@ def audit_verify(
 ) -> int:
     """Check the chain (against an anchor when given); 0 intact, 1 broken."""
     from rb.service.audit import verify_trail
-    from rb.store.audit_verify import Anchor
 
     out = out or sys.stdout
     if head is not None:
@@ -39,8 +38,7 @@ def audit_verify(
                 f"--head takes a record's hash, 64 hexadecimal characters, not {head!r} "
                 "(the `head` of rb audit verify --format json)"
             )
-    anchor = Anchor(head, count) if head is not None or count is not None else None
-    shown, found = verify_trail(db, anchor)
+    shown, found = verify_trail(db, head=head, count=count)
     if output_format == "json":
         out.write(dumps({"store": shown, **found.to_json()}))
     else:
