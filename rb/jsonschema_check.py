@@ -199,7 +199,12 @@ def _translate(
         known = sorted(schema.get("properties", {}))
         extras = [k for k in error.instance if k not in schema.get("properties", {})]
         return [
-            diag((*path, k), "RB010", f"unknown key {k!r} in {subject}{_key_hint(k, known)}", key=True)
+            diag(
+                (*path, k),
+                "RB010",
+                f"unknown key {k!r} in {subject}{_key_hint(k, known)}",
+                key=True,
+            )
             for k in extras
         ]
     if kind == "required":

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rb.checks.concurrency import check_concurrency
 from rb.checks.context import CheckContext
-from rb.checks.notify import check_notify
 from rb.checks.hygiene import check_kpi_duration, check_timeouts_cover_waits, check_unused
+from rb.checks.notify import check_notify
 from rb.checks.parameters import check_parameters
 from rb.checks.references import check_expressions
 from rb.checks.schedule import check_schedule

@@ -26,12 +26,14 @@ from .servers import TestServer, closed_port
 SECRET = "hunter2-webhook-token"
 
 
-def book(targets: list[str], *, events: str = "[failure]", fails: bool = True, extra: str = "") -> str:
+def book(
+    targets: list[str], *, events: str = "[failure]", fails: bool = True, extra: str = ""
+) -> str:
     quoted = ", ".join(f'"{t}"' for t in targets)
     step = (
         '{id: deploy, type: shell, inputs: {command: sh, args: ["-c", "echo boom >&2; exit 3"]}}'
         if fails
-        else "{id: deploy, type: shell, inputs: {command: \"true\"}}"
+        else '{id: deploy, type: shell, inputs: {command: "true"}}'
     )
     return f"""\
 id: notify-live
