@@ -20,6 +20,7 @@ from rb.store.database import open_store
 from rb.store.notifications import of_execution
 from rb.world.live import LiveWorld
 
+from .conftest import run_rb
 from .engine_helpers import runbook
 from .servers import TestServer, closed_port
 
@@ -170,3 +171,26 @@ def test_an_email_reaches_a_real_smtp_server(smtp_server: Mailbox, db: str) -> N
     assert mail.rcpt_tos == ["oncall@example.org"]
     text = mail.content.decode()
     assert "Notify live failed" in text and str(ran.execution_id) in text
+
+
+def test_rb_run_warns_of_an_undelivered_notification_and_keeps_its_exit_code(
+    tmp_path: Path,
+) -> None:
+    target = f"json://127.0.0.1:{closed_port()}/hook/${{secrets.HOOK}}"
+    (tmp_path / "notify.yaml").write_text(book([target], events="[success]", fails=False))
+    done = run_rb(
+        "run",
+        "notify.yaml",
+        cwd=tmp_path,
+        env={"RB_DATABASE_URL": f"sqlite:///{tmp_path}/rb.db", "RB_SECRET_HOOK": SECRET},
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"warning: the success notification to {target.replace(SECRET, '')} was not "
+        "delivered (3 attempts): delivery failed:"
+    ) in done.stderr
+    shown = run_rb(
+        "runs", "show", "last", cwd=tmp_path, env={"RB_DATABASE_URL": f"sqlite:///{tmp_path}/rb.db"}
+    )
+    assert "success          failed    3 attempts" in shown.stdout
+    assert SECRET not in done.stdout + done.stderr + shown.stdout + shown.stderr

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
+from rb.cli.notifications import warn_undelivered
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
 from rb.engine.outcome import status_text
 from rb.engine.params import parse_assignments, resolve_params
@@ -73,6 +74,7 @@ def run(
     except AlreadyTriggered as first:
         return _already_triggered(first, output_format, out)
     result, execution_id = ran.result, ran.execution_id
+    warn_undelivered(ran.notifications)
     if live and execution_id and result.status == "waiting" and sys.stdin.isatty():
         from rb.cli.commands.waits import ask_on_terminal
 
