@@ -128,12 +128,51 @@ def link(execution_id: str, base: str | None = None) -> str:
     return f"Show it: rb runs show {execution_id}"
 
 
+SentBefore = Callable[[str, "str | None"], set[str]]
+
+
+async def for_run(
+    runbook: Runbook,
+    result: ExecutionResult,
+    world: World,
+    execution_id: str,
+    store: Store | None,
+) -> list[NotificationRow]:
+    """Send what `runbook`'s notify: says for how a run ended (or parked), through its world.
+
+    `store` (where the run is recorded) says which waiting events were
+    already sent for this execution; the caller stores the rows returned.
+    """
+    rows: list[NotificationRow] = []
+    for occasion in occasions(runbook, result, execution_id):
+        if not listening(runbook, occasion.event):
+            continue
+        waiting = store is not None and occasion.status == "waiting"
+        before = sent_before(store, execution_id) if store is not None and waiting else None
+        rows += await send(world, occasion, sent_before=before)
+    return rows
+
+
+def sent_before(store: Store, execution_id: str) -> SentBefore:
+    """The channels an execution already has an (event, step) notification for."""
+    from rb.store.database import StoreError
+    from rb.store.notifications import already_sent
+
+    def channels(event: str, step_id: str | None) -> set[str]:
+        try:
+            return already_sent(store, execution_id, event, step_id)
+        except StoreError:  # better told twice than never
+            return set()
+
+    return channels
+
+
 async def send(
     world: World,
     occasion: Occasion,
     *,
     entries: list[Notify] | None = None,
-    sent_before: Callable[[str, str | None], set[str]] | None = None,
+    sent_before: SentBefore | None = None,
 ) -> list[NotificationRow]:
     """Send `occasion` to every target of `entries` (default: those listening to it).
 
@@ -219,65 +258,68 @@ def waiting_too_long(
     sent). `secrets` fill the targets (default: the environment's). Called by
     `rb resume --due` and `rb serve`'s sweep (rb.service.due.resume_due).
     """
-    from rb.store.notifications import already_sent, append, parked_live_runs
+    due = _overdue(store, now or datetime.now(UTC))
+    if not due:
+        return []
+    from rb.service.inputs import secrets_from
+    from rb.service.runner import live_world
+    from rb.store.notifications import append
 
-    moment = now or datetime.now(UTC)
-    sent: list[NotificationRow] = []
+    # Outside any run: a live world of its own sends them.
+    world = live_world(
+        secrets=secrets if secrets is not None else secrets_from(os.environ, None), facts={}
+    )
+
+    async def main() -> list[NotificationRow]:
+        sent: list[NotificationRow] = []
+        try:
+            for occasion, entries in due:
+                before = sent_before(store, occasion.execution_id)
+                rows = await send(world, occasion, entries=entries, sent_before=before)
+                append(store, occasion.execution_id, rows)
+                sent += rows
+        finally:
+            await world.aclose()
+        return sent
+
+    return world.run(main)
+
+
+def _overdue(store: Store, now: datetime) -> list[tuple[Occasion, list[Notify]]]:
+    """Each wait of a parked live run past a threshold, with the entries it is past."""
+    from rb.store.notifications import parked_live_runs
+
+    found = []
     for parked in parked_live_runs(store):
+        if "waiting_too_long" not in parked.definition:
+            continue  # no need to load a runbook that cannot listen
         runbook = _definition(parked.definition, parked.definition_path)
         if runbook is None:
             continue
-        waited = (moment - parked.since).total_seconds()
-        due = [
+        waited = (now - parked.since).total_seconds()
+        entries = [
             e
             for e in listening(runbook, "waiting_too_long")
             if waited >= (e.waiting_too_long_seconds or 0)
         ]
-        if not due:
+        if not entries:
             continue
-        rows: list[NotificationRow] = []
+        since = parked.since.isoformat(timespec="seconds")
         for wait in parked.waiting_for:
             step = wait.get("step_id")
+            detail = (
+                f"waiting for {wait.get('kind', 'an answer')} since {since} ({_minutes(waited)})"
+            )
             occasion = Occasion(
                 "waiting_too_long",
                 runbook,
                 parked.execution_id,
                 "waiting",
                 str(step) if step else None,
-                f"waiting for {wait.get('kind', 'an answer')} since "
-                f"{parked.since.isoformat(timespec='seconds')} ({_minutes(waited)})",
+                detail,
             )
-
-            def before(event: str, step_id: str | None, run: str = parked.execution_id) -> set[str]:
-                return already_sent(store, run, event, step_id)
-
-            rows += _send_now(occasion, due, before, secrets)
-        append(store, parked.execution_id, rows)
-        sent += rows
-    return sent
-
-
-def _send_now(
-    occasion: Occasion,
-    entries: list[Notify],
-    before: Callable[[str, str | None], set[str]],
-    secrets: Mapping[str, str] | None,
-) -> list[NotificationRow]:
-    """Send outside any run: through a live world of its own."""
-    from rb.service.inputs import secrets_from
-    from rb.service.runner import live_world
-
-    world = live_world(
-        secrets=secrets if secrets is not None else secrets_from(os.environ, None), facts={}
-    )
-
-    async def main() -> list[NotificationRow]:
-        try:
-            return await send(world, occasion, entries=entries, sent_before=before)
-        finally:
-            await world.aclose()
-
-    return world.run(main)
+            found.append((occasion, entries))
+    return found
 
 
 def _definition(text: str, path: str) -> Runbook | None:

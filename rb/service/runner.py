@@ -200,25 +200,12 @@ async def _notify(
     A recorded run's record is committed first, so that whoever follows the
     message's link finds the run as it ended.
     """
-    from rb.service import notify
+    from rb.service.notify import for_run
 
     if recorder is not None:
         recorder.close()
     execution_id = (recorder.execution_id if recorder else None) or result.execution_id
-    rows: list[NotificationRow] = []
-    for occasion in notify.occasions(runbook, result, execution_id):
-        if not notify.listening(runbook, occasion.event):
-            continue
-        before = None
-        if store is not None and occasion.step_id is not None and occasion.status == "waiting":
-            from rb.store.notifications import already_sent
-
-            def before(event: str, step: str | None, run: str = execution_id) -> set[str]:
-                assert store is not None
-                return already_sent(store, run, event, step)
-
-        rows += await notify.send(world, occasion, sent_before=before)
-    return rows
+    return await for_run(runbook, result, world, execution_id, store)
 
 
 def _keep_notifications(store: Store, execution_id: str, rows: list[NotificationRow]) -> None:
