@@ -189,6 +189,23 @@ def duration_seconds(text: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class Access:
+    """`access:`: who may run and approve; None leaves an action to the roles alone."""
+
+    run: tuple[str, ...] | None = None  # token names or groups
+    approve: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """`environments.<name>`: what a live run with `--env <name>` must satisfy."""
+
+    name: str
+    require: str = "any"  # approved | any
+    access: Access | None = None  # replaces the runbook's own access here
+
+
+@dataclass(frozen=True)
 class Runbook:
     id: str
     name: str
@@ -207,9 +224,29 @@ class Runbook:
     concurrency: Concurrency | None = None
     schedule: Schedule | None = None
     notify: tuple[Notify, ...] = ()
+    access: Access | None = None
+    environments: tuple[Environment, ...] = ()
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
+
+    def environment(self, name: str) -> Environment | None:
+        """The rules for environment `name`, if the runbook names it."""
+        return next((e for e in self.environments if e.name == name), None)
+
+    def access_in(self, environment: str | None) -> Access | None:
+        """Who may act on this runbook in `environment` (its own access, else the runbook's)."""
+        env = self.environment(environment) if environment else None
+        if env is not None and env.access is not None:
+            return env.access
+        return self.access
+
+    @property
+    def definition_hash(self) -> str:
+        """SHA-256 of the file's text: what a published definition and a record name it by."""
+        import hashlib
+
+        return hashlib.sha256(self.source.text.encode()).hexdigest()
 
     @cached_property
     def graph(self) -> nx.DiGraph[str]:
@@ -263,6 +300,11 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         concurrency=_concurrency(data.get("concurrency")),
         schedule=_schedule(data.get("schedule")),
         notify=tuple(_notify(i, n) for i, n in enumerate(data.get("notify") or [])),
+        access=_access(data.get("access")),
+        environments=tuple(
+            Environment(name, str(e.get("require", "any")), _access(e.get("access")))
+            for name, e in (data.get("environments") or {}).items()
+        ),
     )
 
 
@@ -276,6 +318,17 @@ def _notify(index: int, raw: Mapping[str, Any]) -> Notify:
         title=raw.get("title"),
         retry=_retry(raw.get("retry"), NOTIFY_RETRY),
     )
+
+
+def _access(raw: Mapping[str, Any] | None) -> Access | None:
+    if raw is None:
+        return None
+
+    def names(key: str) -> tuple[str, ...] | None:
+        value = raw.get(key)
+        return None if value is None else tuple(str(v) for v in value)
+
+    return Access(run=names("run"), approve=names("approve"))
 
 
 def _schedule(raw: Mapping[str, Any] | None) -> Schedule | None:

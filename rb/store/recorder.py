@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -256,7 +255,7 @@ class Recorder:
                 started_at=datetime.fromisoformat(event.started_at),
                 runbook_version=self.runbook.version,
                 definition=text,
-                definition_hash=hashlib.sha256(text.encode()).hexdigest(),
+                definition_hash=self.runbook.definition_hash,
                 definition_path=self.runbook.source.path,
             )
         else:
@@ -366,7 +365,7 @@ class Recorder:
             "world": self.world,
             "replay_of": self.replay_of,
             "definition": text,
-            "definition_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "definition_hash": rb.definition_hash,
             "definition_path": rb.source.path,
             "lease": lease.current(),
             "heartbeat_at": datetime.now(UTC),
