@@ -98,7 +98,9 @@ def approve(store: Store, runbook_id: str, version: int, actor: Actor) -> Defini
 
 def deprecate(store: Store, runbook_id: str, version: int, actor: Actor) -> Definition:
     """Deprecate a draft or approved version: it no longer runs where approval is required."""
-    return _change(store, get(store, runbook_id, version), "deprecated", actor, "definition.deprecate")
+    return _change(
+        store, get(store, runbook_id, version), "deprecated", actor, "definition.deprecate"
+    )
 
 
 def get(store: Store, runbook_id: str, version: int) -> Definition:
@@ -242,9 +244,7 @@ def require_environment(request: RunRequest) -> None:
 # Internals --------------------------------------------------------------------------------
 
 
-def _change(
-    store: Store, found: Definition, state: str, actor: Actor, action: str
-) -> Definition:
+def _change(store: Store, found: Definition, state: str, actor: Actor, action: str) -> Definition:
     from rb.store import definitions
 
     done, now = definitions.change_state(

@@ -11,6 +11,7 @@ changes the row; the other is told what the row says now.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,18 +90,18 @@ def publish(
                 if found is not None:
                     return _definition(found), False
                 version = int(conn.execute(newest).scalar() or 0) + 1
-                row = {
-                    "runbook_id": runbook_id,
-                    "version": version,
-                    "content_hash": content_hash,
-                    "content": content,
-                    "path": path,
-                    "author": author,
-                    "published_at": datetime.now(UTC),
-                    "state": "draft",
-                }
-                conn.execute(table.insert().values(**row))
-            return Definition(**row), True
+                made = Definition(
+                    runbook_id=runbook_id,
+                    version=version,
+                    content_hash=content_hash,
+                    content=content,
+                    path=path,
+                    author=author,
+                    published_at=datetime.now(UTC),
+                    state="draft",
+                )
+                conn.execute(table.insert().values(**dataclasses.asdict(made)))
+            return made, True
         except StoreError as exc:
             if not is_integrity_error(exc):
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -38,13 +39,10 @@ def publish(
         return EXIT_OK
     if done.created:
         out.write(f"published {d.ref}  sha256 {d.content_hash}  {d.state}\n")
-        out.write(
-            f"next: someone other than {d.author} runs rb definitions approve {d.ref}\n"
-        )
+        out.write(f"next: someone other than {d.author} runs rb definitions approve {d.ref}\n")
     else:
         out.write(
-            f"already published as {d.ref}  sha256 {d.content_hash}  {d.state}"
-            f"{_state_by(d)}\n"
+            f"already published as {d.ref}  sha256 {d.content_hash}  {d.state}{_state_by(d)}\n"
         )
     return EXIT_OK
 
@@ -94,7 +92,9 @@ def definitions_history(
     return EXIT_OK
 
 
-def change(ref: str, action: str, *, db: str | None, actor: str | None, out: TextIO | None = None) -> int:
+def change(
+    ref: str, action: str, *, db: str | None, actor: str | None, out: TextIO | None = None
+) -> int:
     """`approve` or `deprecate` a version."""
     from rb.store.database import open_store
 
@@ -122,7 +122,7 @@ def definitions_diff(left: str, right: str, *, db: str | None, out: TextIO | Non
     return EXIT_FAILED
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
     """A rich table (colour only on a terminal); wide enough not to cut hashes."""
     from rich.console import Console
     from rich.markup import escape
