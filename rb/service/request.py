@@ -72,6 +72,9 @@ class RunRequest:
     # Another source of cancel and pause, heard beside the store's control table
     # (a queue job's abort: rb.worker.jobs).
     control: ControlSource | None = None
+    # The environment a live run is for (`rb run --env`): its `environments:` rules
+    # apply (rb.service.definitions) and the record names it.
+    environment: str | None = None
 
     @property
     def secrets(self) -> Mapping[str, str]:

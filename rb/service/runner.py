@@ -74,11 +74,16 @@ def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
 
             release_slots(request.recording.store, resuming.execution_id)
         return ran
+    from rb.service.definitions import require_environment
     from rb.service.keys import take_keys
 
+    require_environment(request)
     keys = take_keys(request)
     try:
         assert keys.request is not None
+        if keys.queued_id is not None:
+            # It waited for a concurrency slot: the file must still be approved as it starts.
+            require_environment(keys.request)
         # A run that waited as `queued` records into that row: the id it had
         # while it waited is the id of the run.
         queued = keys.continuation
@@ -123,6 +128,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
             downstream=request.listeners,  # told of each event once it is committed
             reap=reap,
             continuing=resuming.continuation if resuming else None,
+            environment=request.environment,
         )
         bus.subscribe(recorder)
         if world.inbox is None:

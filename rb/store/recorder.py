@@ -86,8 +86,10 @@ class Recorder:
         downstream: Sequence[Listener] = (),
         reap: bool = False,
         continuing: Continuation | None = None,
+        environment: str | None = None,
     ) -> None:
         self.store = store
+        self.environment = environment
         self.runbook = runbook
         self.actor = actor
         self.world = world
@@ -383,6 +385,7 @@ class Recorder:
             "params": dict(event.params),
             "execution_id_seen": event.execution_id,
             "facts": self.facts,
+            **({"environment": self.environment} if self.environment else {}),
         }
 
     # After the run. -----------------------------------------------------------

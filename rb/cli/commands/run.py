@@ -40,6 +40,7 @@ def run(
     out: TextIO | None = None,
     world: LiveWorld | None = None,
     idempotency_key: str | None = None,
+    environment: str | None = None,
 ) -> int:
     """Check parameters, then run live; 0 on success, 1 on failure."""
     out = out or sys.stdout
@@ -67,6 +68,7 @@ def run(
         max_parallel=max_parallel,
         listeners=listeners,
         idempotency_key=idempotency_key,
+        environment=environment,
     )
     try:
         with view, _sigterm_as_interrupt():
@@ -114,6 +116,7 @@ def run_on_queue(
     idempotency_key: str | None,
     queue: str,
     wait: bool,
+    environment: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """`rb run --queue`: queue the run for a worker; 0 once queued (with --wait: by its end)."""
@@ -148,6 +151,7 @@ def run_on_queue(
         recording=Recording(db=db),
         actor=actor,
         idempotency_key=idempotency_key,
+        environment=environment,
     )
     try:
         done = queue_run(request, runbook_path=relative, queue=queue)

@@ -79,6 +79,8 @@ def runs_show(
         out.write(f"  duration  {run.duration_seconds:.3f}s\n")
     if run.replay_of:
         out.write(f"  replay of {run.replay_of}\n")
+    if run.metadata.get("environment"):
+        out.write(f"  environment  {run.metadata['environment']}\n")
     if run.idempotency_key:
         out.write(f"  idempotency key  {run.idempotency_key}\n")
     if run.concurrency_key:
