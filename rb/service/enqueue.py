@@ -110,6 +110,7 @@ def enqueue(
                 "fixture": fixture,
                 "facts": dict(request.world.facts),
                 **({"environment": request.environment} if request.environment else {}),
+                **({"actor_verified": True} if request.actor_verified else {}),
             },
             then=defer,
         )

@@ -75,6 +75,8 @@ class RunRequest:
     # The environment a live run is for (`rb run --env`): its `environments:` rules
     # apply (rb.service.definitions) and the record names it.
     environment: str | None = None
+    # Whether a token vouched for `actor` (an API request); a command line's is a claim.
+    actor_verified: bool = False
 
     @property
     def secrets(self) -> Mapping[str, str]:

@@ -129,6 +129,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
             reap=reap,
             continuing=resuming.continuation if resuming else None,
             environment=request.environment,
+            actor_verified=request.actor_verified,
         )
         bus.subscribe(recorder)
         if world.inbox is None:

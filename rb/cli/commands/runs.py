@@ -69,7 +69,8 @@ def runs_show(
         return EXIT_OK
     out.write(f"execution {run.id}\n")
     out.write(f"  runbook   {run.runbook_id} {run.runbook_version} ({run.definition_path})\n")
-    out.write(f"  status    {_status(run)}  ({run.kind}, by {run.actor})\n")
+    claimed = "" if run.metadata.get("actor_verified") else ", unverified"
+    out.write(f"  status    {_status(run)}  ({run.kind}, by {run.actor}{claimed})\n")
     out.write(f"  recorded  {iso(run.recorded_at)}\n")
     if run.world != "live":  # a fixture's or recording's clock, not real time
         out.write(f"  started   {iso(run.started_at)} (virtual)\n")
