@@ -22,6 +22,7 @@ ON_FAILURE = ("abort", "log_and_continue", "rollback")
 KNOWN_KPIS = ("max_duration_seconds", "min_success_rate", "max_error_rate")
 FOR_EACH_LIMIT = 1000
 MISSED = ("skip", "latest", "all")  # what a schedule does about fires no worker deferred
+NOTIFY_EVENTS = ("failure", "success", "approval_needed", "waiting_too_long")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -156,6 +157,27 @@ class Schedule:
         return duration_seconds(self.catch_up)
 
 
+# A notification is tried three times, 0.5 s then 1 s apart (docs/notifications.md).
+NOTIFY_RETRY = Retry(max_attempts=3, initial_delay_seconds=0.5, multiplier=2.0, jitter=False)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """One `notify:` entry: on these events, send to these targets (docs/notifications.md)."""
+
+    # of NOTIFY_EVENTS (the key is `events:`: YAML 1.1 reads a bare `on:` as true)
+    events: tuple[str, ...]
+    to: tuple[str, ...]  # apprise URLs as written; `${secrets.NAME}` resolved only when sent
+    index: int
+    waiting_too_long_seconds: float | None = None
+    title: str | None = None  # instead of rb's own title
+    retry: Retry = NOTIFY_RETRY
+
+    @property
+    def path(self) -> DataPath:
+        return ("notify", self.index)
+
+
 def duration_seconds(text: str) -> int | None:
     """`90s`, `30m`, `24h`, `7d` in seconds; None for anything else (and for zero)."""
     text = text.strip()
@@ -164,6 +186,23 @@ def duration_seconds(text: str) -> int | None:
     if unit is None or not number.isascii() or not number.isdigit() or int(number) == 0:
         return None
     return int(number) * unit
+
+
+@dataclass(frozen=True)
+class Access:
+    """`access:`: who may run and approve; None leaves an action to the roles alone."""
+
+    run: tuple[str, ...] | None = None  # token names or groups
+    approve: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """`environments.<name>`: what a live run with `--env <name>` must satisfy."""
+
+    name: str
+    require: str = "any"  # approved | any
+    access: Access | None = None  # replaces the runbook's own access here
 
 
 @dataclass(frozen=True)
@@ -184,9 +223,30 @@ class Runbook:
     on_cancel: str = "stop"  # stop | rollback: what a cancel does after stopping steps
     concurrency: Concurrency | None = None
     schedule: Schedule | None = None
+    notify: tuple[Notify, ...] = ()
+    access: Access | None = None
+    environments: tuple[Environment, ...] = ()
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
+
+    def environment(self, name: str) -> Environment | None:
+        """The rules for environment `name`, if the runbook names it."""
+        return next((e for e in self.environments if e.name == name), None)
+
+    def access_in(self, environment: str | None) -> Access | None:
+        """Who may act on this runbook in `environment` (its own access, else the runbook's)."""
+        env = self.environment(environment) if environment else None
+        if env is not None and env.access is not None:
+            return env.access
+        return self.access
+
+    @property
+    def definition_hash(self) -> str:
+        """SHA-256 of the file's text: what a published definition and a record name it by."""
+        import hashlib
+
+        return hashlib.sha256(self.source.text.encode()).hexdigest()
 
     @cached_property
     def graph(self) -> nx.DiGraph[str]:
@@ -239,7 +299,36 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         on_cancel=data.get("on_cancel", "stop"),
         concurrency=_concurrency(data.get("concurrency")),
         schedule=_schedule(data.get("schedule")),
+        notify=tuple(_notify(i, n) for i, n in enumerate(data.get("notify") or [])),
+        access=_access(data.get("access")),
+        environments=tuple(
+            Environment(name, str(e.get("require", "any")), _access(e.get("access")))
+            for name, e in (data.get("environments") or {}).items()
+        ),
     )
+
+
+def _notify(index: int, raw: Mapping[str, Any]) -> Notify:
+    seconds = raw.get("waiting_too_long_seconds")
+    return Notify(
+        events=tuple(raw["events"]),
+        to=tuple(raw["to"]),
+        index=index,
+        waiting_too_long_seconds=None if seconds is None else float(seconds),
+        title=raw.get("title"),
+        retry=_retry(raw.get("retry"), NOTIFY_RETRY),
+    )
+
+
+def _access(raw: Mapping[str, Any] | None) -> Access | None:
+    if raw is None:
+        return None
+
+    def names(key: str) -> tuple[str, ...] | None:
+        value = raw.get(key)
+        return None if value is None else tuple(str(v) for v in value)
+
+    return Access(run=names("run"), approve=names("approve"))
 
 
 def _schedule(raw: Mapping[str, Any] | None) -> Schedule | None:

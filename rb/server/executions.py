@@ -52,6 +52,7 @@ class ExecuteRequest:
     facts: Mapping[str, Any] = field(default_factory=dict)
     actor: str = DEFAULT_ACTOR
     idempotency_key: str | None = None  # the Idempotency-Key header
+    environment: str | None = None  # the runbook's environments: rules apply (live runs)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ class ExecutionService:
             run = RunRequest(
                 runbook, world, params=params, recording=Recording(store=store), actor=request.actor
             )
-        return replace(run, idempotency_key=request.idempotency_key)
+        return replace(
+            run, idempotency_key=request.idempotency_key, environment=request.environment
+        )
 
     def _prepare(self, request: ExecuteRequest) -> Job[Execution | None]:
         runbook = self.catalog.runbook(request.runbook_id)
@@ -182,7 +185,11 @@ class ExecutionService:
                     actor=request.actor,
                     listeners=listeners,
                 )
-            execute(replace(run, idempotency_key=request.idempotency_key))
+            execute(
+                replace(
+                    run, idempotency_key=request.idempotency_key, environment=request.environment
+                )
+            )
             found = feed.execution_id
             return get_run(store, found, with_exchanges=False) if found else None
 

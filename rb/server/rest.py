@@ -26,7 +26,7 @@ from rb.store.records import Execution
 
 ACTOR_HEADER = "x-rb-actor"
 MAX_ACTOR_LENGTH = 200
-EXECUTE_FIELDS = ("runbook_id", "inputs", "fixture", "facts", "wait")
+EXECUTE_FIELDS = ("runbook_id", "inputs", "fixture", "facts", "wait", "environment")
 
 
 async def list_runbooks(request: Request) -> Response:
@@ -93,7 +93,10 @@ def execute_request(body: dict[str, Any], actor: str) -> ExecuteRequest:
     fixture = body.get("fixture")
     if fixture is not None and not isinstance(fixture, str):
         raise ApiError(400, f"fixture must be a path (a string), not {json_type(fixture)}")
-    return ExecuteRequest(runbook_id, inputs, fixture, facts, actor)
+    environment = body.get("environment")
+    if environment is not None and not isinstance(environment, str):
+        raise ApiError(400, f"environment must be a string, not {json_type(environment)}")
+    return ExecuteRequest(runbook_id, inputs, fixture, facts, actor, environment=environment)
 
 
 def _object(body: dict[str, Any], name: str) -> dict[str, Any]:

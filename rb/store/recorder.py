@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -87,8 +86,12 @@ class Recorder:
         downstream: Sequence[Listener] = (),
         reap: bool = False,
         continuing: Continuation | None = None,
+        environment: str | None = None,
+        actor_verified: bool = False,
     ) -> None:
         self.store = store
+        self.environment = environment
+        self.actor_verified = actor_verified
         self.runbook = runbook
         self.actor = actor
         self.world = world
@@ -256,7 +259,7 @@ class Recorder:
                 started_at=datetime.fromisoformat(event.started_at),
                 runbook_version=self.runbook.version,
                 definition=text,
-                definition_hash=hashlib.sha256(text.encode()).hexdigest(),
+                definition_hash=self.runbook.definition_hash,
                 definition_path=self.runbook.source.path,
             )
         else:
@@ -366,7 +369,7 @@ class Recorder:
             "world": self.world,
             "replay_of": self.replay_of,
             "definition": text,
-            "definition_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "definition_hash": rb.definition_hash,
             "definition_path": rb.source.path,
             "lease": lease.current(),
             "heartbeat_at": datetime.now(UTC),
@@ -384,6 +387,9 @@ class Recorder:
             "params": dict(event.params),
             "execution_id_seen": event.execution_id,
             "facts": self.facts,
+            **({"environment": self.environment} if self.environment else {}),
+            # Absent: the actor is a claim (a command line's); a queued run carries it.
+            **({"actor_verified": True} if self.actor_verified else {}),
         }
 
     # After the run. -----------------------------------------------------------

@@ -6,6 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from rb.cli.commands import auditing
+from rb.cli.notifications import warn_undelivered
 from rb.cli.render import PlainProgress, summary_lines
 from rb.engine.outcome import ExecutionResult, status_text
 from rb.errors import EXIT_FAILED, EXIT_OK
@@ -170,6 +171,7 @@ def _listeners(out: TextIO, output_format: str) -> list[Any]:
 
 def _report(ran: Ran, how: str, out: TextIO, output_format: str) -> int:
     result = ran.result
+    warn_undelivered(ran.notifications)
     if output_format == "json":
         out.write(
             dumps(

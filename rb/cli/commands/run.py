@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from rb.cli.commands import auditing
 from rb.cli.commands.auditing import StartedRun
+from rb.cli.notifications import warn_undelivered
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
 from rb.engine.outcome import ExecutionResult, status_text
 from rb.engine.params import parse_assignments, resolve_params
@@ -43,6 +44,7 @@ def run(
     out: TextIO | None = None,
     world: LiveWorld | None = None,
     idempotency_key: str | None = None,
+    environment: str | None = None,
 ) -> int:
     """Check parameters, then run live; 0 on success, 1 on failure."""
     out = out or sys.stdout
@@ -72,6 +74,7 @@ def run(
         max_parallel=max_parallel,
         listeners=[*listeners, started],
         idempotency_key=idempotency_key,
+        environment=environment,
     )
 
     def audit(execution_id: str | None, result: ExecutionResult | None = None) -> None:
@@ -97,6 +100,7 @@ def run(
         return _already_triggered(first, output_format, out)
     result, execution_id = ran.result, ran.execution_id
     audit(execution_id or result.execution_id, result)
+    warn_undelivered(ran.notifications)
     if live and execution_id and result.status == "waiting" and sys.stdin.isatty():
         from rb.cli.commands.waits import ask_on_terminal
 
@@ -136,6 +140,7 @@ def run_on_queue(
     idempotency_key: str | None,
     queue: str,
     wait: bool,
+    environment: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """`rb run --queue`: queue the run for a worker; 0 once queued (with --wait: by its end)."""
@@ -171,6 +176,7 @@ def run_on_queue(
         recording=Recording(db=db),
         actor=who.name,
         idempotency_key=idempotency_key,
+        environment=environment,
     )
     try:
         done = queue_run(request, runbook_path=relative, queue=queue)
