@@ -137,7 +137,7 @@ def test_each_conversion_is_sqlalchemys_own() -> None:
 def test_cached_specs_match_the_tables(store_url: str) -> None:
     """What the recorder reads from rb's cache is what SQLAlchemy compiles now."""
     store = open_store(store_url)
-    for table in (executions, step_logs, exchanges):
+    for table in (executions, step_logs, exchanges, audit):
         cached = bulk_insert(table.name, store.dialect, store.driver)
         fresh = BulkInsert.of(table, store.engine.dialect)
         assert cached.statements() == fresh.statements()
