@@ -11,7 +11,7 @@ import pytest
 from rb.store import json_text, writer_child, writer_process
 from rb.store.bulk import CONVERSIONS, BulkInsert, bulk_insert
 from rb.store.database import open_store
-from rb.store.tables import exchanges, executions, step_logs
+from rb.store.tables import audit, exchanges, executions, step_logs
 
 
 @pytest.mark.parametrize("count", [1, 40], ids=["one row", "many rows (COPY on PostgreSQL)"])
