@@ -87,6 +87,7 @@ CODES: dict[str, Code] = _codes(
     ("RB077", "schedule-timezone", E, "the schedule's time zone is not an IANA name"),
     ("RB078", "schedule-params", E, "the schedule's params do not fit the runbook's parameters"),
     ("RB079", "schedule-catch-up", E, "the schedule's catch_up is not a duration like 30m"),
+    ("RB085", "notify", E, "a notify: entry rb could not send as written"),
 )
 
 

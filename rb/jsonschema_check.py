@@ -200,7 +200,10 @@ def _translate(
         extras = [k for k in error.instance if k not in schema.get("properties", {})]
         return [
             diag(
-                (*path, k), "RB010", f"unknown key {k!r} in {subject}{suggest(k, known)}", key=True
+                (*path, k),
+                "RB010",
+                f"unknown key {k!r} in {subject}{_key_hint(k, known)}",
+                key=True,
             )
             for k in extras
         ]
@@ -252,6 +255,13 @@ def did_you_mean(word: str, options: list[str]) -> str:
     """A close option as "; did you mean 'x'?", else ""."""
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _key_hint(key: Any, known: list[str]) -> str:
+    """A close known key, or why a key is not text (YAML 1.1 reads a bare `on` as true)."""
+    if isinstance(key, str):
+        return suggest(key, known)
+    return " (YAML reads a bare on, off, yes or no as a boolean: quote the key)"
 
 
 def suggest(word: str, options: list[str]) -> str:

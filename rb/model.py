@@ -22,6 +22,7 @@ ON_FAILURE = ("abort", "log_and_continue", "rollback")
 KNOWN_KPIS = ("max_duration_seconds", "min_success_rate", "max_error_rate")
 FOR_EACH_LIMIT = 1000
 MISSED = ("skip", "latest", "all")  # what a schedule does about fires no worker deferred
+NOTIFY_EVENTS = ("failure", "success", "approval_needed", "waiting_too_long")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -156,6 +157,27 @@ class Schedule:
         return duration_seconds(self.catch_up)
 
 
+# A notification is tried three times, 0.5 s then 1 s apart (docs/notifications.md).
+NOTIFY_RETRY = Retry(max_attempts=3, initial_delay_seconds=0.5, multiplier=2.0, jitter=False)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """One `notify:` entry: on these events, send to these targets (docs/notifications.md)."""
+
+    # of NOTIFY_EVENTS (the key is `events:`: YAML 1.1 reads a bare `on:` as true)
+    events: tuple[str, ...]
+    to: tuple[str, ...]  # apprise URLs as written; `${secrets.NAME}` resolved only when sent
+    index: int
+    waiting_too_long_seconds: float | None = None
+    title: str | None = None  # instead of rb's own title
+    retry: Retry = NOTIFY_RETRY
+
+    @property
+    def path(self) -> DataPath:
+        return ("notify", self.index)
+
+
 def duration_seconds(text: str) -> int | None:
     """`90s`, `30m`, `24h`, `7d` in seconds; None for anything else (and for zero)."""
     text = text.strip()
@@ -201,6 +223,7 @@ class Runbook:
     on_cancel: str = "stop"  # stop | rollback: what a cancel does after stopping steps
     concurrency: Concurrency | None = None
     schedule: Schedule | None = None
+    notify: tuple[Notify, ...] = ()
     access: Access | None = None
     environments: tuple[Environment, ...] = ()
 
@@ -276,11 +299,24 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         on_cancel=data.get("on_cancel", "stop"),
         concurrency=_concurrency(data.get("concurrency")),
         schedule=_schedule(data.get("schedule")),
+        notify=tuple(_notify(i, n) for i, n in enumerate(data.get("notify") or [])),
         access=_access(data.get("access")),
         environments=tuple(
             Environment(name, str(e.get("require", "any")), _access(e.get("access")))
             for name, e in (data.get("environments") or {}).items()
         ),
+    )
+
+
+def _notify(index: int, raw: Mapping[str, Any]) -> Notify:
+    seconds = raw.get("waiting_too_long_seconds")
+    return Notify(
+        events=tuple(raw["events"]),
+        to=tuple(raw["to"]),
+        index=index,
+        waiting_too_long_seconds=None if seconds is None else float(seconds),
+        title=raw.get("title"),
+        retry=_retry(raw.get("retry"), NOTIFY_RETRY),
     )
 
 

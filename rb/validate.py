@@ -9,6 +9,7 @@ from pathlib import Path
 from rb.checks.concurrency import check_concurrency
 from rb.checks.context import CheckContext
 from rb.checks.hygiene import check_kpi_duration, check_timeouts_cover_waits, check_unused
+from rb.checks.notify import check_notify
 from rb.checks.parameters import check_parameters
 from rb.checks.references import check_expressions
 from rb.checks.schedule import check_schedule
@@ -40,6 +41,7 @@ def _check(runbook: Runbook, step_types: Mapping[str, StepType]) -> list[Diagnos
     check_parameters(ctx)
     check_concurrency(ctx)
     check_schedule(ctx)
+    check_notify(ctx)
     check_expressions(ctx)
     check_unused(ctx)
     check_kpi_duration(ctx)

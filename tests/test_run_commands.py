@@ -129,6 +129,16 @@ def test_rb_run_runs_live_with_plain_progress_when_not_a_terminal(tmp_path: Path
     assert "✓ Step: greet" in result.stdout and result.stdout.endswith("SUCCESS\n")
 
 
+def test_a_command_line_run_records_rb_actor_as_unverified(tmp_path: Path) -> None:
+    cwd = _setup(tmp_path)
+    env = {"RB_ACTOR": "dana"}
+    result = rb(cwd, "run", "hello", "--fact", "window_open=true", "--format", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    execution = json.loads(result.stdout)["execution_id"]
+    shown = rb(cwd, "runs", "show", execution)
+    assert "(live, by dana, unverified)" in shown.stdout, shown.stdout
+
+
 def test_rb_run_masks_secrets_from_the_environment(tmp_path: Path) -> None:
     cwd = _setup(tmp_path)
     (cwd / "runbooks" / "hello.yaml").write_text(

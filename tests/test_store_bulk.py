@@ -11,7 +11,7 @@ import pytest
 from rb.store import json_text, writer_child, writer_process
 from rb.store.bulk import CONVERSIONS, BulkInsert, bulk_insert
 from rb.store.database import open_store
-from rb.store.tables import exchanges, executions, step_logs
+from rb.store.tables import audit, exchanges, executions, step_logs
 
 
 @pytest.mark.parametrize("count", [1, 40], ids=["one row", "many rows (COPY on PostgreSQL)"])
@@ -137,7 +137,7 @@ def test_each_conversion_is_sqlalchemys_own() -> None:
 def test_cached_specs_match_the_tables(store_url: str) -> None:
     """What the recorder reads from rb's cache is what SQLAlchemy compiles now."""
     store = open_store(store_url)
-    for table in (executions, step_logs, exchanges):
+    for table in (executions, step_logs, exchanges, audit):
         cached = bulk_insert(table.name, store.dialect, store.driver)
         fresh = BulkInsert.of(table, store.engine.dialect)
         assert cached.statements() == fresh.statements()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rb.acceptance import observed
 from rb.acceptance.observed import SCREENSHOT_TYPE, screenshot_step
-from rb.acceptance.pack import ALL_KPIS_MET, Expectation, Kind, Pack
+from rb.acceptance.pack import ALL_KPIS_MET, Expectation, Kind, Pack, notification_text
 from rb.diagnostics import Diagnostic
 from rb.engine.outcome import ExecutionResult
 from rb.jsonschema_check import suggest
@@ -80,6 +80,8 @@ def check_references(pack: Pack, runbook: Runbook) -> list[Diagnostic]:
                     for name in e.want.value
                     if name not in declared
                 ]
+            elif e.kind is Kind.NOTIFICATIONS:
+                problems += _unknown_notifications(pack, e, runbook)
             elif e.kind is Kind.KPI and e.subject[0] not in kpis:
                 name = e.subject[0]
                 problems.append(
@@ -92,10 +94,40 @@ def check_references(pack: Pack, runbook: Runbook) -> list[Diagnostic]:
     return problems
 
 
+def _unknown_notifications(pack: Pack, e: Expectation, runbook: Runbook) -> list[Diagnostic]:
+    """Expected notifications the runbook's notify: can never send."""
+    problems = []
+    for i, (event, to) in enumerate(e.want.value):
+        targets = [t for n in runbook.notify if event in n.events for t in n.to]
+        if not targets:
+            problems.append(
+                pack.diagnostic(
+                    (*e.path, i, "event"),
+                    f"{runbook.id} sends no notification on {event} (see its notify:)",
+                    key=False,
+                )
+            )
+        elif to is not None and to not in targets:
+            problems.append(
+                pack.diagnostic(
+                    (*e.path, i, "to"),
+                    f"{runbook.id} does not notify {to!r} on {event}; its targets for it: "
+                    f"{', '.join(targets)}",
+                    key=False,
+                )
+            )
+    return problems
+
+
 def check_run(
-    pack: Pack, checks: tuple[Expectation, ...], runbook: Runbook, result: ExecutionResult
+    pack: Pack,
+    checks: tuple[Expectation, ...],
+    runbook: Runbook,
+    result: ExecutionResult,
+    notifications: tuple[tuple[str, str], ...] = (),
 ) -> tuple[Verdict, ...]:
-    """Every expectation of one scenario against its finished run."""
+    """Every expectation of one scenario against its finished run (and the
+    (event, channel) of each notification it recorded)."""
     kpis = observed.kpi_values(runbook, result)
     errors = observed.run_errors(runbook, result)
     verdicts = []
@@ -103,6 +135,10 @@ def check_run(
         if e.kind is Kind.SCREENSHOT:  # a baseline's name stands for its step
             step = screenshot_step(runbook, e.subject[0]) or e.subject[0]
             e = dataclasses.replace(e, subject=(step,))
+        if e.kind is Kind.NOTIFICATIONS:
+            ok, actual = _check_notifications(e, notifications)
+            verdicts.append(Verdict(e, ok, actual, pack.where(e.path)))
+            continue
         ok, actual = _check(e, result, kpis, errors)
         verdicts.append(Verdict(e, ok, actual, pack.where(e.path)))
     return tuple(verdicts)
@@ -153,6 +189,20 @@ def _check(
 
         return compare_with_baseline(outcome, Path(e.want.value))
     return _golden(result, Path(e.want.value))
+
+
+def _check_notifications(e: Expectation, sent: tuple[tuple[str, str], ...]) -> tuple[bool, str]:
+    """Each expected notification is there, and there is none the pack does not expect."""
+    wanted: list[tuple[str, str | None]] = e.want.value
+    missing = [w for w in wanted if not any(_matches(w, s) for s in sent)]
+    unexpected = [s for s in sent if not any(_matches(w, s) for w in wanted)]
+    actual = ", ".join(notification_text(event, to) for event, to in sent) or "none"
+    return not missing and not unexpected, actual
+
+
+def _matches(wanted: tuple[str, str | None], sent: tuple[str, str]) -> bool:
+    event, to = wanted
+    return event == sent[0] and (to is None or to == sent[1])
 
 
 def _count(errors: tuple[observed.RunError, ...]) -> str:

@@ -36,6 +36,7 @@ class Kind(StrEnum):
     SCREENSHOT = "screenshot"
     GOLDEN = "golden"
     KPIS_BREACHED = "kpis_breached"
+    NOTIFICATIONS = "notifications"
 
 
 # The subject of a `status: success` check in a scenario that does not state
@@ -104,6 +105,11 @@ class Pack:
         """A problem at `path` in the pack, as rb reports problems in files."""
         pos = self.position(path, key=key)
         return make(str(self.path), pos.line, pos.col, "RB013", message)
+
+
+def notification_text(event: str, to: str | None) -> str:
+    """`failure to json://...` (or `failure` for any target), as reports show it."""
+    return f"{event} to {to}" if to else event
 
 
 def outside_project(raw: str) -> bool:
@@ -280,6 +286,11 @@ class _Builder:
                     )
             elif key == "golden":
                 yield from self._file(Kind.GOLDEN, (), value, here, "golden file")
+            elif key == "notifications":
+                # (event, target or None for any of the event's targets), in file order
+                wanted = [(n["event"], n.get("to")) for n in value]
+                text = ", ".join(notification_text(e, to) for e, to in wanted) or "none"
+                yield Expectation(Kind.NOTIFICATIONS, (), Comparison("==", wanted, text), here)
 
     def _expect(
         self, kind: Kind, subject: tuple[str, ...], raw: Any, path: DataPath

@@ -128,8 +128,10 @@ def run_pack(prepared: Prepared, options: RunOptions = RunOptions()) -> PackResu
             recording=Recording(db=options.db) if options.record else None,
             actor=options.actor,
         )
-        result = execute(request).result
-        verdicts = check_run(pack, scenario.expected.checks, runbook, result)
+        ran = execute(request)
+        result = ran.result
+        sent = tuple((n.event, n.channel) for n in ran.notifications)
+        verdicts = check_run(pack, scenario.expected.checks, runbook, result, sent)
         errors = run_errors(runbook, result)
         results.append(
             ScenarioResult(scenario.name, str(scenario.fixture), result, verdicts, errors)

@@ -208,6 +208,15 @@ def run(
             "--wait", help="with --queue: wait until the run ends or waits, exit by its status"
         ),
     ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="NAME",
+            help="the environment this run is for (the runbook's environments:); where it "
+            "requires approval only an approved definition runs (docs/definitions.md)",
+        ),
+    ] = None,
 ) -> int:
     """Run RUNBOOK live. Parameters are checked before anything starts. Secrets come from
     RB_SECRET_<NAME> variables or --secrets-file and are masked."""
@@ -227,6 +236,7 @@ def run(
             idempotency_key=idempotency_key,
             queue=queue_name,
             wait=wait,
+            environment=env,
         )
     from rb.cli.commands.run import run
 
@@ -241,6 +251,7 @@ def run(
         db=db,
         actor=actor,
         idempotency_key=idempotency_key,
+        environment=env,
     )
 
 
@@ -369,13 +380,23 @@ def _register() -> None:
 
     for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
         module.register(app)
-    from rb.cli import schedules_cli, tokens_cli, waits_cli, worker_cli, workers_cli
+    from rb.cli import (
+        audit_cli,
+        definitions_cli,
+        schedules_cli,
+        tokens_cli,
+        waits_cli,
+        worker_cli,
+        workers_cli,
+    )
 
     tokens_cli.register(app)
     waits_cli.register(app)
     worker_cli.register(app)
     workers_cli.register(app)
     schedules_cli.register(app)
+    audit_cli.register(app)
+    definitions_cli.register(app)
 
 
 _register()

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rb.server import control_routes, health, rest, waits
+from rb.server import control_routes, definitions_routes, health, rest, waits
 from rb.server.auth import Authenticator, TokenAuth
 from rb.server.config import ServerConfig
 from rb.server.database import ServerStore
@@ -109,6 +109,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *rest.routes(),
         *control_routes.routes(),
         *waits.routes(),
+        *definitions_routes.routes(),
     ]
     # The guard first: a forged browser request is refused before anything else.
     middleware = [

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from rb.diagnostics import Diagnostic
 from rb.engine.secrets import Masker
 from rb.errors import RbError, RunbookError, UsageError
+from rb.service.definitions import DefinitionRefused, SelfApproval
 from rb.service.keys import ConcurrencyBusy, IdempotencyConflict
 from rb.store.database import StoreError
 
@@ -53,7 +54,9 @@ def from_rb_error(exc: RbError) -> ApiError:
     if isinstance(exc, RunbookError):
         lines = [d.text() if isinstance(d, Diagnostic) else str(d) for d in exc.diagnostics]
         return ApiError(422, str(exc).splitlines()[0], diagnostics=lines)
-    if isinstance(exc, IdempotencyConflict | ConcurrencyBusy):
+    if isinstance(exc, SelfApproval):
+        return ApiError(403, str(exc))
+    if isinstance(exc, IdempotencyConflict | ConcurrencyBusy | DefinitionRefused):
         return ApiError(409, str(exc))
     if isinstance(exc, UsageError):
         return ApiError(400, str(exc))

@@ -52,7 +52,8 @@ class ExecuteRequest:
     facts: Mapping[str, Any] = field(default_factory=dict)
     actor: str = DEFAULT_ACTOR
     idempotency_key: str | None = None  # the Idempotency-Key header
-    environment: str | None = None  # which of the runbook's environments (its access: rules)
+    # The runbook's environments: rules apply (live runs), and its access: there.
+    environment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class ExecutionService:
             run = RunRequest(
                 runbook, world, params=params, recording=Recording(store=store), actor=request.actor
             )
-        return replace(run, idempotency_key=request.idempotency_key)
+        return self._as_asked(run, request)
 
     def _prepare(self, request: ExecuteRequest) -> Job[Execution | None]:
         runbook = self.catalog.runbook(request.runbook_id)
@@ -176,11 +177,21 @@ class ExecutionService:
                     actor=request.actor,
                     listeners=listeners,
                 )
-            execute(replace(run, idempotency_key=request.idempotency_key))
+            execute(self._as_asked(run, request))
             found = feed.execution_id
             return get_run(store, found, with_exchanges=False) if found else None
 
         return job
+
+    @staticmethod
+    def _as_asked(run: RunRequest, request: ExecuteRequest) -> RunRequest:
+        # The actor is a token's identity (rb/server/auth.py): the record says verified.
+        return replace(
+            run,
+            idempotency_key=request.idempotency_key,
+            environment=request.environment,
+            actor_verified=True,
+        )
 
     async def finished(self, started: Launched[Execution | None] | Enqueued) -> Execution | None:
         """The record of a started run once it has ended (a queued one: ended or parked)."""

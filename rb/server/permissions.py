@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from rb.errors import UsageError
 from rb.server.auth import ACTOR_KEY
 from rb.server.errors import ApiError
 from rb.server.state import Server
 from rb.service.access import refusal
+from rb.service.definitions import declared
 from rb.service.identity import Actor
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -71,12 +73,10 @@ async def check_access(
     if entry is None or entry.runbook is None:
         return
     runbook = entry.runbook
-    if environment is not None and runbook.environment(environment) is None:
-        declared = ", ".join(e.name for e in runbook.environments) or "none"
-        raise ApiError(
-            400,
-            f"runbook {runbook_id} has no environment {environment!r} (it declares: {declared})",
-        )
+    try:
+        declared(runbook, environment)  # a typo must not fall back to the runbook's own access
+    except UsageError as exc:
+        raise ApiError(400, str(exc)) from None
     reason = refusal(actor, permission, runbook, environment)
     if reason is not None:
         raise ApiError(403, reason)

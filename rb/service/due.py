@@ -49,6 +49,7 @@ def resume_due(
     from rb.store.inbox import waiting_runs
 
     moment = now or datetime.now(UTC)
+    _notify_waiting(store, moment, secrets)
     done: list[DueResumed] = []
     for parked in waiting_runs(store):
         late = tuple(
@@ -75,3 +76,19 @@ def resume_due(
         result = ran.result
         done.append(DueResumed(parked.execution_id, late, result.status, result.error or ""))
     return done
+
+
+def _notify_waiting(store: Store, now: datetime, secrets: Mapping[str, str] | None) -> None:
+    """The runs parked longer than a notify: entry allows hear of it (once each).
+
+    Looked at by the same sweep, before runs past their deadline are resumed;
+    a notification that cannot be sent or stored never stops the sweep.
+    """
+    import logging
+
+    from rb.service.notify import waiting_too_long
+
+    try:
+        waiting_too_long(store, now=now, secrets=secrets)
+    except Exception as exc:  # the next sweep tries again
+        logging.getLogger("rb.notify").warning("waiting_too_long notifications failed: %s", exc)

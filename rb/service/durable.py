@@ -330,6 +330,13 @@ def _continue(
             f"run {run.id[:8]} ran against a fixture ({run.kind}): only a live run is "
             "continued live; run rb test again instead"
         )
+    environment = run.metadata.get("environment")
+    if environment and run.world == "live" and cancelled is None:
+        # Each start is checked: a version deprecated while the run waited stops it
+        # here (a cancel's rollbacks still run).
+        from rb.service.definitions import require_approved
+
+        require_approved(store, runbook, str(environment))
     claimed, steps_seq, exchanges_seq = _claim(store, run)
     if not claimed:
         raise UsageError(f"run {run.id[:8]} is being continued by another process")
@@ -363,6 +370,7 @@ def _continue(
         actor=actor or default_actor(),
         listeners=listeners,
         control=control,
+        environment=environment,
     )
     seen = str(meta.get("execution_id_seen") or run.id)
     return execute(

@@ -67,10 +67,13 @@ def enqueue(
     """
     import procrastinate.exceptions
 
+    from rb.service.definitions import require_environment
     from rb.service.keys import claim_idempotency, concurrency_key
     from rb.store.keys import add_queued, drop_key
 
     assert request.recording is not None, "a queued run is recorded"
+    # Checked now, and again by the worker as the run starts (rb.worker.jobs).
+    require_environment(request)
     store = _store_of(request)
     key = request.idempotency_key
     if key is not None:
@@ -106,6 +109,8 @@ def enqueue(
                 "runbook_path": runbook_path,
                 "fixture": fixture,
                 "facts": dict(request.world.facts),
+                **({"environment": request.environment} if request.environment else {}),
+                **({"actor_verified": True} if request.actor_verified else {}),
             },
             then=defer,
         )

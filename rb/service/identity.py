@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 
@@ -28,5 +27,4 @@ class Actor:
 
 def cli_actor(name: str | None = None) -> Actor:
     """The actor of a command: `name` (--actor), else RB_ACTOR, else the OS user."""
-    chosen = name or os.environ.get("RB_ACTOR") or default_actor()
-    return Actor(chosen, verified=False, origin=f"cli@{socket.gethostname()}")
+    return Actor(name or default_actor(), verified=False, origin=f"cli@{socket.gethostname()}")

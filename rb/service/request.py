@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,13 @@ if TYPE_CHECKING:
 
 
 def default_actor() -> str:
-    """Who runs rb: the OS user (overridden by --actor)."""
+    """Who runs rb: RB_ACTOR, else the OS user (a command's --actor overrides both).
+
+    Nothing vouches for it: a command-line actor is recorded as unverified.
+    """
+    named = os.environ.get("RB_ACTOR", "").strip()
+    if named:
+        return named
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (some containers)
@@ -65,6 +72,11 @@ class RunRequest:
     # Another source of cancel and pause, heard beside the store's control table
     # (a queue job's abort: rb.worker.jobs).
     control: ControlSource | None = None
+    # The environment a live run is for (`rb run --env`): its `environments:` rules
+    # apply (rb.service.definitions) and the record names it.
+    environment: str | None = None
+    # Whether a token vouched for `actor` (an API request); a command line's is a claim.
+    actor_verified: bool = False
 
     @property
     def secrets(self) -> Mapping[str, str]:

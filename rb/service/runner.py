@@ -26,7 +26,10 @@ from rb.service.request import RECORDED, Recording, RunRequest, default_actor
 
 if TYPE_CHECKING:
     from rb.store.continuation import Continuation
+    from rb.store.database import Store
+    from rb.store.notifications import NotificationRow
     from rb.store.recorder import Recorder
+    from rb.world.base import World
     from rb.world.fixture_format import Fixture
     from rb.world.live import LiveWorld
 
@@ -39,6 +42,8 @@ class Ran:
 
     result: ExecutionResult
     execution_id: str | None
+    # What the runbook's notify: sent (or, under a fixture, recorded) for this run.
+    notifications: tuple[NotificationRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,11 +74,16 @@ def execute(request: RunRequest, *, resuming: Resuming | None = None) -> Ran:
 
             release_slots(request.recording.store, resuming.execution_id)
         return ran
+    from rb.service.definitions import require_environment
     from rb.service.keys import take_keys
 
+    require_environment(request)
     keys = take_keys(request)
     try:
         assert keys.request is not None
+        if keys.queued_id is not None:
+            # It waited for a concurrency slot: the file must still be approved as it starts.
+            require_environment(keys.request)
         # A run that waited as `queued` records into that row: the id it had
         # while it waited is the id of the run.
         queued = keys.continuation
@@ -94,6 +104,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
     world = request.world
     kind = request.world_kind
     recorder = None
+    store: Store | None = None
     control: ControlSource | None = None
     if request.recording is not None:
         from rb.store.database import open_store
@@ -117,6 +128,8 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
             downstream=request.listeners,  # told of each event once it is committed
             reap=reap,
             continuing=resuming.continuation if resuming else None,
+            environment=request.environment,
+            actor_verified=request.actor_verified,
         )
         bus.subscribe(recorder)
         if world.inbox is None:
@@ -138,6 +151,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
 
         control = request.control if control is None else EitherControl(control, request.control)
     running = world
+    notes: list[NotificationRow] = []
     options = RunOptions(
         world=kind,
         jitter=kind == "live",
@@ -151,7 +165,7 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
 
     async def main() -> ExecutionResult:
         try:
-            return await run_engine(
+            result = await run_engine(
                 request.runbook,
                 running,
                 params=request.params,
@@ -161,11 +175,14 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
                 options=options,
                 restored=resuming.restored if resuming else None,
             )
+            if request.runbook.notify and kind != "replay":  # a replay only verifies
+                notes.extend(await _notify(request.runbook, result, running, recorder, store))
+            return result
         finally:
             await running.aclose()
 
     if recorder is None:
-        return Ran(world.run(main), None)
+        return Ran(world.run(main), None, tuple(notes))
     try:
         result = world.run(main)
         recorder.close()  # raises what a listener raised while told of a committed event
@@ -173,7 +190,44 @@ def _execute(request: RunRequest, resuming: Resuming | None) -> Ran:
         _end_unfinished(recorder, exc, Masker(world.secrets).text)
         raise
     recorder.finish(result)
-    return Ran(result, recorder.execution_id)
+    if notes and store is not None and recorder.execution_id is not None:
+        _keep_notifications(store, recorder.execution_id, notes)
+    return Ran(result, recorder.execution_id, tuple(notes))
+
+
+async def _notify(
+    runbook: Runbook,
+    result: ExecutionResult,
+    world: World,
+    recorder: Recorder | None,
+    store: Store | None,
+) -> list[NotificationRow]:
+    """Send what the runbook's notify: says for how the run ended (rb.service.notify).
+
+    A recorded run's record is committed first, so that whoever follows the
+    message's link finds the run as it ended.
+    """
+    from rb.service.notify import for_run
+
+    if recorder is not None:
+        recorder.close()
+    execution_id = (recorder.execution_id if recorder else None) or result.execution_id
+    return await for_run(runbook, result, world, execution_id, store)
+
+
+def _keep_notifications(store: Store, execution_id: str, rows: list[NotificationRow]) -> None:
+    """Store the run's notifications; a store that refuses them only costs a log line."""
+    import logging
+
+    from rb.store.database import StoreError
+    from rb.store.notifications import append
+
+    try:
+        append(store, execution_id, rows)
+    except StoreError as exc:
+        logging.getLogger("rb.notify").warning(
+            "the notifications of run %s were not recorded: %s", execution_id[:8], exc
+        )
 
 
 def _end_unfinished(recorder: Recorder, exc: BaseException, mask: Callable[[str], str]) -> None:

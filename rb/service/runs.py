@@ -11,9 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rb.errors import UsageError
 from rb.store.records import Execution
+
+if TYPE_CHECKING:
+    from rb.store.notifications import NotificationRow
 
 DEFAULT_LIMIT = 20
 _AGO = re.compile(r"(\d+)([smhd])\Z")
@@ -74,6 +78,14 @@ def recorded(ref: str, *, db: str | None, reap: bool = True) -> Execution:
     if reap:
         reap_interrupted(store)
     return load_run(store, ref)
+
+
+def notifications_of(execution_id: str, *, db: str | None) -> list[NotificationRow]:
+    """The notifications a recorded run sent (or, under a fixture, recorded), oldest first."""
+    from rb.store.database import open_store
+    from rb.store.notifications import of_execution
+
+    return of_execution(open_store(db), execution_id)
 
 
 def export_fixture(ref: str, fixture: str, *, db: str | None) -> tuple[Path, Execution]:

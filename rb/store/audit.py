@@ -2,10 +2,10 @@
 
 A record's hash covers every field of it and its predecessor's hash, so an
 edited, inserted or deleted record breaks the chain at that point
-(`verify`). Records are appended with the next sequence number; the primary
-key makes two appenders that read the same head collide, and the loser
-reads the new head and tries again, so the chain never forks, in SQLite or
-PostgreSQL, without a lock.
+(`rb.store.audit_verify.verify`). Records are appended with the next
+sequence number; the primary key makes two appenders that read the same
+head collide, and the loser reads the new head and tries again, so the
+chain never forks, in SQLite or PostgreSQL, without a lock.
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rb.store.database import Store, StoreError, is_integrity_error
+from rb.store.row_specs import AUDIT
 
+if TYPE_CHECKING:
+    from rb.store.audit_verify import Verification
+
+_HEAD = f"SELECT seq, hash FROM {AUDIT} ORDER BY seq DESC LIMIT 1"
 GENESIS = "0" * 64  # the hash before the first record
 _TRIES = 200  # appenders racing for one sequence number
 
@@ -91,34 +96,29 @@ def record_hash(seq: int, at: datetime, entry: AuditEntry, prev_hash: str) -> st
 
 def append(store: Store, entry: AuditEntry, *, at: datetime | None = None) -> AuditRecord:
     """Append `entry` to the chain and return it as stored."""
-    import sqlalchemy
+    from rb.store.bulk import bulk_insert
 
-    from rb.store.tables import audit
-
+    # Through the driver, as the recorder writes: a recorded command then needs
+    # no SQLAlchemy (rb/store/row_specs.py).
+    insert = bulk_insert(AUDIT, store.dialect, store.driver)
     when = (at or datetime.now(UTC)).astimezone(UTC)
-    last = sqlalchemy.select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
     for _ in range(_TRIES):
         try:
-            with store.begin() as conn:
-                head = conn.execute(last).first()
-                seq, prev = (int(head.seq) + 1, str(head.hash)) if head else (1, GENESIS)
-                digest = record_hash(seq, when, entry, prev)
-                conn.execute(
-                    audit.insert().values(
-                        seq=seq,
-                        at=when,
-                        actor=entry.actor,
-                        verified=entry.verified,
-                        action=entry.action,
-                        subject=entry.subject,
-                        origin=entry.origin,
-                        legal_basis=entry.legal_basis,
-                        evidence=dict(entry.evidence),
-                        details=dict(entry.details),
-                        prev_hash=prev,
-                        hash=digest,
-                    )
-                )
+            # The head is read in a transaction of its own: an insert then
+            # starts afresh, so a newer head shows up as a taken number.
+            with store.write() as conn:
+                found = conn.query(_HEAD)
+            seq, prev = (int(found[0][0]) + 1, str(found[0][1])) if found else (1, GENESIS)
+            digest = record_hash(seq, when, entry, prev)
+            row = {
+                **_fields(when, entry),
+                "seq": seq,
+                "at": when,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+            with store.write() as conn:
+                insert.run(conn, insert.rows([row]))
             return AuditRecord(seq, when, entry, prev, digest)
         except StoreError as exc:
             if not is_integrity_error(exc):
@@ -126,6 +126,13 @@ def append(store: Store, entry: AuditEntry, *, at: datetime | None = None) -> Au
     raise StoreError(
         f"could not append to the audit trail of {store.shown}: too many writers at once"
     )
+
+
+def verify(store: Store, *, head: str | None = None, count: int | None = None) -> Verification:
+    """Check the chain: every hash, link and number; see `rb.store.audit_verify.verify`."""
+    from rb.store.audit_verify import verify as check
+
+    return check(store, head=head, count=count)
 
 
 def records(store: Store, *, since: datetime | None = None) -> Iterator[AuditRecord]:
@@ -137,6 +144,19 @@ def records(store: Store, *, since: datetime | None = None) -> Iterator[AuditRec
     query = sqlalchemy.select(audit).order_by(audit.c.seq)
     if since is not None:
         query = query.where(audit.c.at >= since.astimezone(UTC))
+    return _read(store, query)
+
+
+def latest(store: Store, limit: int) -> list[AuditRecord]:
+    """The newest `limit` records, newest first."""
+    import sqlalchemy
+
+    from rb.store.tables import audit
+
+    return list(_read(store, sqlalchemy.select(audit).order_by(audit.c.seq.desc()).limit(limit)))
+
+
+def _read(store: Store, query: Any) -> Iterator[AuditRecord]:
     with store.connect() as conn:
         for row in conn.execute(query):
             at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)

@@ -32,7 +32,7 @@ class Continuation:
 
 
 # What a queued row's metadata carries into its run's record (rb.service.enqueue).
-CARRIED = ("queue", "runbook_path", "fixture")
+CARRIED = ("queue", "runbook_path", "fixture", "environment", "actor_verified")
 
 
 def queued_start(execution_id: str, metadata: Mapping[str, Any] | None = None) -> Continuation:

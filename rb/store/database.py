@@ -317,12 +317,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def is_integrity_error(exc: BaseException) -> bool:
-    """Whether `exc` (or what it was raised from) is a constraint the database refused."""
-    import sqlalchemy.exc
+    """Whether `exc` (or what it was raised from) is a constraint the database refused.
 
+    By name: SQLAlchemy's, sqlite3's and psycopg's all call it IntegrityError
+    (PEP 249), and looking needs none of them imported.
+    """
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, sqlalchemy.exc.IntegrityError):
+        if any(kind.__name__ == "IntegrityError" for kind in type(seen).__mro__):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

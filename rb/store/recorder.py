@@ -86,8 +86,12 @@ class Recorder:
         downstream: Sequence[Listener] = (),
         reap: bool = False,
         continuing: Continuation | None = None,
+        environment: str | None = None,
+        actor_verified: bool = False,
     ) -> None:
         self.store = store
+        self.environment = environment
+        self.actor_verified = actor_verified
         self.runbook = runbook
         self.actor = actor
         self.world = world
@@ -383,6 +387,9 @@ class Recorder:
             "params": dict(event.params),
             "execution_id_seen": event.execution_id,
             "facts": self.facts,
+            **({"environment": self.environment} if self.environment else {}),
+            # Absent: the actor is a claim (a command line's); a queued run carries it.
+            **({"actor_verified": True} if self.actor_verified else {}),
         }
 
     # After the run. -----------------------------------------------------------

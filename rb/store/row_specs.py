@@ -30,6 +30,7 @@ from rb.cache import cache_file, write_atomic
 EXECUTIONS = "runbook_executions"
 STEP_LOGS = "runbook_step_logs"
 EXCHANGES = "runbook_exchanges"
+AUDIT = "runbook_audit"  # appended by every recorded command (rb/store/audit.py)
 
 # Bumped when the spec's layout changes.
 _FORMAT = 1
@@ -72,7 +73,7 @@ def _key(table: str, dialect: str, driver: str) -> str:
 
 def derive(table_name: str, dialect_name: str, driver: str) -> Spec:
     """Compile `table_name`'s INSERT with SQLAlchemy and name its conversions."""
-    from sqlalchemy import JSON, DateTime, Float
+    from sqlalchemy import JSON, Boolean, DateTime, Float
 
     from rb.store.tables import metadata
 
@@ -106,6 +107,8 @@ def derive(table_name: str, dialect_name: str, driver: str) -> Spec:
             # COPY takes ISO 8601 text (psycopg's own formatting costs four
             # times as much); SQLite stores SQLAlchemy's text form.
             kinds.append("iso" if copy else "sqlite_time" if processor else None)
+        elif isinstance(kind, Boolean):
+            kinds.append(None)  # both drivers take a bool (SQLite's processor makes it 1 or 0)
         elif isinstance(kind, Float) and processor is not None and not copy:
             kinds.append("float")
         elif processor is None or copy:

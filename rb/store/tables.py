@@ -263,6 +263,7 @@ notifications = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     _execution_id(),
     Column("event", Text, nullable=False),  # failure | success | approval_needed | waiting_too_long
+    Column("step_id", Text),  # the waiting step (approval_needed, waiting_too_long): sent once each
     Column("channel", Text, nullable=False),  # the target as written, secrets masked
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False),

@@ -197,6 +197,7 @@ def _start(
 ) -> Ran | None:
     """The first start of a queued execution (None: it waits for a concurrency slot)."""
     from rb.engine.params import resolve_params
+    from rb.service.definitions import require_environment
     from rb.service.request import Recording, RunRequest
     from rb.service.runner import Resuming, execute, fixture_request, live_world
     from rb.store.continuation import queued_start
@@ -220,6 +221,10 @@ def _start(
         else:
             world = live_world(secrets=setup.secrets, facts=run.metadata.get("facts") or {})
             request = RunRequest(book, world, params=params, recording=recording, actor=run.actor)
+        # Checked when the run was queued; again now that it starts, from this
+        # worker's file (it may have been edited, or its version deprecated).
+        request = replace(request, environment=run.metadata.get("environment"))
+        require_environment(request)
     except RbError as exc:
         _fail(setup.store, run.id, str(exc))
         raise JobFailed(str(exc)) from None

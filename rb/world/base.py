@@ -99,6 +99,19 @@ class Screenshot:
     height: int
 
 
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message for one target: an apprise URL, its secrets already filled in.
+
+    It holds secret values: it never reaches an event, a record or a log;
+    what is kept is the target as written (rb.service.notify).
+    """
+
+    url: str
+    title: str
+    body: str
+
+
 class WorldError(Exception):
     """An effect failed in a way the step reports (connection refused, no fixture...)."""
 
@@ -159,6 +172,11 @@ class World(Protocol):
     async def shell(self, request: ShellRequest, *, step_id: str) -> ShellResult: ...
 
     async def screenshot(self, request: ScreenshotRequest, *, step_id: str) -> Screenshot: ...
+
+    async def notify(self, notification: Notification) -> bool:
+        """Send a notification: True once sent, False when the world only records
+        it (a fixture); WorldError when it could not be delivered."""
+        ...
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         """A result document standing in for a whole step, if the world has one."""

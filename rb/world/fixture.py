@@ -17,6 +17,7 @@ from rb.browser import Browser, png_size
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
+    Notification,
     Screenshot,
     ScreenshotRequest,
     ShellRequest,
@@ -66,6 +67,10 @@ class FixtureWorld(ClockAndIds):
             await self._browser.close()
 
     # effects -----------------------------------------------------------------
+    async def notify(self, notification: Notification) -> bool:
+        """Nothing leaves the machine: the notification is only recorded."""
+        return False
+
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         return self.fixture.stubs.get(step_id)
 

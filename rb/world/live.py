@@ -21,6 +21,7 @@ from rb.limits import MAX_DEPTH, too_deep
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
+    Notification,
     Screenshot,
     ScreenshotRequest,
     ShellRequest,
@@ -67,6 +68,13 @@ class LiveWorld(ClockAndIds):
 
     def stub(self, step_id: str) -> Mapping[str, Any] | None:
         return None
+
+    async def notify(self, notification: Notification) -> bool:
+        """Sent through apprise (rb/world/notifier.py), in a thread: it blocks."""
+        from rb.world.notifier import send
+
+        await asyncio.to_thread(send, notification)
+        return True
 
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return run_on(None, main)

@@ -18,6 +18,7 @@ from rb.engine.secrets import Masker
 from rb.world.base import (
     HttpRequest,
     HttpResponse,
+    Notification,
     Screenshot,
     ScreenshotRequest,
     ShellRequest,
@@ -90,6 +91,11 @@ class RecordingWorld:
 
     def run(self, main: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return self.inner.run(main)
+
+    async def notify(self, notification: Notification) -> bool:
+        # Not an exchange: a replay must not send again, and the URL holds
+        # secret values. The service records each notification, masked.
+        return await self.inner.notify(notification)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

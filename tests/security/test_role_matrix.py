@@ -86,11 +86,23 @@ class World:
     """A server with one token per role, and what calls need."""
 
     api: Served
+    project: Path
     store: Store
     headers: dict[str, dict[str, str]]  # caller -> headers
     fixture_run: str  # a recorded, finished fixture execution
     counter: Iterator[int]
     started: list[str]  # runs still running, cancelled at the end
+
+    def draft(self) -> str:
+        """A fresh runbook with a draft definition (published by api-token), by id."""
+        runbook_id = f"mx-def-{next(self.counter)}"
+        text = f'id: {runbook_id}\nname: Def\nversion: "1.0.0"\n' + SLOW.split("\n", 3)[3]
+        (self.project / "runbooks" / f"{runbook_id}.yaml").write_text(text, encoding="utf-8")
+        made = self.api.client.post(
+            "/api/definitions", json={"runbook_id": runbook_id}, headers=BOOTSTRAP
+        )
+        assert made.status_code == 201, made.text
+        return runbook_id
 
     def running(self) -> str:
         """A live run running in this server (in a 10-minute wait step, so a pause
@@ -136,7 +148,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             headers=BOOTSTRAP,
         )
         assert ran.status_code == 200, ran.text
-        world = World(api, store, headers, ran.json()["id"], itertools.count(), [])
+        published = api.client.post(
+            "/api/definitions", json={"runbook_id": "srv-greet"}, headers=BOOTSTRAP
+        )
+        assert published.status_code == 201, published.text
+        world = World(api, project, store, headers, ran.json()["id"], itertools.count(), [])
         yield world
         for execution_id in world.started:  # else the server waits for them to end
             api.client.post(f"/api/executions/{execution_id}/cancel", headers=BOOTSTRAP)
@@ -220,6 +236,32 @@ MATRIX: dict[tuple[str, str], tuple[str | None, Call]] = {
         ),
     ),
     ("POST", "/api/events"): ("run", _post(lambda w: "/api/events", _event)),
+    # Definitions (docs/definitions.md): each change on a fresh draft.
+    ("POST", "/api/definitions"): (
+        "admin",
+        _post(lambda w: "/api/definitions", lambda w: {"runbook_id": "srv-greet"}),
+    ),
+    ("GET", "/api/definitions"): ("view", _get(lambda w: "/api/definitions")),
+    ("GET", "/api/definitions/{runbook_id}/{version}"): (
+        "view",
+        _get(lambda w: "/api/definitions/srv-greet/1"),
+    ),
+    ("POST", "/api/definitions/{runbook_id}/{version}/approve"): (
+        "approve",
+        _post(lambda w: f"/api/definitions/{w.draft()}/1/approve"),
+    ),
+    ("POST", "/api/definitions/{runbook_id}/{version}/deprecate"): (
+        "admin",
+        _post(lambda w: f"/api/definitions/{w.draft()}/1/deprecate"),
+    ),
+    ("POST", "/api/runbooks/{runbook_id}/approve"): (
+        "approve",
+        _post(lambda w: f"/api/runbooks/{w.draft()}/approve"),
+    ),
+    ("POST", "/api/runbooks/{runbook_id}/deprecate"): (
+        "admin",
+        _post(lambda w: f"/api/runbooks/{w.draft()}/deprecate"),
+    ),
 }
 
 
@@ -403,7 +445,7 @@ def test_an_unknown_environment_is_a_400(world: World) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"] == (
-        "runbook srv-greet has no environment 'prod' (it declares: none)"
+        "runbook srv-greet has no environment 'prod' (it declares no environments: block)"
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from rb.cli.commands import auditing
+from rb.cli.notifications import warn_undelivered
 from rb.cli.render import PlainProgress, summary_lines
-from rb.engine.outcome import status_text
+from rb.engine.outcome import ExecutionResult, status_text
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps
-from rb.service.request import default_actor
+from rb.service.identity import cli_actor
 from rb.service.runner import Ran
 
 
@@ -33,16 +35,22 @@ def resume(
     out = out or sys.stdout
     store = open_store(db)
     full = resolve_id(store, ref)
+    who = cli_actor(actor)
     if queue_of(store, full):
-        request_control(full, "resume", actor=actor or default_actor(), store=store)  # checks
+        request_control(full, "resume", actor=who.name, store=store)  # checks
         queued = continue_on_queue(store, full)
         assert queued is not None
+        auditing.record(store, who, "resume", full, details={"queue": queued.queue})
         out.write(
             f"run {full[:8]} goes on on a worker: its continuation is on queue "
             f"{queued.queue!r} (rb runs show {full[:8]})\n"
         )
         return EXIT_OK
-    ran = resume_run(full, store=store, actor=actor, listeners=_listeners(out, output_format))
+    with auditing.recorded_if_cut_short(lambda: auditing.record(store, who, "resume", full)):
+        ran = resume_run(
+            full, store=store, actor=who.name, listeners=_listeners(out, output_format)
+        )
+    auditing.record(store, who, "resume", full, result=ran.result)
     return _report(ran, "resumed", out, output_format)
 
 
@@ -59,8 +67,12 @@ def resume_due(
 
     out = out or sys.stdout
     store = open_store(db)
+    who = cli_actor(actor or "rb")
     try:
-        done = resume_runs(store, actor=actor or "rb")
+        done = resume_runs(store, actor=who.name)
+        for d in done:
+            details = {"due": True, "steps": list(d.step_ids), "status": d.status}
+            auditing.record(store, who, "resume", d.execution_id, details=details)
     finally:
         store.dispose()
     if output_format == "json":
@@ -98,9 +110,23 @@ def retry(
 ) -> int:
     """Run STEP and everything after it again, the steps before it restored."""
     from rb.service.durable import retry as retry_run
+    from rb.store.database import open_store
+    from rb.store.queries import resolve_id
 
     out = out or sys.stdout
-    ran = retry_run(ref, step, db=db, actor=actor, listeners=_listeners(out, output_format))
+    store = open_store(db)
+    full = resolve_id(store, ref)
+    who = cli_actor(actor)
+    details = {"step": step}
+
+    def audit(result: ExecutionResult | None = None) -> None:
+        auditing.record(store, who, "retry", full, result=result, details=details)
+
+    with auditing.recorded_if_cut_short(audit):
+        ran = retry_run(
+            full, step, store=store, actor=who.name, listeners=_listeners(out, output_format)
+        )
+    audit(ran.result)
     return _report(ran, f"retried from {step}", out, output_format)
 
 
@@ -115,9 +141,14 @@ def control(
 ) -> int:
     """Ask a run to cancel or pause; 0 when asked (or done), 2 when its state does not allow it."""
     from rb.service.durable import request_control
+    from rb.store.database import open_store
 
     out = out or sys.stdout
-    done = request_control(ref, action, actor=actor or default_actor(), db=db)
+    store = open_store(db)
+    who = cli_actor(actor)
+    done = request_control(ref, action, actor=who.name, store=store)
+    details = {"outcome": done.outcome}
+    auditing.record(store, who, done.action, done.execution_id, details=details)
     if output_format == "json":
         out.write(
             dumps(
@@ -140,6 +171,7 @@ def _listeners(out: TextIO, output_format: str) -> list[Any]:
 
 def _report(ran: Ran, how: str, out: TextIO, output_format: str) -> int:
     result = ran.result
+    warn_undelivered(ran.notifications)
     if output_format == "json":
         out.write(
             dumps(

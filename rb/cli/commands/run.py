@@ -10,13 +10,18 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 from typing import Any, TextIO
 
+from rb.cli.commands import auditing
+from rb.cli.commands.auditing import StartedRun
+from rb.cli.notifications import warn_undelivered
 from rb.cli.render import LiveView, PlainProgress, is_terminal, summary_lines
-from rb.engine.outcome import status_text
+from rb.engine.outcome import ExecutionResult, status_text
 from rb.engine.params import parse_assignments, resolve_params
 from rb.engine.secrets import Masker
 from rb.engine.waiting import WaitingFor
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps, json_report
+from rb.service.audit import store_for_audit
+from rb.service.identity import cli_actor
 from rb.service.inputs import parse_facts, secrets_from
 from rb.service.keys import AlreadyTriggered
 from rb.service.request import Recording, RunRequest
@@ -39,6 +44,7 @@ def run(
     out: TextIO | None = None,
     world: LiveWorld | None = None,
     idempotency_key: str | None = None,
+    environment: str | None = None,
 ) -> int:
     """Check parameters, then run live; 0 on success, 1 on failure."""
     out = out or sys.stdout
@@ -57,26 +63,48 @@ def run(
     elif output_format == "text":
         listeners.append(PlainProgress(out))
     recording = Recording(db=db) if record else None
+    who = cli_actor(actor)
+    started = StartedRun()
     request = RunRequest(
         runbook,
         world,
         params=values,
         recording=recording,
-        actor=actor,
+        actor=who.name,
         max_parallel=max_parallel,
-        listeners=listeners,
+        listeners=[*listeners, started],
         idempotency_key=idempotency_key,
+        environment=environment,
     )
+
+    def audit(execution_id: str | None, result: ExecutionResult | None = None) -> None:
+        if execution_id is not None:
+            auditing.record(
+                store_for_audit(db, recorded=record),
+                who,
+                "trigger",
+                execution_id,
+                result=result,
+                legal_basis=runbook.legal_basis,
+                details={"runbook": runbook.id, "version": runbook.version, "recorded": record},
+            )
+
     try:
-        with view, _sigterm_as_interrupt():
+        with (
+            view,
+            _sigterm_as_interrupt(),
+            auditing.recorded_if_cut_short(lambda: audit(started.execution_id)),
+        ):
             ran = execute(request)
     except AlreadyTriggered as first:
         return _already_triggered(first, output_format, out)
     result, execution_id = ran.result, ran.execution_id
+    audit(execution_id or result.execution_id, result)
+    warn_undelivered(ran.notifications)
     if live and execution_id and result.status == "waiting" and sys.stdin.isatty():
         from rb.cli.commands.waits import ask_on_terminal
 
-        answered = ask_on_terminal(execution_id, db=db, actor=actor, out=out)
+        answered = ask_on_terminal(execution_id, db=db, actor=who.name, out=out)
         if answered is not None and answered.resumed is not None:
             result = answered.resumed.result  # the run went on after the answer
     if output_format == "json":
@@ -112,6 +140,7 @@ def run_on_queue(
     idempotency_key: str | None,
     queue: str,
     wait: bool,
+    environment: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """`rb run --queue`: queue the run for a worker; 0 once queued (with --wait: by its end)."""
@@ -139,18 +168,29 @@ def run_on_queue(
         )
     runbook = load_valid_runbook(str(path))
     values = resolve_params(runbook, parse_assignments(params), from_text=True)
+    who = cli_actor(actor)
     request = RunRequest(
         runbook,
         live_world(secrets={}, facts=parse_facts(facts)),
         params=values,
         recording=Recording(db=db),
-        actor=actor,
+        actor=who.name,
         idempotency_key=idempotency_key,
+        environment=environment,
     )
     try:
         done = queue_run(request, runbook_path=relative, queue=queue)
     except AlreadyTriggered as first:
         return _already_triggered(first, output_format, out)
+    details = {"runbook": runbook.id, "version": runbook.version, "queue": done.queue}
+    auditing.record(
+        open_store(db),
+        who,
+        "trigger",
+        done.execution_id,
+        legal_basis=runbook.legal_basis,
+        details=details,
+    )
     status = "queued"
     if wait:
         status = wait_until_settled(open_store(db), done.execution_id)

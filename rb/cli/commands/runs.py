@@ -9,7 +9,14 @@ from typing import Any, TextIO
 from rb.engine.outcome import status_text
 from rb.errors import EXIT_OK
 from rb.report import dumps
-from rb.service.runs import DEFAULT_LIMIT, export_fixture, list_recorded, recorded, upgrade_store
+from rb.service.runs import (
+    DEFAULT_LIMIT,
+    export_fixture,
+    list_recorded,
+    notifications_of,
+    recorded,
+    upgrade_store,
+)
 from rb.store.records import Exchange, Execution, iso
 from rb.wording import plural
 
@@ -62,7 +69,8 @@ def runs_show(
         return EXIT_OK
     out.write(f"execution {run.id}\n")
     out.write(f"  runbook   {run.runbook_id} {run.runbook_version} ({run.definition_path})\n")
-    out.write(f"  status    {_status(run)}  ({run.kind}, by {run.actor})\n")
+    claimed = "" if run.metadata.get("actor_verified") else ", unverified"
+    out.write(f"  status    {_status(run)}  ({run.kind}, by {run.actor}{claimed})\n")
     out.write(f"  recorded  {iso(run.recorded_at)}\n")
     if run.world != "live":  # a fixture's or recording's clock, not real time
         out.write(f"  started   {iso(run.started_at)} (virtual)\n")
@@ -72,6 +80,8 @@ def runs_show(
         out.write(f"  duration  {run.duration_seconds:.3f}s\n")
     if run.replay_of:
         out.write(f"  replay of {run.replay_of}\n")
+    if run.metadata.get("environment"):
+        out.write(f"  environment  {run.metadata['environment']}\n")
     if run.idempotency_key:
         out.write(f"  idempotency key  {run.idempotency_key}\n")
     if run.concurrency_key:
@@ -98,7 +108,20 @@ def runs_show(
         out.write("exchanges:\n")
         for e in calls:
             out.write(f"  {e.seq:>4} {e.step_id:<20} #{e.attempt} {_exchange_line(e)}\n")
+    _notifications(run.id, db, out)
     return EXIT_OK
+
+
+def _notifications(execution_id: str, db: str | None, out: TextIO) -> None:
+    """What the run's notify: sent: event, status, attempts, target (as written)."""
+    rows = notifications_of(execution_id, db=db)
+    if not rows:
+        return
+    out.write("notifications:\n")
+    for n in rows:
+        tries = plural(n.attempts, "attempt")
+        why = f": {n.error}" if n.error else ""
+        out.write(f"  {n.event:<17}{n.status:<10}{tries:<11} {n.channel}{why}\n")
 
 
 def _exchange_line(e: Exchange) -> str:

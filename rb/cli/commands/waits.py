@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from rb.cli.commands import auditing
 from rb.errors import EXIT_OK, UsageError
 from rb.report import dumps
-from rb.service.request import default_actor
+from rb.service.audit import record_action
+from rb.service.identity import Actor, cli_actor
 from rb.service.waits import Answered, Resumer, decide, resume_now, send_event
+
+if TYPE_CHECKING:
+    from rb.service.runner import Ran
+    from rb.store.database import Store
 
 
 def decide_command(
@@ -30,15 +36,58 @@ def decide_command(
 
     store = open_store(db)
     execution_id = resolve_id(store, ref)
+    who = cli_actor(actor)
+    answered = _decide_audited(store, execution_id, decision, who, step, comment, resume_now)
+    return _render(answered, f"{decision}d", output_format, out or sys.stdout)
+
+
+def _decide_audited(
+    store: Store,
+    execution_id: str,
+    decision: str,
+    who: Actor,
+    step: str | None,
+    comment: str | None,
+    resume: Resumer | None,
+) -> Answered:
+    """`decide`, audited: recorded once the decision is kept, before the run goes on
+    (a resumed run may take long, or be cut short)."""
+    done: list[bool] = []
+
+    def write(step_id: str | None) -> None:
+        if not done:
+            details = {"step": step_id, "comment": comment}
+            auditing.record(store, who, decision, execution_id, details=details)
+            done.append(True)
+
+    def audited_resume(run_id: str, at: Store, name: str) -> Ran | None:
+        write(step or _waiting_approval(at, run_id))
+        return resume(run_id, at, name) if resume is not None else None
+
     answered = decide(
         store,
         execution_id,
         decision,
-        actor=actor or default_actor(),
+        actor=who.name,
         step_id=step,
         comment=comment,
+        resume=audited_resume,
     )
-    return _render(answered, f"{decision}d", output_format, out or sys.stdout)
+    write(answered.step_id)
+    return answered
+
+
+def _waiting_approval(store: Store, execution_id: str) -> str | None:
+    """The approval step a run still waits at (the one just decided), if only one."""
+    from rb.store.inbox import waiting_runs
+
+    steps = {
+        str(w.get("step_id"))
+        for run in waiting_runs(store, execution_id)
+        for w in run.waiting_for
+        if w.get("kind") == "approval"
+    }
+    return steps.pop() if len(steps) == 1 else None
 
 
 def event_command(
@@ -60,9 +109,21 @@ def event_command(
     except ValueError as exc:
         raise UsageError(f"--data is not valid JSON: {exc}") from None
     store = open_store(db)
+    who = cli_actor(actor)
+    taken: list[str] = []
+
+    def audited_resume(run_id: str, at: Store, by: str) -> Ran | None:
+        # Recorded before the run goes on: it may take long, or be cut short.
+        auditing.record(store, who, "event", run_id, details={"event": name, "key": key})
+        taken.append(run_id)
+        return resume_now(run_id, at, by)
+
     answered = send_event(
-        store, name, key, payload, actor=actor or default_actor(), keep_seconds=keep
+        store, name, key, payload, actor=who.name, keep_seconds=keep, resume=audited_resume
     )
+    if not taken:  # kept for a step that waits later: the subject is the event
+        details = {"event": name, "key": key, "kept": True}
+        record_action(store, who, "event", f"event {name} ({key})", details=details)
     return _render(answered, f"event {name} ({key}) sent", output_format, out or sys.stdout)
 
 
@@ -109,7 +170,8 @@ def ask_on_terminal(
 
     store = open_store(db)
     info = execution_info(store, execution_id)
-    who = actor or default_actor()
+    actor_of = cli_actor(actor)
+    who = actor_of.name
     for run in waiting_runs(store, execution_id):
         for wait in run.waiting_for:
             if wait.get("kind") != "approval":
@@ -133,13 +195,7 @@ def ask_on_terminal(
             if verdict is None:
                 out.write(f"left waiting: rb approve {execution_id[:8]} --step {step}\n")
                 return None
-            return decide(
-                store,
-                execution_id,
-                verdict,
-                actor=who,
-                step_id=step,
-                comment=comment or None,
-                resume=resume,
+            return _decide_audited(
+                store, execution_id, verdict, actor_of, step, comment or None, resume
             )
     return None

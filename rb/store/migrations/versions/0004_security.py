@@ -80,6 +80,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("event", sa.Text, nullable=False),
+        sa.Column("step_id", sa.Text),
         sa.Column("channel", sa.Text, nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
