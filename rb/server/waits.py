@@ -83,18 +83,19 @@ async def answer_approval(
 ) -> dict[str, Any]:
     """A decision from the API (REST or GraphQL); ApiError 400/403/404/409 when refused.
 
-    The caller's role was checked (approve); here the runbook's `access:`.
+    The caller's role was checked (approve); here the runbook's `access:`
+    in the environment the run was started for.
     """
-    from rb.store.queries import runbook_of
+    from rb.store.queries import runbook_and_environment
 
     store = _store(server)
     if decision not in ("approve", "reject"):
         raise ApiError(400, "decision must be 'approve' or 'reject'")
     step_id = _text("step", step, required=False)
     said = _text("comment", comment, required=False)
-    runbook_id = await run_in_threadpool(runbook_of, store, execution_id)
-    if runbook_id is not None:
-        await check_access(server, who, "approve", runbook_id)
+    ran = await run_in_threadpool(runbook_and_environment, store, execution_id)
+    if ran is not None:  # the access list of the environment the run is for
+        await check_access(server, who, "approve", *ran)
     answered = await _answer(
         lambda: decide(
             store,
@@ -115,7 +116,7 @@ async def answer_approval(
         str(decision),
         execution_id,
         execution_id=execution_id,
-        runbook_id=runbook_id,
+        runbook_id=ran[0] if ran is not None else None,
         details=details,
     )
     return await _go_on(server, store, answered, who.name, wait)

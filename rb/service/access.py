@@ -7,8 +7,14 @@ approving to named tokens or groups; it never widens a role.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from rb.errors import UsageError
 from rb.model import Runbook
 from rb.service.identity import ROLES, Actor
+
+if TYPE_CHECKING:
+    from rb.store.database import Store
 
 # The least role for each permission.
 LEAST_ROLE = {
@@ -48,3 +54,27 @@ def refusal(
         f"runbook {runbook.id} lets only {', '.join(allowed)} {permission}{where}; "
         f"{actor.name} is not one of them"
     )
+
+
+def require(
+    actor: Actor, permission: str, runbook: Runbook | None = None, environment: str | None = None
+) -> None:
+    """`refusal`, as an error: UsageError (exit 2) with the reason."""
+    reason = refusal(actor, permission, runbook, environment)
+    if reason is not None:
+        raise UsageError(reason)
+
+
+def require_on_run(store: Store, execution_id: str, actor: Actor, permission: str) -> None:
+    """`require` against the runbook a recorded run ran (its text as it ran), in the
+    environment it was started for."""
+    from rb.loader import load_text
+    from rb.store.inbox import execution_info
+    from rb.store.queries import runbook_and_environment
+
+    info, ran = execution_info(store, execution_id), runbook_and_environment(store, execution_id)
+    if info is None or ran is None:
+        return  # unknown: the action itself says so
+    loaded = load_text(info[2])
+    if loaded.runbook is not None:
+        require(actor, permission, loaded.runbook, ran[1])

@@ -141,13 +141,22 @@ def metadata_of(store: Store, run_id: str) -> dict[str, Any] | None:
 
 def runbook_of(store: Store, run_id: str) -> str | None:
     """The id of the runbook a recorded run ran (None: no such run)."""
+    found = runbook_and_environment(store, run_id)
+    return None if found is None else found[0]
+
+
+def runbook_and_environment(store: Store, run_id: str) -> tuple[str, str | None] | None:
+    """The runbook a recorded run ran and the environment it ran for (None: no such run)."""
     with store.connect() as conn:
         found = conn.execute(
             executions.select()
-            .with_only_columns(executions.c.runbook_id)
+            .with_only_columns(executions.c.runbook_id, executions.c.metadata)
             .where(executions.c.id == run_id)
-        ).scalar()
-    return None if found is None else str(found)
+        ).first()
+    if found is None:
+        return None
+    environment = (found.metadata or {}).get("environment")
+    return str(found.runbook_id), str(environment) if environment else None
 
 
 def fail_queued(store: Store, run_id: str, error: str) -> bool:

@@ -60,6 +60,9 @@ name: Guarded approval
 version: "1.0.0"
 access:
   approve: [leads]
+environments:
+  prod:
+    access: {approve: [sre]}
 steps:
   - id: ask
     type: approval
@@ -483,3 +486,22 @@ def test_a_runbooks_approve_list_refuses_other_approvers(world: World) -> None:
     decided = world.api.client.post(url, json={"decision": "approve"}, headers=lead)
     assert decided.status_code == 202, decided.text
     assert (decided.json()["by"], decided.json()["complete"]) == ("lena", True)
+
+
+def test_a_run_for_an_environment_is_approved_by_that_environments_list(world: World) -> None:
+    started = world.api.client.post(
+        "/api/runbooks/execute",
+        json={"runbook_id": "mx-guarded", "environment": "prod"},
+        headers=BOOTSTRAP,
+    )
+    assert started.json()["status"] == "waiting", started.text
+    url = f"/api/executions/{started.json()['id']}/approvals"
+    lead = _bearer(create(world.store, "lars", "approver", ("leads",), created_by="tests")[1])
+    refused = world.api.client.post(url, json={"decision": "approve"}, headers=lead)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == (
+        "runbook mx-guarded lets only sre approve in environment prod; lars is not one of them"
+    )
+    sre = _bearer(create(world.store, "sam", "approver", ("sre",), created_by="tests")[1])
+    decided = world.api.client.post(url, json={"decision": "approve"}, headers=sre)
+    assert decided.status_code == 202, decided.text

@@ -20,6 +20,7 @@ from rb.engine.secrets import Masker
 from rb.engine.waiting import WaitingFor
 from rb.errors import EXIT_FAILED, EXIT_OK
 from rb.report import dumps, json_report
+from rb.service.access import require
 from rb.service.audit import store_for_audit
 from rb.service.identity import cli_actor
 from rb.service.inputs import parse_facts, secrets_from
@@ -64,6 +65,7 @@ def run(
         listeners.append(PlainProgress(out))
     recording = Recording(db=db) if record else None
     who = cli_actor(actor)
+    require(who, "run", runbook, environment)  # the runbook's access: lists, by claimed name
     started = StartedRun()
     request = RunRequest(
         runbook,
@@ -169,6 +171,7 @@ def run_on_queue(
     runbook = load_valid_runbook(str(path))
     values = resolve_params(runbook, parse_assignments(params), from_text=True)
     who = cli_actor(actor)
+    require(who, "run", runbook, environment)
     request = RunRequest(
         runbook,
         live_world(secrets={}, facts=parse_facts(facts)),

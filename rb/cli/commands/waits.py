@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from rb.cli.commands import auditing
 from rb.errors import EXIT_OK, UsageError
 from rb.report import dumps
+from rb.service.access import require_on_run
 from rb.service.audit import record_action
 from rb.service.identity import Actor, cli_actor
 from rb.service.waits import Answered, Resumer, decide, resume_now, send_event
@@ -37,6 +38,7 @@ def decide_command(
     store = open_store(db)
     execution_id = resolve_id(store, ref)
     who = cli_actor(actor)
+    require_on_run(store, execution_id, who, "approve")
     answered = _decide_audited(store, execution_id, decision, who, step, comment, resume_now)
     return _render(answered, f"{decision}d", output_format, out or sys.stdout)
 
