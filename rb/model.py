@@ -1,5 +1,8 @@
 """The runbook model: typed, immutable, built once by the loader.
 
+The policies a runbook and its steps carry (retry, concurrency, schedule,
+notifications, access, environments) are values of `rb.policies`.
+
 Everything after the loader works on these objects, never on raw YAML. Each
 object keeps its index in the source so diagnostics can point back at it
 (`Runbook.source.position(step.path + ("inputs",))`).
@@ -13,6 +16,20 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from rb.policies import (
+    Access,
+    Concurrency,
+    Environment,
+    Notify,
+    Retry,
+    Schedule,
+    access_of,
+    concurrency_of,
+    environments_of,
+    notify_of,
+    retry_of,
+    schedule_of,
+)
 from rb.source import DataPath, SourceDoc
 
 if TYPE_CHECKING:
@@ -21,25 +38,6 @@ if TYPE_CHECKING:
 ON_FAILURE = ("abort", "log_and_continue", "rollback")
 KNOWN_KPIS = ("max_duration_seconds", "min_success_rate", "max_error_rate")
 FOR_EACH_LIMIT = 1000
-MISSED = ("skip", "latest", "all")  # what a schedule does about fires no worker deferred
-NOTIFY_EVENTS = ("failure", "success", "approval_needed", "waiting_too_long")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    """Retries with exponential backoff: delay = initial * multiplier**n, capped."""
-
-    max_attempts: int = 1
-    initial_delay_seconds: float = 1.0
-    multiplier: float = 2.0
-    max_delay_seconds: float = 60.0
-    jitter: bool = True
-
-    def delay(self, failed_attempts: int) -> float:
-        """Delay before the next attempt after `failed_attempts` failures (no jitter)."""
-        raw = self.initial_delay_seconds * self.multiplier ** max(failed_attempts - 1, 0)
-        return float(min(raw, self.max_delay_seconds))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,79 +131,6 @@ class Kpi:
 
 
 @dataclass(frozen=True)
-class Concurrency:
-    """`concurrency:`: at most `limit` runs at once per value of `key` (docs/triggers.md)."""
-
-    key: str  # an expression over params only, e.g. "${params.cluster}"
-    limit: int = 1
-    when_busy: str = "queue"  # queue | reject
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """`schedule:`: run the runbook at the fire times of a cron expression (docs/scheduling.md)."""
-
-    cron: str  # five fields, croniter syntax, read in `timezone`
-    timezone: str = "UTC"  # an IANA name
-    params: Mapping[str, Any] = field(default_factory=dict)
-    missed: str = "skip"  # skip | latest | all
-    catch_up: str = "1h"  # how far back latest/all look: 90s, 30m, 24h, 7d
-
-    @property
-    def catch_up_seconds(self) -> int | None:
-        """`catch_up` in seconds (None when it is not a duration; rb validate reports it)."""
-        return duration_seconds(self.catch_up)
-
-
-# A notification is tried three times, 0.5 s then 1 s apart (docs/notifications.md).
-NOTIFY_RETRY = Retry(max_attempts=3, initial_delay_seconds=0.5, multiplier=2.0, jitter=False)
-
-
-@dataclass(frozen=True)
-class Notify:
-    """One `notify:` entry: on these events, send to these targets (docs/notifications.md)."""
-
-    # of NOTIFY_EVENTS (the key is `events:`: YAML 1.1 reads a bare `on:` as true)
-    events: tuple[str, ...]
-    to: tuple[str, ...]  # apprise URLs as written; `${secrets.NAME}` resolved only when sent
-    index: int
-    waiting_too_long_seconds: float | None = None
-    title: str | None = None  # instead of rb's own title
-    retry: Retry = NOTIFY_RETRY
-
-    @property
-    def path(self) -> DataPath:
-        return ("notify", self.index)
-
-
-def duration_seconds(text: str) -> int | None:
-    """`90s`, `30m`, `24h`, `7d` in seconds; None for anything else (and for zero)."""
-    text = text.strip()
-    unit = _DURATION_UNITS.get(text[-1:])
-    number = text[:-1]
-    if unit is None or not number.isascii() or not number.isdigit() or int(number) == 0:
-        return None
-    return int(number) * unit
-
-
-@dataclass(frozen=True)
-class Access:
-    """`access:`: who may run and approve; None leaves an action to the roles alone."""
-
-    run: tuple[str, ...] | None = None  # token names or groups
-    approve: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Environment:
-    """`environments.<name>`: what a live run with `--env <name>` must satisfy."""
-
-    name: str
-    require: str = "any"  # approved | any
-    access: Access | None = None  # replaces the runbook's own access here
-
-
-@dataclass(frozen=True)
 class Runbook:
     id: str
     name: str
@@ -260,22 +185,10 @@ class Runbook:
         return build(self.steps)
 
 
-def _retry(raw: Mapping[str, Any] | None, base: Retry) -> Retry:
-    if not raw:
-        return base
-    return Retry(
-        max_attempts=int(raw.get("max_attempts", base.max_attempts)),
-        initial_delay_seconds=float(raw.get("initial_delay_seconds", base.initial_delay_seconds)),
-        multiplier=float(raw.get("multiplier", base.multiplier)),
-        max_delay_seconds=float(raw.get("max_delay_seconds", base.max_delay_seconds)),
-        jitter=bool(raw.get("jitter", base.jitter)),
-    )
-
-
 def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
     """Build the model from data that has passed the format schema."""
     defaults = data.get("defaults") or {}
-    base_retry = _retry(defaults.get("retry"), Retry())
+    base_retry = retry_of(defaults.get("retry"), Retry())
     default_timeout = defaults.get("timeout_seconds")
     default_on_failure = defaults.get("on_failure", "abort")
     steps = tuple(
@@ -297,59 +210,11 @@ def from_raw(data: Mapping[str, Any], source: SourceDoc) -> Runbook:
         default_timeout_seconds=default_timeout,
         timeout_seconds=data.get("timeout_seconds"),
         on_cancel=data.get("on_cancel", "stop"),
-        concurrency=_concurrency(data.get("concurrency")),
-        schedule=_schedule(data.get("schedule")),
-        notify=tuple(_notify(i, n) for i, n in enumerate(data.get("notify") or [])),
-        access=_access(data.get("access")),
-        environments=tuple(
-            Environment(name, str(e.get("require", "any")), _access(e.get("access")))
-            for name, e in (data.get("environments") or {}).items()
-        ),
-    )
-
-
-def _notify(index: int, raw: Mapping[str, Any]) -> Notify:
-    seconds = raw.get("waiting_too_long_seconds")
-    return Notify(
-        events=tuple(raw["events"]),
-        to=tuple(raw["to"]),
-        index=index,
-        waiting_too_long_seconds=None if seconds is None else float(seconds),
-        title=raw.get("title"),
-        retry=_retry(raw.get("retry"), NOTIFY_RETRY),
-    )
-
-
-def _access(raw: Mapping[str, Any] | None) -> Access | None:
-    if raw is None:
-        return None
-
-    def names(key: str) -> tuple[str, ...] | None:
-        value = raw.get(key)
-        return None if value is None else tuple(str(v) for v in value)
-
-    return Access(run=names("run"), approve=names("approve"))
-
-
-def _schedule(raw: Mapping[str, Any] | None) -> Schedule | None:
-    if not raw:
-        return None
-    return Schedule(
-        cron=str(raw["cron"]),
-        timezone=str(raw.get("timezone", "UTC")),
-        params=raw.get("params") or {},
-        missed=str(raw.get("missed", "skip")),
-        catch_up=str(raw.get("catch_up", "1h")),
-    )
-
-
-def _concurrency(raw: Mapping[str, Any] | None) -> Concurrency | None:
-    if not raw:
-        return None
-    return Concurrency(
-        key=str(raw["key"]),
-        limit=int(raw.get("limit", 1)),
-        when_busy=str(raw.get("when_busy", "queue")),
+        concurrency=concurrency_of(data.get("concurrency")),
+        schedule=schedule_of(data.get("schedule")),
+        notify=tuple(notify_of(i, n) for i, n in enumerate(data.get("notify") or [])),
+        access=access_of(data.get("access")),
+        environments=environments_of(data.get("environments")),
     )
 
 
@@ -373,7 +238,7 @@ def _step(
             for name, value in (raw.get("outputs") or {}).items()
         ),
         on_failure=raw.get("on_failure", default_on_failure),
-        retry=_retry(raw.get("retry"), base_retry),
+        retry=retry_of(raw.get("retry"), base_retry),
         timeout_seconds=raw.get("timeout_seconds", default_timeout),
         when=raw.get("when"),
         for_each=raw.get("for_each"),
@@ -385,7 +250,7 @@ def _step(
             inputs=rollback.get("inputs") or {},
             description=rollback.get("description", ""),
             timeout_seconds=rollback.get("timeout_seconds", default_timeout),
-            retry=_retry(rollback.get("retry"), Retry()),
+            retry=retry_of(rollback.get("retry"), Retry()),
         ),
     )
 

@@ -9,7 +9,8 @@ import pytest
 
 from rb.graph import Ancestry, critical_path, cycles, generations, step_budget
 from rb.loader import load_text
-from rb.model import Retry, Runbook, Step
+from rb.model import Runbook, Step
+from rb.policies import Retry
 
 from .conftest import ROOT, diagnose
 

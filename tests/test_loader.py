@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rb.loader import load_file, load_text
-from rb.model import OutputKind, Retry
+from rb.model import OutputKind
+from rb.policies import Retry
 from rb.source import parse
 
 from .conftest import DATA, diagnose

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from rb.loader import load_text
-from rb.model import Runbook, Schedule
+from rb.model import Runbook
+from rb.policies import Schedule
 from rb.service.queue_app import DEFAULT_QUEUE, SCHEDULED_TASK, queue_app
 
 from .conftest import diagnose, run_rb

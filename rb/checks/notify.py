@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rb.checks.context import CheckContext
-from rb.model import Notify
+from rb.policies import Notify
 
 NOTIFY = "RB085"
 # `${secrets.NAME}`: the one placeholder a target may hold.

@@ -13,7 +13,7 @@ from typing import Any
 
 from rb import jsonschema_check
 from rb.checks.context import CheckContext
-from rb.model import Schedule
+from rb.policies import Schedule
 from rb.wording import plural
 
 CRON, TIMEZONE, PARAMS, CATCH_UP = "RB076", "RB077", "RB078", "RB079"

@@ -29,7 +29,8 @@ from rb.errors import StepError
 from rb.expressions import ExpressionError, Resolver, render, render_string
 from rb.expressions.urls import render_url
 from rb.jsonschema_check import first_problem
-from rb.model import FOR_EACH_LIMIT, Retry, Runbook, Step
+from rb.model import FOR_EACH_LIMIT, Runbook, Step
+from rb.policies import Retry
 from rb.step_type import StepType
 from rb.world.base import World, WorldError
 

@@ -21,7 +21,8 @@ from rb.service.identity import Actor
 from rb.store.definitions import Definition
 
 if TYPE_CHECKING:
-    from rb.model import Environment, Runbook
+    from rb.model import Runbook
+    from rb.policies import Environment
     from rb.service.request import RunRequest
     from rb.store.database import Store
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from rb.engine.outcome import ExecutionResult
 from rb.engine.secrets import Masker
-from rb.model import Notify, Runbook
+from rb.model import Runbook
+from rb.policies import Notify
 from rb.store.notifications import NotificationRow
 from rb.world.base import Notification, World, WorldError
 

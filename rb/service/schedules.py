@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from rb.diagnostics import Diagnostic, Severity
 from rb.loader import load_file
-from rb.model import Runbook, Schedule
+from rb.model import Runbook
+from rb.policies import Schedule
 
 if TYPE_CHECKING:
     from croniter import croniter

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import attr
 from procrastinate import PsycopgConnector, periodic
 
-from rb.model import Runbook, Schedule
+from rb.model import Runbook
+from rb.policies import Schedule
 from rb.service.queue_app import DEFAULT_QUEUE, SCHEDULED_TASK
 from rb.service.schedules import GRACE_SECONDS, cron_iter, fires_between
 
