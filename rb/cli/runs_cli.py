@@ -1,16 +1,16 @@
-"""`rb runs list|show|export` (recorded executions) and `rb db upgrade` (the store)."""
+"""`rb runs list|show|export|stats` (recorded executions) and `rb db upgrade` (the store)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from rb.cli.options import DbOption, ExecutionIdArgument, FormatOption, RunStatus, guard
 
 runs_app = typer.Typer(
-    help="Recorded executions.", short_help="list, show and export recorded executions"
+    help="Recorded executions.", short_help="list, show, export and count recorded executions"
 )
 db_app = typer.Typer(help="The store database.", short_help="manage the store database")
 
@@ -80,6 +80,34 @@ def runs_export(
     from rb.cli.commands import runs
 
     return runs.runs_export(execution, str(fixture), db=db)
+
+
+@runs_app.command("stats", short_help="success rate, p50/p95 per step and endpoint, errors")
+@guard
+def runs_stats(
+    runbook: Annotated[str, typer.Argument(metavar="RUNBOOK", help="the runbook's id")],
+    since: Annotated[
+        str,
+        typer.Option("--since", metavar="WHEN", help="30m, 2h, 7d, or an ISO time"),
+    ] = "30d",
+    world: Annotated[
+        Literal["live", "fixture", "all"],
+        typer.Option("--world", help="runs of the live world, of fixtures, or both"),
+    ] = "live",
+    bucket: Annotated[
+        str,
+        typer.Option("--bucket", metavar="WIDTH", help="errors counted per 1d, 1h, 6h..."),
+    ] = "1d",
+    output_format: FormatOption = "text",
+    db: DbOption = None,
+) -> int:
+    """A runbook's recorded runs as numbers: success rate, durations, per step,
+    per endpoint, and error kinds over time (exit 1: no run of it recorded)."""
+    from rb.cli.commands.stats import runs_stats as stats
+
+    return stats(
+        runbook, db=db, since=since, world=world, bucket=bucket, output_format=output_format
+    )
 
 
 @db_app.command("upgrade", short_help="migrate to the newest schema")

@@ -74,6 +74,7 @@ class StepFailed:
     error: str
     on_failure: str
     inputs: Any = None
+    error_kind: str = "error"  # one of rb.errors.ERROR_KINDS
 
 
 @dataclass(frozen=True, slots=True)

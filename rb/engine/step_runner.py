@@ -102,6 +102,7 @@ async def execute_step(step: Step, state: RunState) -> None:
                 outcome.error,
                 step.on_failure,
                 state.masker.data(outcome.inputs),
+                exc.kind,
             )
         )
         return

@@ -214,7 +214,8 @@ class Recorder:
                 None,
             )
         elif isinstance(event, StepFailed):
-            error = {"message": event.error}
+            # The kind (rb.errors.ERROR_KINDS) lets `rb runs stats` count failures by kind.
+            error = {"message": event.error, "kind": event.error_kind}
             took = event.duration_seconds
             row = ("failed", event.attempts, took, None, event.inputs, None, error)
         else:
