@@ -169,7 +169,7 @@ def test_stats_of_recorded_fixture_runs(store_url: str, tmp_path: Path) -> None:
         assert seen in text.stdout, text.stdout
 
 
-def test_no_runs_in_the_window_and_an_unknown_runbook(tmp_path: Path) -> None:
+def test_no_runs_in_the_window_replays_aside_and_an_unknown_runbook(tmp_path: Path) -> None:
     root = _project(tmp_path)
     db = f"sqlite:///{tmp_path}/store.db"
     _record(root, db, "ok")
@@ -177,6 +177,8 @@ def test_no_runs_in_the_window_and_an_unknown_runbook(tmp_path: Path) -> None:
     assert live.returncode == 0
     assert live.stdout.startswith("no live runs of stats-demo recorded since "), live.stdout
     assert _stats(root, db)["runs"] == 0
+    assert _rb(root, db, "replay", "last").returncode == 0
+    assert _stats(root, db, "--world", "all")["runs"] == 1  # a replay is not an operation
     unknown = _rb(root, db, "runs", "stats", "stats-dmeo")
     assert unknown.returncode == 1
     assert "no runs of runbook 'stats-dmeo' recorded in" in unknown.stderr
