@@ -144,14 +144,19 @@ def inventory(runbook: Runbook, fixture: Fixture | None = None) -> Inventory:
 
 def _touches(step: Step) -> Iterator[tuple[str, str, str, Use]]:
     """(kind, target, method, use) for what `step` and its rollback reach."""
-    policy = {
-        "on_failure": step.on_failure,
-        "max_attempts": step.retry.max_attempts,
-        "timeout_seconds": step.timeout_seconds,
-        "has_rollback": step.rollback is not None,
-    }
     for kind, target, method, detail, expect in _inputs_touch(step.type, step.inputs):
-        yield kind, target, method, Use(step.id, step.type, "step", detail=detail, expect=expect, **policy)
+        use = Use(
+            step.id,
+            step.type,
+            "step",
+            on_failure=step.on_failure,
+            max_attempts=step.retry.max_attempts,
+            timeout_seconds=step.timeout_seconds,
+            has_rollback=step.rollback is not None,
+            detail=detail,
+            expect=expect,
+        )
+        yield kind, target, method, use
     if step.rollback is not None:
         back = step.rollback
         for kind, target, method, detail, expect in _inputs_touch(back.type, back.inputs):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import click
 import typer
 import typer.core
+from typer._click.core import Context  # Typer vendors click
 
 from rb.cli.completion import complete_runbook
 from rb.cli.options import (
@@ -30,7 +30,7 @@ from rb.cli.options import (
 class _PacksGroup(typer.core.TyperGroup):
     """A group that runs packs unless its first word names a subcommand."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if not args or args[0] not in self.commands:
             args = [RUN, *args]
         return super().parse_args(ctx, args)
@@ -123,6 +123,3 @@ def coverage(
 def register(app: typer.Typer) -> None:
     """Add `rb acceptance` (and `rb acceptance coverage`) to the `rb` app."""
     app.add_typer(acceptance_app, name="acceptance")
-
-
-

@@ -54,7 +54,10 @@ def below(results: Sequence[Coverage], minimum: float | None) -> list[str]:
         return []
     lines = []
     for c in results:
-        for what, pct in (("dependencies", c.dependency_percent), ("failure paths", c.path_percent)):
+        for what, pct in (
+            ("dependencies", c.dependency_percent),
+            ("failure paths", c.path_percent),
+        ):
             if pct < minimum:
                 missing = (
                     [d.dependency.key for d in c.dependencies if not d.covered]
