@@ -92,7 +92,7 @@ def plan(
             skipped.append(
                 Skipped(
                     dep.key,
-                    "only a rollback uses it; rollback scenarios answer it as the golden fixture does",
+                    "only a rollback uses it; rollback scenarios answer it as golden",
                 )
             )
             continue

@@ -97,8 +97,8 @@ def _text(
         f"{planned.runbook}: {len(planned.scenarios)} failure scenarios "
         f"written to {pack_file.as_posix()}"
     ]
-    for s in planned.skipped:
-        lines.append(f"  not generated: {s.dependency}: {s.why}")
+    for skipped in planned.skipped:
+        lines.append(f"  not generated: {skipped.dependency}: {skipped.why}")
     if result is None:
         lines.append(f"run them with: rb acceptance {pack_file.as_posix()}")
         return lines
