@@ -106,7 +106,7 @@ def plan(
                     skipped.append(found)
                 else:
                     scenarios.extend(found)
-    return Plan(runbook.id, tuple(scenarios), tuple(skipped))
+    return Plan(runbook.id, tuple(scenarios), tuple(dict.fromkeys(skipped)))
 
 
 def _groups(
@@ -159,13 +159,10 @@ class _Planner:
         use = next(u for u in dep.uses if u.step == first.id and u.role == "step")
         golden_answer = self.golden.exchanges[positions[0]].answers[0]
         answer = fault.apply(golden_answer, first)
-        if answer is None:
-            why = (
-                "no JSONPath output reads its body"
-                if fault.name.startswith(("malformed", "drift"))
-                else "not applicable"
+        if answer is None:  # only body faults can be inapplicable
+            return Skipped(
+                dep.key, f"malformed-body, drift-*: no JSONPath output of {first.id} reads its body"
             )
-            return Skipped(dep.key, f"{fault.name} for {first.id}: {why}")
         name = f"{first.id}-{slug}-{fault.name}"
         who = ", ".join(steps)
         failing: tuple[str, ...] = steps
