@@ -253,3 +253,55 @@ def test_generating_for_the_seed_runbook_works_and_is_deterministic(
     first = _tree(out)
     assert _generate("rb-001-entity-enrichment", run_them=False)[0] == 0
     assert _tree(out) == first
+
+
+SQL_SHELL = """\
+id: rb-902-backup
+name: Backup
+version: "1"
+steps:
+  - id: count
+    type: sql_query
+    inputs: {database_url: "${secrets.DB}", query: "SELECT count(*) AS n FROM orders"}
+  - id: archive
+    type: shell
+    depends_on: [count]
+    inputs: {command: tar, args: [czf, orders.tgz, orders], expect_exit: [0, 1]}
+    retry: {max_attempts: 2}
+    on_failure: log_and_continue
+"""
+
+SQL_SHELL_GOLDEN = """\
+runbook: rb-902-backup
+secrets: {DB: "sqlite://"}
+sql:
+  - request: {query: "SELECT count(*) AS n FROM orders"}
+    response: {rows: [{n: 3}]}
+shell:
+  - request: {command: tar, args: [czf, orders.tgz, orders]}
+    response: {exit_code: 0}
+"""
+
+
+def test_databases_and_commands_get_their_own_faults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _project(tmp_path, SQL_SHELL, SQL_SHELL_GOLDEN)
+    monkeypatch.chdir(tmp_path)
+    code, text = _generate("rb-902-backup")
+    assert code == 0, text
+    out = tmp_path / "acceptance" / "generated" / "rb-902-backup"
+    expected = _expected(out / "acceptance.yml")
+    db, tar = "count-database-secrets-db", "archive-command-tar"
+    assert list(expected) == [
+        f"{db}-error",
+        f"{db}-timeout",
+        f"{tar}-exit-nonzero",
+        f"{tar}-exit-nonzero-once",
+        f"{tar}-timeout",
+        f"{tar}-timeout-once",
+    ]
+    assert expected[f"{db}-error"]["steps"] == {"count": "failed", "archive": "skipped"}
+    assert expected[f"{tar}-exit-nonzero"]["status"] == "success"  # log_and_continue
+    fixture = yaml.safe_load((out / "fixtures" / f"{tar}-exit-nonzero.yaml").read_text())
+    assert fixture["shell"][0]["response"]["exit_code"] == 2  # 0 and 1 are accepted
