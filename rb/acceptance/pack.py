@@ -42,6 +42,9 @@ class Kind(StrEnum):
 # The subject of a `status: success` check in a scenario that does not state
 # `kpis_breached`: success then also means that every KPI was met.
 ALL_KPIS_MET = ("all_kpis_met",)
+# `kpis_breached: "*"`: any KPI may be breached, none is judged (generated
+# failure scenarios state the failure policy, not the KPIs).
+ANY_KPIS_BREACHED = "*"
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,8 @@ class _Builder:
                 text = f"{value} (every KPI met)" if strict else value
                 yield Expectation(Kind.STATUS, subject, Comparison("==", value, text), here)
             elif key == "kpis_breached":
+                if value == ANY_KPIS_BREACHED:
+                    continue  # KPIs not judged: `status` alone is checked
                 names = sorted({value} if isinstance(value, str) else set(value))
                 text = ", ".join(names) or "none"
                 yield Expectation(Kind.KPIS_BREACHED, (), Comparison("==", names, text), here)

@@ -39,8 +39,8 @@ class _PacksGroup(typer.core.TyperGroup):
 RUN = "run"
 acceptance_app = typer.Typer(
     cls=_PacksGroup,
-    help="Acceptance packs: run them, or report what they cover.",
-    short_help="run acceptance packs (acceptance/<runbook-id>/acceptance.yml); coverage",
+    help="Acceptance packs: run them, report what they cover, or generate failure scenarios.",
+    short_help="run acceptance packs (acceptance/<runbook-id>/acceptance.yml); coverage; generate",
 )
 
 
@@ -118,6 +118,62 @@ def coverage(
     from rb.cli.commands.acceptance_coverage import acceptance_coverage
 
     return acceptance_coverage(targets or [], minimum=minimum, output_format=output_format)
+
+
+@acceptance_app.command(
+    "generate", short_help="generate failure scenarios from a runbook's declarations and run them"
+)
+@guard
+def generate(
+    runbook: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUNBOOK",
+            help="a runbook id or file",
+            autocompletion=complete_runbook,
+        ),
+    ],
+    fixture: Annotated[
+        str | None,
+        typer.Option(
+            "--fixture",
+            metavar="FILE",
+            help="the golden fixture (default: the one under fixtures/ whose `runbook:` is its id)",
+        ),
+    ] = None,
+    out_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="where the pack and fixtures go (default: acceptance/generated/<runbook-id>/)",
+        ),
+    ] = None,
+    run_them: Annotated[
+        bool,
+        typer.Option("--run/--no-run", help="run the generated scenarios (default: run)"),
+    ] = True,
+    output_format: FormatOption = "text",
+    max_parallel: MaxParallelOption = None,
+) -> int:
+    """For each dependency the runbook touches (HTTP endpoints, databases, commands,
+    Pushgateways) and each fault that matters for it (timeout, connection refused, 500, 401,
+    429, a malformed or schema-drifted body, a database error, a failing exit code), write
+    the golden fixture with that fault and a scenario whose expected outcome follows from the
+    runbook's on_failure, retry, rollback and expect_status declarations; then run them.
+    Exit 0 every declaration held, 1 findings (a policy that does not do what it says),
+    2 the runbook or fixture is invalid. Same runbook and fixture, same bytes."""
+    from rb.acceptance.runner import RunOptions
+    from rb.cli.commands.acceptance_generate import acceptance_generate
+
+    return acceptance_generate(
+        runbook,
+        fixture=fixture,
+        out_dir=out_dir,
+        run_them=run_them,
+        output_format=output_format,
+        options=RunOptions(record=False, max_parallel=max_parallel),
+    )
 
 
 def register(app: typer.Typer) -> None:
