@@ -196,6 +196,9 @@ def test_the_generated_pack_passes_under_rb_acceptance(project: Path) -> None:
     assert _generate("rb-901-items", run_them=False)[0] == 0
     out = io.StringIO()
     assert acceptance(["acceptance/generated/rb-901-items"], out=out) == 0, out.getvalue()
+    shown = io.StringIO()
+    acceptance(["acceptance/generated/rb-901-items"], output_format="json", out=shown)
+    assert "(KPIs not judged)" in shown.getvalue()  # a verdict says what it did not check
 
 
 def test_a_policy_the_runbook_does_not_keep_is_a_finding(
