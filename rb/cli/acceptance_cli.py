@@ -67,7 +67,7 @@ def acceptance(
     leaves the machine) and check status, KPIs, errors, outputs, screenshots and which
     steps ran. With no argument, every pack under acceptance/. Exit 0 all passed,
     1 a scenario failed, 2 a pack, runbook or fixture is invalid. See also
-    `rb acceptance coverage`."""
+    `rb acceptance coverage` and `rb acceptance generate`."""
     start_recording(no_record)
     from rb.acceptance.runner import RunOptions
     from rb.cli.commands.acceptance import acceptance
