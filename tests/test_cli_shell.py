@@ -37,7 +37,9 @@ def test_the_command_list_is_complete() -> None:
     assert {" ".join(c) for c in COMMANDS} >= {
         "validate", "schema", "test", "run", "replay", "runs list", "runs show",
         "runs export", "diff", "db upgrade", "types", "acceptance", "serve",
-        "loadtest generate", "loadtest run",
+        "loadtest generate", "loadtest run", "runs stats", "acceptance coverage",
+        "acceptance generate", "tokens create", "tokens list", "tokens revoke", "publish",
+        "definitions approve", "audit verify", "audit export",
     }  # fmt: skip
 
 
@@ -103,7 +105,7 @@ def _bash_complete(words: str, cwd: Path, bin_dir: Path) -> list[str]:
 def test_bash_completes_commands_and_runbook_ids(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     assert _bash_complete("rb val", ROOT, bin_dir) == ["validate"]
-    assert _bash_complete("rb runs s", ROOT, bin_dir) == ["show"]
+    assert _bash_complete("rb runs s", ROOT, bin_dir) == ["show", "stats"]
     assert _bash_complete("rb test rb-001", ROOT, bin_dir) == ["rb-001-entity-enrichment"]
     assert _bash_complete("rb runs list --status f", ROOT, bin_dir) == ["failure"]
 
