@@ -69,6 +69,7 @@ class OutputRow:
     status: str
     summary: str
     error: str
+    inputs: str
     outputs: str
 
 
@@ -258,5 +259,6 @@ def _output(log: StepLog) -> OutputRow:
         status=log.status,
         summary=log.summary or "",
         error=log.error or log.skip_reason or "",
+        inputs="" if log.inputs is None else _json(log.inputs),
         outputs="" if log.outputs is None else _json(log.outputs),
     )
