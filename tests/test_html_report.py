@@ -34,6 +34,13 @@ def rb(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_rb(*args, cwd=project, env={"RB_DATABASE_URL": "", "CI": "", "RB_ACTOR": "ci-bot"})
 
 
+def golden_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`rb test` of the example runbook against its golden fixture, which passes."""
+    done = rb(project, "test", ENRICHMENT, "--fixture", GOLDEN, *args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's runbooks, fixtures, golden files and baselines."""
@@ -91,8 +98,7 @@ def open_report(browser: Any) -> Iterator[Any]:
 def test_a_test_run_report_shows_status_dag_timeline_kpis_and_screenshots(
     project: Path, open_report: Any
 ) -> None:
-    done = rb(project, "test", ENRICHMENT, "--fixture", GOLDEN, "--report", "report.html")
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = golden_run(project, "--report", "report.html")
     assert "report written to report.html" in done.stdout
     opened = open_report(project / "report.html")
     page = opened.page
@@ -117,7 +123,7 @@ def test_a_test_run_report_shows_status_dag_timeline_kpis_and_screenshots(
 
 
 def test_secrets_show_only_as_stars(project: Path, open_report: Any) -> None:
-    assert rb(project, "test", ENRICHMENT, "--fixture", GOLDEN, "--report", "r.html").returncode == 0
+    golden_run(project, "--report", "r.html")
     html = (project / "r.html").read_text(encoding="utf-8")
     assert "fixture-api-token" not in html  # the fixture's API_TOKEN
     page = open_report(project / "r.html").page
@@ -148,7 +154,7 @@ def test_a_failed_run_shows_the_failed_step_its_retries_and_what_was_skipped(
 def test_a_replay_report_names_each_divergence_by_its_json_path(
     project: Path, open_report: Any
 ) -> None:
-    assert rb(project, "test", ENRICHMENT, "--fixture", GOLDEN).returncode == 0
+    golden_run(project)
     source = (project / "runbooks" / "entity-enrichment.yaml").read_text()
     changed = source.replace('error_count: "$.error_count"', 'error_count: "$.valid_count"')
     assert changed != source
@@ -169,7 +175,7 @@ def test_a_replay_report_names_each_divergence_by_its_json_path(
 
 
 def test_a_verified_replay_says_so(project: Path, open_report: Any) -> None:
-    assert rb(project, "test", ENRICHMENT, "--fixture", GOLDEN).returncode == 0
+    golden_run(project)
     assert rb(project, "replay", "last", "--report", "ok.html").returncode == 0
     page = open_report(project / "ok.html").page
     assert "REPLAY VERIFIED" in page.locator(".run").inner_text()
@@ -201,7 +207,7 @@ def test_the_report_page_looks_as_its_baseline(project: Path, open_report: Any) 
     compared with tests/data/html-report/report-top.png by rb's own pixelmatch."""
     from rb.snapshots import compare_png
 
-    assert rb(project, "test", ENRICHMENT, "--fixture", GOLDEN, "--report", "r.html").returncode == 0
+    golden_run(project, "--report", "r.html")
     page = open_report(project / "r.html").page
     png = page.screenshot(
         clip={"x": 0, "y": 0, "width": 1100, "height": 1000},
