@@ -9,6 +9,7 @@ the page fetched nothing but itself.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -223,3 +224,23 @@ def test_the_report_page_looks_as_its_baseline(project: Path, open_report: Any) 
         (project / "report-top.png").write_bytes(png)
         (project / "report-top.diff.png").write_bytes(diff)
     assert found.mismatched == 0, f"{found.mismatched} pixels differ; see {project}"
+
+
+def test_a_changed_screenshot_shows_its_diff_beside_baseline_and_actual(
+    project: Path, open_report: Any
+) -> None:
+    from rb.imagediff import decode_png, encode_png
+
+    baseline = project / "screenshots" / ENRICHMENT / "screenshot_ui.png"
+    pixels = decode_png(baseline.read_bytes()).copy()
+    pixels[10:30, 10:60] = (0, 0, 255, 255)  # a blue block the page does not have
+    baseline.write_bytes(encode_png(pixels))
+    done = rb(project, "test", ENRICHMENT, "--fixture", GOLDEN, "--report", "diff.html")
+    assert done.returncode == 1 and "Screenshot diff" in done.stdout
+    opened = open_report(project / "diff.html")
+    heading = opened.page.locator("h3", has_text="screenshot_ui").inner_text()
+    assert re.search(r"\(\d+ pixels differ \(0\.\d\d%\)\)", heading), heading
+    for kind in ("baseline", "actual", "diff"):
+        image = opened.page.locator(f".shots[data-step=screenshot_ui] img.{kind}")
+        assert image.evaluate("i => i.complete && i.naturalWidth") == 770
+    assert opened.fetched_only_itself(), opened.requests
