@@ -40,6 +40,7 @@ class ScenarioResult:
     result: ExecutionResult
     verdicts: tuple[Verdict, ...]
     errors: tuple[RunError, ...]  # what `errors:` expectations counted
+    execution_id: str | None = None  # the recorded run (None when not recorded)
 
     @property
     def passed(self) -> bool:
@@ -134,6 +135,8 @@ def run_pack(prepared: Prepared, options: RunOptions = RunOptions()) -> PackResu
         verdicts = check_run(pack, scenario.expected.checks, runbook, result, sent)
         errors = run_errors(runbook, result)
         results.append(
-            ScenarioResult(scenario.name, str(scenario.fixture), result, verdicts, errors)
+            ScenarioResult(
+                scenario.name, str(scenario.fixture), result, verdicts, errors, ran.execution_id
+            )
         )
     return PackResult(pack, tuple(results))

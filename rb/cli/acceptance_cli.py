@@ -21,6 +21,7 @@ from rb.cli.options import (
     JunitOption,
     MaxParallelOption,
     NoRecordOption,
+    ReportOption,
     guard,
     path_text,
     start_recording,
@@ -58,6 +59,7 @@ def acceptance(
     ] = None,
     output_format: FormatOption = "text",
     junit: JunitOption = None,
+    report: ReportOption = None,
     max_parallel: MaxParallelOption = None,
     no_record: NoRecordOption = False,
     actor: ActorOption = None,
@@ -76,6 +78,7 @@ def acceptance(
         targets or [],
         output_format=output_format,
         junit=path_text(junit),
+        report=path_text(report),
         options=RunOptions(
             record=not no_record,
             db=db,

@@ -27,6 +27,7 @@ from rb.cli.options import (
     JunitOption,
     MaxParallelOption,
     NoRecordOption,
+    ReportOption,
     RunbookArgument,
     SecretsFileOption,
     guard,
@@ -129,6 +130,7 @@ def test(
     ] = False,
     output_format: FormatOption = "text",
     junit: JunitOption = None,
+    report: ReportOption = None,
     max_parallel: MaxParallelOption = None,
     no_record: NoRecordOption = False,
     actor: ActorOption = None,
@@ -152,6 +154,7 @@ def test(
         db=db,
         actor=actor,
         update_snapshots=update_snapshots,
+        report=path_text(report),
     )
 
 
@@ -280,6 +283,7 @@ def replay(
         str | None,
         typer.Option("--actor", metavar="NAME", help="who replays it (default: the OS user)"),
     ] = None,
+    report: ReportOption = None,
     db: DbOption = None,
 ) -> int:
     """Run a recorded execution again against its own recording (virtual time) and compare every
@@ -293,6 +297,7 @@ def replay(
         live=live,
         output_format=output_format,
         actor=actor,
+        report=path_text(report),
     )
 
 
@@ -376,9 +381,16 @@ def graph(
 
 # Commands in modules of their own; each imports nothing heavy at module level.
 def _register() -> None:
-    from rb.cli import acceptance_cli, durable_cli, loadtest_cli, runs_cli, serve_cli
+    from rb.cli import (
+        acceptance_cli,
+        durable_cli,
+        loadtest_cli,
+        report_cli,
+        runs_cli,
+        serve_cli,
+    )
 
-    for module in (runs_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
+    for module in (runs_cli, report_cli, acceptance_cli, serve_cli, loadtest_cli, durable_cli):
         module.register(app)
     from rb.cli import (
         audit_cli,

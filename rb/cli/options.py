@@ -53,6 +53,15 @@ JunitOption = Annotated[
     Path | None,
     typer.Option("--junit", metavar="FILE", dir_okay=False, help="also write JUnit XML here"),
 ]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE",
+        dir_okay=False,
+        help="also write a self-contained HTML report of the recorded run here (docs/reports.md)",
+    ),
+]
 SecretsFileOption = Annotated[
     Path | None,
     typer.Option(

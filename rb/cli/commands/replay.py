@@ -6,7 +6,7 @@ import json
 import sys
 from typing import TextIO
 
-from rb.errors import EXIT_FAILED, EXIT_OK
+from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
 def replay(
@@ -17,6 +17,7 @@ def replay(
     live: bool = False,
     output_format: str = "text",
     actor: str | None = None,
+    report: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Replay; 0 when verified, 1 when it diverged (or, with `live`, drifted)."""
@@ -26,6 +27,8 @@ def replay(
     from rb.store.queries import load_run, reap_interrupted
 
     out = out or sys.stdout
+    if live and report:
+        raise UsageError("--report shows a replay; --live re-sends requests and records nothing")
     store = open_store(db)
     run = load_run(store, ref)
     if live:
@@ -45,12 +48,19 @@ def replay(
             out.write("DRIFT DETECTED\n" if found.drifted else "NO DRIFT\n")
         return EXIT_FAILED if found.drifted else EXIT_OK
     reap_interrupted(store)
-    report = replay_recording(run, store=store, definition=definition, actor=actor)
+    verdict = replay_recording(run, store=store, definition=definition, actor=actor)
     if output_format == "json":
-        out.write(json.dumps(report.as_json(), indent=2, sort_keys=True) + "\n")
+        out.write(json.dumps(verdict.as_json(), indent=2, sort_keys=True) + "\n")
     else:
-        for line in report_lines(report):
+        for line in report_lines(verdict):
             out.write(line + "\n")
-        if report.replay_id:
-            out.write(f"replay recorded as {report.replay_id}\n")
-    return EXIT_OK if report.verified else EXIT_FAILED
+        if verdict.replay_id:
+            out.write(f"replay recorded as {verdict.replay_id}\n")
+    if report and verdict.replay_id:
+        from rb.cli.commands.report import write_report
+        from rb.htmlreport import divergences_from
+
+        quiet = output_format == "json"
+        runs = [(verdict.replay_id, "", divergences_from(verdict.as_json()))]
+        write_report(report, runs, db=db, out=None if quiet else out)
+    return EXIT_OK if verdict.verified else EXIT_FAILED

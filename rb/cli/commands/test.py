@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from rb.cli.commands.report import require_recorded, write_report
 from rb.cli.render import summary_lines
 from rb.errors import EXIT_FAILED, EXIT_OK, UsageError
 from rb.report import FAIL, compare_golden, dumps, json_report, junit_xml, verdict
@@ -37,6 +38,7 @@ def test(
     db: str | None = None,
     actor: str | None = None,
     update_snapshots: bool = False,
+    report: str | None = None,
     out: TextIO | None = None,
 ) -> int:
     """Run the runbook in the fixture's world; PASS needs success and equal outputs.
@@ -46,6 +48,7 @@ def test(
     screenshot baselines follow. A missing `--expect` file is a usage error.
     """
     out = out or sys.stdout
+    require_recorded(report, record)
     runbook = load_valid_runbook(runbook_ref)
     require_fixture(fixture_path)
     if expect and not update and not Path(expect).is_file():
@@ -61,7 +64,8 @@ def test(
         actor=actor,
         update_snapshots=update_snapshots,
     )
-    result = execute(request).result
+    ran = execute(request)
+    result = ran.result
     golden_file = Path(expect) if expect else expected_path(Path(fixture_path))
     golden = compare_golden(
         result, golden_file, update=update, write_missing=not os.environ.get("CI")
@@ -75,6 +79,9 @@ def test(
         out.write(said + "\n")
     if junit:
         Path(junit).write_text(junit_xml(runbook, result, golden), encoding="utf-8")
+    if report and ran.execution_id:
+        quiet = output_format == "json"  # the JSON document stays alone on stdout
+        write_report(report, [(ran.execution_id, "", None)], db=db, out=None if quiet else out)
     return EXIT_FAILED if said == FAIL else EXIT_OK
 
 

@@ -1,0 +1,69 @@
+"""Self-contained HTML reports of recorded executions (docs/reports.md).
+
+`render(sections)` turns one or more recorded executions into one HTML file:
+inline CSS, an inline SVG of the DAG, screenshots as data: URIs; the page
+fetches nothing. A section is one execution, optionally with a heading (an
+acceptance scenario's name) and a replay's divergences.
+
+jinja2 is imported only when a report is rendered, never by `rb --help`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from rb.htmlreport.divergences import Divergence, divergences_from
+from rb.store.records import Execution
+
+__all__ = ["Divergence", "Section", "divergences_from", "render", "write"]
+
+TEMPLATE = "report.html.j2"
+STATE_COLOURS = {
+    "succeeded": "#1a7f37",
+    "success": "#1a7f37",
+    "failed": "#cf222e",
+    "failure": "#cf222e",
+    "skipped": "#8c959f",
+    "not run": "#ffffff",
+}
+OTHER_COLOUR = "#bf8700"  # waiting, rolled back, cancelled, timed out...
+
+
+@dataclass(frozen=True)
+class Section:
+    """One execution in a report, under an optional heading."""
+
+    run: Execution
+    heading: str = ""
+    divergences: Sequence[Divergence] | None = None  # None: from a replay's own verdict
+
+
+def render(sections: Sequence[Section], *, title: str = "", base_dir: Path = Path(".")) -> str:
+    """The HTML page of `sections`; screenshot baselines are read under `base_dir`."""
+    import jinja2
+
+    from rb import __version__
+    from rb.htmlreport.view import build
+
+    views = [
+        (s.heading, build(s.run, divergences=s.divergences, base_dir=base_dir)) for s in sections
+    ]
+    text = resources.files("rb.htmlreport").joinpath("templates", TEMPLATE).read_text("utf-8")
+    env = jinja2.Environment(
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    env.filters["colour"] = lambda state: STATE_COLOURS.get(state, OTHER_COLOUR)
+    env.filters["ink"] = lambda state: "#24292f" if state in ("not run", "skipped") else "#ffffff"
+    return env.from_string(text).render(
+        title=title or (views[0][1].title if len(views) == 1 else "rb report"),
+        sections=views,
+        version=__version__,
+    )
+
+
+def write(path: str | Path, sections: Sequence[Section], *, base_dir: Path = Path(".")) -> None:
+    """Write the report of `sections` to `path` (UTF-8)."""
+    Path(path).write_text(render(sections, base_dir=base_dir), encoding="utf-8")
