@@ -344,7 +344,8 @@ def test_cancelling_a_running_execution_stops_it_on_its_worker(
     assert http_server.state.slow_started.wait(RUN_WAIT), "the worker never reached /slow"
     asked = run_rb("cancel", by_cli, "--db", queue_url)
     assert asked.returncode == 0, asked.stdout + asked.stderr
-    assert "cancel requested" in asked.stdout
+    # Requested of the running worker, or already done by it when the job's abort got there first.
+    assert "cancel requested" in asked.stdout or "cancelled" in asked.stdout, asked.stdout
     run = wait_status(store, by_cli, "cancelled")
     saw(worker, f"execution {by_cli}: cancelled")
     assert [s.step_id for s in run.steps if s.status == "succeeded"] == ["first", "second"]

@@ -140,6 +140,8 @@ def request_control(
     if action == "cancel" and run.metadata.get("queue") and run.status in ("queued", "running"):
         _abort_job(store, run.id)
         run = _load(store, execution_id, with_steps=False)  # a worker may have just taken it
+        if run.status == "cancelled":  # ... or already acted on the abort: done, not refused
+            return ControlOutcome(run.id, action, "done", f"run {run.id[:8]} cancelled")
     short, status, now = run.id[:8], run.status, datetime.now(UTC)
     row = {"execution_id": run.id, "action": action, "actor_id": actor, "requested_at": now}
     if action == "resume":
