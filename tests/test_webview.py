@@ -131,7 +131,11 @@ def test_an_operator_starts_a_fixture_run_and_sees_it_finish(site: Site) -> None
     expect(row.locator(".status")).to_have_text("success")
     expect(row).to_contain_text("olivia")
     (cookie,) = page.context.cookies()
-    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == ("rb_session", True, "Strict")
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
+        "rb_session",
+        True,
+        "Strict",
+    )
     assert cookie["path"] == "/" and cookie["secure"] is False  # plain http on 127.0.0.1
 
 

@@ -47,12 +47,11 @@ async def control(request: Request, action: str) -> Response:
     done, went_on = await apply_control(
         server, actor_of(request), request.path_params["execution_id"], action
     )
-    if went_on is not None:
-        if wait:
-            run = await went_on()
-            if run is None:
-                raise ApiError(500, "the resumed execution cannot be read back")
-            return ApiJSON(execution_json(run))
+    if went_on is not None and wait:
+        run = await went_on()
+        if run is None:
+            raise ApiError(500, "the resumed execution cannot be read back")
+        return ApiJSON(execution_json(run))
     return ApiJSON(
         {
             "id": done.execution_id,

@@ -25,9 +25,7 @@ SCRIPT = "live.js"
 async def script(_request: Request) -> Response:
     """GET /web/live.js: the live progress script (same origin: no CDN)."""
     text = resources.files("rb.server.web").joinpath("static", SCRIPT).read_text("utf-8")
-    return Response(
-        text, media_type="text/javascript", headers={"Cache-Control": "no-cache"}
-    )
+    return Response(text, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 def routes() -> list[Route]:

@@ -121,7 +121,8 @@ async def execution(request: Request, caller: Caller) -> Response:
 
 
 def _execution_values(server: Server, run: Execution, caller: Caller) -> dict[str, Any]:
-    from rb.htmlreport import Section, render as report
+    from rb.htmlreport import Section
+    from rb.htmlreport import render as report
     from rb.loader import load_text
     from rb.service.durable import RESUMABLE, RETRYABLE
     from rb.store.queries import get_run
