@@ -236,3 +236,101 @@ def test_a_wrong_token_does_not_sign_in(site: Site) -> None:
     page.click("button:has-text('Sign in')")
     expect(page.locator("[role=alert]")).to_contain_text("unknown, revoked or wrong token")
     assert context.cookies() == []
+
+
+# Every web route checks the role as the API does (no browser needed) ---------------
+
+WEB_MATRIX: dict[tuple[str, str], str | None] = {
+    ("GET", "/login"): None,
+    ("POST", "/login"): None,
+    ("GET", "/web/live.js"): None,
+    ("POST", "/logout"): "view",
+    ("GET", "/"): "view",
+    ("GET", "/executions"): "view",
+    ("GET", "/executions/{execution_id}"): "view",
+    ("GET", "/executions/{execution_id}/events"): "view",
+    ("POST", "/runbooks/{runbook_id}/start"): "run",
+    ("POST", "/executions/{execution_id}/{action}"): "run",
+    ("POST", "/executions/{execution_id}/retry"): "run",
+    ("POST", "/executions/{execution_id}/approvals"): "approve",
+}
+
+
+def _session(url: str, token: str) -> tuple[httpx.Client, str]:
+    """An httpx client signed in with `token`, and its session's CSRF token."""
+    client = httpx.Client(base_url=url, headers={"Origin": url}, timeout=60)
+    signed = client.post("/login", data={"token": token, "next": "/executions"})
+    assert signed.status_code == 303, signed.text
+    page = client.get("/executions")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None
+    return client, found.group(1)
+
+
+def test_the_web_matrix_covers_every_web_route(project: Path) -> None:
+    from starlette.routing import Route
+
+    from rb.server.app import create_app
+    from rb.server.auth import is_web_path
+
+    app = create_app(config_for(project))
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, Route) and is_web_path(route.path)
+        for method in (route.methods or ()) - {"HEAD"}
+    }
+    assert routes == set(WEB_MATRIX)
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator", "approver"])
+def test_each_web_action_is_refused_to_a_role_without_its_permission(
+    project: Path, role: str
+) -> None:
+    from rb.service.access import role_allows
+
+    (project / "runbooks" / "slow.yaml").write_text(SLOW, encoding="utf-8")
+    config = config_for(project)
+    store = open_store(config.db)
+    with serving(config, headers={}) as served:
+        from rb.store.tokens import create
+
+        started = httpx.post(
+            f"{served.url}/api/runbooks/execute",
+            json={"runbook_id": "srv-greet", "fixture": FIXTURE},
+            headers={"Authorization": f"Bearer {config.token}"},
+        )
+        execution_id = started.json()["id"]
+        client, csrf = _session(served.url, create(store, "pat", role, (), created_by="t")[1])
+        try:
+            for (method, path), permission in WEB_MATRIX.items():
+                if permission is None or method != "POST" or path == "/logout":
+                    continue
+                url = path.format(
+                    runbook_id="srv-greet", execution_id=execution_id, action="cancel"
+                )
+                form = {"csrf": csrf, "fixture": FIXTURE, "decision": "approve", "step": "greet"}
+                answer = client.post(url, data=form)
+                refused = answer.status_code == 403 and f"pat has role {role}" in answer.text
+                assert refused is not role_allows(role, permission), (url, answer.text)
+        finally:
+            client.close()
+    store.dispose()
+
+
+def test_a_step_of_a_live_run_is_retried_from_its_page(site: Site) -> None:
+    from playwright.sync_api import expect
+
+    page = site.signed_in("olivia", "operator")
+    execution_id = site.start(page, "web-slow")
+    _status(page).to_have_text("running")
+    page.click("button:has-text('Cancel')")
+    _status(page).to_have_text("cancelled")
+    page.reload()
+    page.locator("form[action$='/retry'] select[name=step]").select_option("hold")
+    page.click("button:has-text('Retry')")
+    _status(page).to_have_text("running")
+    expect(page.locator("[data-step-state='hold']")).to_have_text("running")
+    page.click("button:has-text('Cancel')")
+    _status(page).to_have_text("cancelled")
+    assert page.url.endswith(execution_id)
