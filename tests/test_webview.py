@@ -21,7 +21,7 @@ import pytest
 
 from rb.store.database import Store, open_store
 
-from .rb_server import FIXTURE, config_for, serving
+from .rb_server import BEARER, FIXTURE, Served, config_for, serving
 
 APPROVAL = """\
 id: web-approve
@@ -94,16 +94,27 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def site(project: Path, browser: Any) -> Iterator[Site]:
+def site(project: Path, browser: Any, store_url: str) -> Iterator[Site]:
+    """The server on a SQLite and on a PostgreSQL store."""
     (project / "runbooks" / "approve.yaml").write_text(APPROVAL, encoding="utf-8")
     (project / "runbooks" / "slow.yaml").write_text(SLOW, encoding="utf-8")
-    config = config_for(project)
+    config = config_for(project, db=store_url)
     store = open_store(config.db)
     with serving(config, headers={}) as served:
         found = Site(served.url, store, browser)
-        yield found
+        try:
+            yield found
+        finally:
+            _cancel_running(served, store)  # a failed test leaves no hour-long wait behind
         assert all(r.startswith(f"{served.url}/") for r in found.requests), found.requests
     store.dispose()
+
+
+def _cancel_running(served: Served, store: Store) -> None:
+    from rb.store.queries import list_runs
+
+    for run in list_runs(store, status="running"):
+        served.client.post(f"/api/executions/{run.id}/cancel", headers=BEARER)
 
 
 def _status(page: Any) -> Any:

@@ -28,6 +28,7 @@ from rb.service.keys import AlreadyTriggered
 from rb.store.database import StoreError
 
 PARAM = "param."  # form fields that carry a parameter's value
+RESUME_START_SECONDS = 10.0  # at most this long before the page of a resumed run is shown
 
 
 def _to(path: str) -> RedirectResponse:
@@ -137,7 +138,10 @@ async def control(request: Request, caller: Caller) -> Response:
     server = server_of(request)
     execution_id = request.path_params["execution_id"]
     await _check_run_access(server, caller, execution_id)
-    done, _ = await apply_control(server, caller.actor, execution_id, action)
+    done, went_on = await apply_control(server, caller.actor, execution_id, action)
+    if went_on is not None and server.executions.queue is None:
+        # Show the page once the resumed run has started here, so it follows it.
+        await server.executions.feeds.next_start(done.execution_id, RESUME_START_SECONDS)
     return _to(f"/executions/{done.execution_id}")
 
 
@@ -163,8 +167,9 @@ async def retry(request: Request, caller: Caller) -> Response:
     await _check_run_access(server, caller, run.id)
     store = await run_in_threadpool(server.store.ready)
     launched = start_retry(server, run.id, step, caller.actor.name, store)
+    # Once its start is recorded (or it failed first: an error page), so the page follows it.
+    await launched.execution_id()
     await audit(server, caller.actor, "retry", run.id, execution_id=run.id, details={"step": step})
-    del launched  # it goes on in the pool; the page follows its events
     return _to(f"/executions/{run.id}")
 
 

@@ -169,7 +169,7 @@ async def execution_events(request: Request, caller: Caller) -> Response:
     execution_id = request.path_params["execution_id"]
     feed = server.executions.feeds.get(execution_id)
     if feed is not None and not (feed.finished and _ended_as(feed) == "waiting"):
-        return sse.event_stream(sse.follow(feed))
+        return sse.event_stream(_reconnecting(sse.follow(feed)))
     run = await server.executions.get(execution_id)
     if run is None:
         raise ApiError(404, f"no execution {execution_id!r}")
@@ -177,7 +177,6 @@ async def execution_events(request: Request, caller: Caller) -> Response:
         return await events_of(server, request)
 
     async def parked() -> AsyncIterator[bytes]:
-        yield b"retry: 1000\n\n"  # reconnect a second after a held stream ends
         yield sse.message("parked", {"id": execution_id, "status": "waiting"})
         resumed = await server.executions.feeds.next_start(execution_id, sse.KEEPALIVE_SECONDS)
         if resumed is None:
@@ -186,7 +185,15 @@ async def execution_events(request: Request, caller: Caller) -> Response:
         async for chunk in sse.follow(resumed):
             yield chunk
 
-    return sse.event_stream(parked())
+    return sse.event_stream(_reconnecting(parked()))
+
+
+async def _reconnecting(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`events`, telling the browser to reconnect a second after the stream ends
+    (the page's script closes it once the run has ended)."""
+    yield b"retry: 1000\n\n"
+    async for chunk in events:
+        yield chunk
 
 
 def _ended_as(feed: Feed) -> str | None:
