@@ -345,3 +345,39 @@ def test_a_step_of_a_live_run_is_retried_from_its_page(site: Site) -> None:
     page.click("button:has-text('Cancel')")
     _status(page).to_have_text("cancelled")
     assert page.url.endswith(execution_id)
+
+
+@pytest.mark.parametrize(
+    ("given", "goes_to"),
+    [
+        ("/executions", "/executions"),
+        (None, "/"),
+        ("https://evil.test/", "/"),
+        ("//evil.test/x", "/"),
+        ("/\\evil.test", "/"),
+        ("executions", "/"),
+    ],
+)
+def test_after_signing_in_the_browser_goes_only_to_a_page_of_this_server(
+    given: str | None, goes_to: str
+) -> None:
+    from rb.server.web.actions import _next
+
+    assert _next(given) == goes_to
+
+
+def test_a_session_ends_when_it_expires_or_is_ended() -> None:
+    from rb.server.web.sessions import SESSION_SECONDS, Sessions
+
+    now = [1000.0]
+    sessions = Sessions(clock=lambda: now[0])
+    first, second = sessions.create("token-a"), sessions.create("token-a")
+    assert first.id != second.id and first.csrf != second.csrf
+    assert sessions.get(first.id) == first
+    assert first.csrf_matches(first.csrf) and not first.csrf_matches(second.csrf)
+    assert not first.csrf_matches(None)
+    sessions.end(first.id)
+    assert sessions.get(first.id) is None
+    now[0] += SESSION_SECONDS
+    assert sessions.get(second.id) is None
+    assert "token-a" not in repr(second)  # the token and ids stay out of logs

@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from rb.errors import RbError
 from rb.server.auth import ACTOR_KEY
-from rb.server.errors import ApiError
+from rb.server.errors import ApiError, from_rb_error
 from rb.server.permissions import require
 from rb.server.state import server_of
 from rb.server.web.sessions import COOKIE, Session, sessions_of
@@ -108,8 +108,9 @@ def page(permission: str) -> Callable[[Page], Callable[[Request], Awaitable[Resp
                 return await endpoint(request, caller)
             except ApiError as exc:
                 return error_page(request, exc.status, exc.message)
-            except RbError as exc:
-                return error_page(request, 400, str(exc))
+            except RbError as exc:  # what the API would answer: 400, 409, 503...
+                error = from_rb_error(exc)
+                return error_page(request, error.status, error.message)
 
         return wrapped
 
