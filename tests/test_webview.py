@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rb.store.audit import records
 from rb.store.database import Store, open_store
 
 from .rb_server import BEARER, FIXTURE, Served, config_for, serving
@@ -164,6 +165,12 @@ def test_an_approver_approves_a_waiting_run(site: Site) -> None:
     alice.click("form.decide button:has-text('Approve')")
     _status(alice).to_have_text("success")
     _status(operator).to_have_text("success")  # the operator's page followed it, unreloaded
+    audited = [
+        (r.entry.action, r.entry.actor, r.entry.details.get("comment"))
+        for r in records(site.store)
+        if r.entry.subject == execution_id
+    ]
+    assert audited == [("trigger", "olivia", None), ("approve", "alice", "looks right")]
 
 
 def test_an_operator_cancels_a_running_run(site: Site) -> None:
