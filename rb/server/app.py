@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rb.server import control_routes, definitions_routes, health, rest, waits
+from rb.server import control_routes, definitions_routes, health, rest, waits, web
 from rb.server.auth import Authenticator, TokenAuth
 from rb.server.config import ServerConfig
 from rb.server.database import ServerStore
@@ -26,6 +26,7 @@ from rb.server.metrics import CONTENT_TYPE, Metrics
 from rb.server.permissions import permitted
 from rb.server.state import Server, server_of
 from rb.server.sweep import sweeping
+from rb.server.web.sessions import Sessions
 from rb.store.database import StoreError
 
 log = logging.getLogger("rb.server")
@@ -55,7 +56,8 @@ def _warn_without_tokens(config: ServerConfig, store: ServerStore) -> None:
 
 
 def create_app(config: ServerConfig) -> Starlette:
-    """The application: REST under /api, /graphql, /health/*, /metrics.
+    """The application: REST under /api, /graphql, /health/*, /metrics, and the
+    web view at / (rb.server.web: a session cookie made from a token).
 
     Every request but /health/* needs a bearer token (rb/server/auth.py);
     each route checks the token's role (rb/server/permissions.py).
@@ -110,6 +112,7 @@ def create_app(config: ServerConfig) -> Starlette:
         *control_routes.routes(),
         *waits.routes(),
         *definitions_routes.routes(),
+        *web.routes(),  # the web view at / (rb.server.web)
     ]
     # The guard first: a forged browser request is refused before anything else.
     middleware = [
@@ -123,4 +126,5 @@ def create_app(config: ServerConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.rb = server
+    app.state.web_sessions = Sessions()
     return app

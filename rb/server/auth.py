@@ -1,4 +1,5 @@
-"""Who asks: every request but `/health/*` needs `Authorization: Bearer <token>`.
+"""Who asks: every request but `/health/*` and the web view's pages
+needs `Authorization: Bearer <token>`.
 
 A token is either one made with `rb tokens create` (rb/store/tokens.py:
 the store holds only its secret's hash) or `RB_API_TOKEN`, the bootstrap
@@ -36,6 +37,9 @@ from rb.store.database import StoreError
 log = logging.getLogger("rb.server")
 
 OPEN_PREFIX = "/health/"  # probes must work without a token
+# The web view's pages (rb/server/web): signed in with a session cookie, not a bearer token.
+WEB_PAGES = ("/", "/login", "/logout", "/executions")
+WEB_PREFIXES = ("/executions/", "/runbooks/", "/web/")
 ACTOR_KEY = "rb.actor"  # where the request's Actor is kept in the ASGI scope
 MAX_CACHED = 4096  # tokens remembered at once; past it the cache starts again
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
@@ -114,10 +118,12 @@ class TokenAuth:
         self.authenticator = authenticator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or str(scope.get("path", "")).startswith(
-            OPEN_PREFIX
-        ):
+        path = str(scope.get("path", ""))
+        if scope["type"] not in ("http", "websocket") or path.startswith(OPEN_PREFIX):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http" and is_web_path(path):
+            await self.app(scope, receive, send)  # its pages check the session (rb.server.web)
             return
         text = _bearer(scope)
         actor, problem = None, "missing bearer token"
@@ -144,6 +150,11 @@ class TokenAuth:
         client = scope.get("client")
         scope[ACTOR_KEY] = replace(actor, origin=str(client[0]) if client else "")
         await self.app(scope, receive, send)
+
+
+def is_web_path(path: str) -> bool:
+    """Whether `path` is one of the web view's (cookie sessions, forms), not the API's."""
+    return path in WEB_PAGES or path.startswith(WEB_PREFIXES)
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -8,7 +8,10 @@ resolve to 127.0.0.1 (DNS rebinding). So, on every endpoint but /health/*:
   its port, the address the connection came in on, or an `--allowed-host`;
 - an Origin header must be the server's own (browsers send it on every POST);
 - a request with a body must say `Content-Type: application/json` (the types
-  a page may send without asking are text/plain and forms).
+  a page may send without asking are text/plain and forms). Only the web
+  view's own POST routes (rb.server.web) take a form
+  (`application/x-www-form-urlencoded`), and only with an Origin header; each
+  of them checks the session's CSRF token too. No /api route ever takes one.
 
 Bodies are also capped at MAX_BODY_BYTES here, for every endpoint (GraphQL
 would otherwise read any size before its query limits apply).
@@ -21,7 +24,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rb.server.auth import OPEN_PREFIX
+from rb.server.auth import OPEN_PREFIX, is_web_path
 from rb.server.errors import ApiError, error_response
 
 MAX_BODY_BYTES = 1 << 20
@@ -30,6 +33,7 @@ TOO_LARGE = f"request body over {MAX_BODY_BYTES} bytes"
 ANY_HOST = "*"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM = "application/x-www-form-urlencoded"
 
 
 class RequestGuard:
@@ -70,9 +74,12 @@ class RequestGuard:
         length = headers.get("content-length", "").strip()
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             return 413, TOO_LARGE
+        web_post = scope["method"] == "POST" and is_web_path(str(scope.get("path", "")))
+        if web_post and origin is None:
+            return 403, "a form must be sent from this server's own page (no Origin header)"
         if scope["method"] not in SAFE_METHODS and _has_body(headers):
             media = headers.get("content-type", "").partition(";")[0].strip().lower()
-            if media != "application/json":
+            if media != "application/json" and not (web_post and media == FORM):
                 return 415, (
                     f"Content-Type {media or '(none)'!r} refused: send the body as JSON "
                     "with 'Content-Type: application/json'"

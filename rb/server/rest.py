@@ -149,7 +149,12 @@ async def get_execution(request: Request) -> Response:
 @permitted("view")
 async def execution_events(request: Request) -> Response:
     """GET /api/executions/{id}/events: its events as Server-Sent Events."""
-    executions = server_of(request).executions
+    return await events_of(server_of(request), request)
+
+
+async def events_of(server: Server, request: Request) -> Response:
+    """The event stream of the request's execution (the API's, and the web view's page)."""
+    executions = server.executions
     execution_id = request.path_params["execution_id"]
     feed = executions.feeds.get(execution_id)
     if feed is not None:

@@ -131,6 +131,7 @@ class FeedRegistry:
         self._retained = retained
         self._running: dict[str, Feed] = {}
         self._recent: OrderedDict[str, Feed] = OrderedDict()
+        self._a_run_started = asyncio.Event()  # set, and replaced, whenever a run starts
 
     def open(self, loop: asyncio.AbstractEventLoop) -> Feed:
         """A feed for a run about to start; it registers itself when the run does."""
@@ -145,6 +146,23 @@ class FeedRegistry:
 
     def started(self, execution_id: str, feed: Feed) -> None:
         self._running[execution_id] = feed
+        self._a_run_started.set()
+        self._a_run_started = asyncio.Event()
+
+    async def next_start(self, execution_id: str, timeout: float) -> Feed | None:
+        """The feed of the execution once this server runs it (a parked run resumed),
+        or None when `timeout` seconds pass first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (feed := self._running.get(execution_id)) is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            try:
+                await asyncio.wait_for(self._a_run_started.wait(), remaining)
+            except TimeoutError:
+                return None
+        return feed
 
     def finished(self, execution_id: str, feed: Feed) -> None:
         self._running.pop(execution_id, None)
