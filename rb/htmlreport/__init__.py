@@ -76,12 +76,13 @@ def dag_svg(runbook: Runbook, states: Mapping[str, str] | None = None, *, n: int
     return str(template.module.dag_svg(drawn, n))  # type: ignore[attr-defined]
 
 
-def environment() -> jinja2.Environment:
-    """The jinja2 environment of the report templates: autoescape on, undefined names are errors."""
+def templates_of(package: str) -> jinja2.Environment:
+    """A jinja2 environment over `package`'s templates/ (package data): autoescape on,
+    undefined names are errors, the report's step-state colours as filters."""
     import jinja2
 
     def load(name: str) -> str:
-        return resources.files("rb.htmlreport").joinpath("templates", name).read_text("utf-8")
+        return resources.files(package).joinpath("templates", name).read_text("utf-8")
 
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(load),
@@ -93,6 +94,11 @@ def environment() -> jinja2.Environment:
     env.filters["colour"] = lambda state: STATE_COLOURS.get(state, OTHER_COLOUR)
     env.filters["ink"] = lambda state: "#24292f" if state in ("not run", "skipped") else "#ffffff"
     return env
+
+
+def environment() -> jinja2.Environment:
+    """The jinja2 environment of the report templates."""
+    return templates_of("rb.htmlreport")
 
 
 def write(path: str | Path, sections: Sequence[Section], *, base_dir: Path = Path(".")) -> None:

@@ -13,7 +13,6 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
@@ -146,22 +145,7 @@ def render(
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The web view's templates (package data), with the report's DAG macro and filters."""
-    import jinja2
+    """The web view's templates (package data), with the report's filters."""
+    from rb.htmlreport import templates_of
 
-    from rb.htmlreport import environment as report_environment
-
-    report = report_environment()
-
-    def load(name: str) -> str:
-        return resources.files("rb.server.web").joinpath("templates", name).read_text("utf-8")
-
-    env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(load),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(colour=report.filters["colour"], ink=report.filters["ink"])
-    return env
+    return templates_of("rb.server.web")
