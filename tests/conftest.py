@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,6 +57,19 @@ def chromium() -> None:
         if os.environ.get("RB_REQUIRE_CHROMIUM") == "1":
             pytest.fail(str(exc))
         pytest.skip(f"{exc} (set RB_REQUIRE_CHROMIUM=1 to fail instead)")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: None) -> Iterator[Any]:
+    """A headless Chromium through Playwright, for tests that look at pages."""
+    from playwright.sync_api import sync_playwright
+
+    from rb.browser import chromium_path
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_path())
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

@@ -65,18 +65,6 @@ class Opened:
         return all(r == self.url or r.startswith("data:") for r in self.requests)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from rb.browser import chromium_path
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path())
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def open_report(browser: Any) -> Iterator[Any]:
     contexts = []

@@ -82,18 +82,6 @@ class Site:
         return str(page.url.rsplit("/", 1)[1])
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from rb.browser import chromium_path
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path())
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def site(project: Path, browser: Any, store_url: str) -> Iterator[Site]:
     """The server on a SQLite and on a PostgreSQL store."""
