@@ -6,6 +6,7 @@ Rich is imported only for the live view on a terminal.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 from rb.engine.events import (
@@ -197,3 +198,13 @@ class LiveView:
 
 def is_terminal(out: TextIO = sys.stdout) -> bool:
     return bool(getattr(out, "isatty", lambda: False)())
+
+
+def aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain text columns, each as wide as its widest cell (the last one left ragged)."""
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    lines = []
+    for row in (header, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    return "".join(lines)

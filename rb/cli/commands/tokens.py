@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
 
+from rb.cli.render import aligned
 from rb.errors import EXIT_OK
 from rb.report import dumps
 from rb.service.identity import cli_actor
@@ -87,12 +88,7 @@ def table(found: Sequence[Token]) -> str:
         )
         for t in found
     ]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-    lines = []
-    for row in (header, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip() + "\n")
-    return "".join(lines)
+    return aligned(header, rows)
 
 
 def _when(at: datetime | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from rb.cli.render import aligned
 from rb.errors import EXIT_OK
 from rb.report import dumps
 from rb.service.workers import RunningExecution, WorkerRow
@@ -49,12 +50,7 @@ def table(found: list[WorkerRow]) -> str:
         )
         for w in found
     ]
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
-    lines = []
-    for row in (header, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip() + "\n")
-    return "".join(lines)
+    return aligned(header, rows)
 
 
 def _running(run: RunningExecution) -> str:
