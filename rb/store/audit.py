@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rb.store.database import Store, StoreError, is_integrity_error
+from rb.store.records import aware
 from rb.store.row_specs import AUDIT
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def latest(store: Store, limit: int) -> list[AuditRecord]:
 def _read(store: Store, query: Any) -> Iterator[AuditRecord]:
     with store.connect() as conn:
         for row in conn.execute(query):
-            at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+            at = aware(row.at)
             entry = AuditEntry(
                 actor=row.actor,
                 verified=bool(row.verified),

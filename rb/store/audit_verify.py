@@ -18,11 +18,12 @@ import contextlib
 import json
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rb.store.audit import GENESIS, AuditEntry, AuditRecord, record_hash
 from rb.store.database import Store
+from rb.store.records import aware
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,7 @@ def _decode(row: Any) -> _Row:
 
 def _when(value: Any) -> datetime:
     """A stored time: the driver's datetime (PostgreSQL), or SQLite's text."""
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
 
 
 def _json(value: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rb.store.database import Store, StoreError, is_integrity_error
+from rb.store.records import aware, utc_iso
 
 STATES = ("draft", "approved", "deprecated")
 # Which states a state change may leave.
@@ -54,12 +55,12 @@ class Definition:
             "content_hash": self.content_hash,
             "path": self.path,
             "author": self.author,
-            "published_at": _iso(self.published_at),
+            "published_at": utc_iso(self.published_at),
             "state": self.state,
             "approved_by": self.approved_by,
-            "approved_at": _iso(self.approved_at),
+            "approved_at": utc_iso(self.approved_at),
             "deprecated_by": self.deprecated_by,
-            "deprecated_at": _iso(self.deprecated_at),
+            "deprecated_at": utc_iso(self.deprecated_at),
         }
         if content:
             document["content"] = self.content
@@ -206,21 +207,10 @@ def _definition(row: Any) -> Definition:
         content=row.content,
         path=row.path,
         author=row.author,
-        published_at=_aware(row.published_at),
+        published_at=aware(row.published_at),
         state=row.state,
         approved_by=row.approved_by,
-        approved_at=_aware(row.approved_at),
+        approved_at=aware(row.approved_at),
         deprecated_by=row.deprecated_by,
-        deprecated_at=_aware(row.deprecated_at),
+        deprecated_at=aware(row.deprecated_at),
     )
-
-
-def _aware(value: datetime | None) -> Any:
-    """A stored time in UTC (SQLite hands it back without a zone)."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()

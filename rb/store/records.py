@@ -27,6 +27,12 @@ def aware(value: datetime | None) -> datetime | None:
     return value
 
 
+def utc_iso(value: datetime | None) -> str | None:
+    """A stored time as ISO 8601 in UTC (None stays None)."""
+    value = aware(value)
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
 def iso(value: datetime | None) -> str | None:
     """A stored time as ISO 8601 with its offset (None stays None)."""
     value = aware(value)

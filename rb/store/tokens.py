@@ -18,6 +18,7 @@ from typing import Any
 
 from rb.errors import UsageError
 from rb.store.database import Store
+from rb.store.records import aware, utc_iso
 
 PREFIX = "rb_"
 ID_LENGTH = 12  # hex characters
@@ -50,10 +51,10 @@ class Token:
             "role": self.role,
             "groups": list(self.groups),
             "created_by": self.created_by,
-            "created_at": _iso(self.created_at),
+            "created_at": utc_iso(self.created_at),
             "revoked_by": self.revoked_by,
-            "revoked_at": _iso(self.revoked_at),
-            "last_used_at": _iso(self.last_used_at),
+            "revoked_at": utc_iso(self.revoked_at),
+            "last_used_at": utc_iso(self.last_used_at),
         }
 
 
@@ -216,16 +217,6 @@ def _columns() -> tuple[Any, ...]:
     )
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _token(row: Any) -> Token:
     return Token(
         id=row.id,
@@ -233,8 +224,8 @@ def _token(row: Any) -> Token:
         role=row.role,
         groups=tuple(row.groups or ()),
         created_by=row.created_by,
-        created_at=_utc(row.created_at) or row.created_at,
+        created_at=aware(row.created_at),
         revoked_by=row.revoked_by,
-        revoked_at=_utc(row.revoked_at),
-        last_used_at=_utc(row.last_used_at),
+        revoked_at=aware(row.revoked_at),
+        last_used_at=aware(row.last_used_at),
     )
