@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rb.errors import RbError, UsageError
+from rb.policies import duration_seconds
 from rb.service.runs import parse_since
 
 if TYPE_CHECKING:
     from rb.store.stats import RunbookStats
 
 DEFAULT_SINCE = "30d"
-_BUCKET = re.compile(r"(\d+)([hd])\Z")
 
 
 class UnknownRunbook(RbError):
@@ -30,10 +29,11 @@ class Stats:
 
 def parse_bucket(text: str) -> int:
     """`1d`, `1h`, `6h`... as seconds: the width of the error buckets."""
-    match = _BUCKET.match(text.strip())
-    if not match or int(match[1]) == 0:
+    hours_or_days = text.strip()[-1:] in ("h", "d")
+    seconds = duration_seconds(text) if hours_or_days else None
+    if seconds is None:
         raise UsageError(f"--bucket takes a number of hours or days (1h, 6h, 1d), not {text!r}")
-    return int(match[1]) * (3600 if match[2] == "h" else 86400)
+    return seconds
 
 
 def runbook_stats(
